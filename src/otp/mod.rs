@@ -1,0 +1,62 @@
+//! Seeds and codes: parsing and generating seeds, TOTP codes at a given time, the code
+//! window, the drift finder and otpauth URIs.
+//!
+//! Pure: no I/O and no clock. Every function that needs "now" takes Unix seconds, so the
+//! same code serves the CLI, the web pages, the virtual token and the tests.
+
+mod civil;
+mod code;
+mod params;
+mod secret;
+mod uri;
+
+pub use civil::{utc_datetime, utc_rfc3339, utc_time};
+pub use code::{
+    CodeAnatomy, CodeInputError, CodeWindow, Drift, Generator, Offset, WindowRow,
+    default_drift_steps, normalize_code,
+};
+pub use params::{
+    Algorithm, MAX_PERIOD, MIN_PERIOD, ParamError, Params, parse_digits, parse_period,
+};
+pub use secret::{
+    DEFAULT_GENERATE_BYTES, GENERATE_SIZES, MAX_SEED_BYTES, RECOMMENDED_MIN_BYTES, Secret,
+    SeedError, SeedFormat,
+};
+pub use uri::{OtpAuth, UriError};
+
+/// A seed as a user typed it, with any parameters an otpauth URI carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedSeed {
+    pub secret: Secret,
+    /// Present when the input was an otpauth URI (which states its own parameters).
+    pub uri: Option<OtpAuth>,
+}
+
+/// Errors from [`parse_seed_input`]: a bad seed or a bad URI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SeedInputError {
+    #[error("{0}")]
+    Seed(#[from] SeedError),
+    #[error("{0}")]
+    Uri(#[from] UriError),
+}
+
+/// Reads anything an admin may paste as a seed: an `otpauth://` URI, base32 or hex (see
+/// [`Secret::parse`] for how the two are told apart, and how `format` overrides that).
+pub fn parse_seed_input(input: &str, format: SeedFormat) -> Result<ParsedSeed, SeedInputError> {
+    let trimmed = input.trim();
+    if format == SeedFormat::Auto
+        && trimmed.len() >= 10
+        && trimmed[..10].eq_ignore_ascii_case("otpauth://")
+    {
+        let uri = OtpAuth::parse(trimmed)?;
+        return Ok(ParsedSeed {
+            secret: uri.secret.clone(),
+            uri: Some(uri),
+        });
+    }
+    Ok(ParsedSeed {
+        secret: Secret::parse(input, format)?,
+        uri: None,
+    })
+}
