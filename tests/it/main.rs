@@ -1,0 +1,4 @@
+//! The one integration test binary (each file under tests/ would be another slow link).
+//! Each module tests one part of the toolset from the outside.
+
+mod support;
