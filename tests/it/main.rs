@@ -1,4 +1,10 @@
 //! The one integration test binary (each file under tests/ would be another slow link).
 //! Each module tests one part of the toolset from the outside.
 
+mod cli;
+mod otp_drift;
+mod otp_oathtool;
+mod otp_parse;
+mod otp_uri;
+mod otp_vectors;
 mod support;
