@@ -1,6 +1,7 @@
 //! The one integration test binary (each file under tests/ would be another slow link).
 //! Each module tests one part of the toolset from the outside.
 
+mod browser;
 mod cli;
 mod otp_drift;
 mod otp_oathtool;

@@ -1,0 +1,406 @@
+//! The browser test harness: a real `totp-toolset serve` child process, a real headless
+//! Chromium driven over WebDriver (chromedriver + fantoccini), and the checks every journey
+//! makes: no console errors, no CSP violations, no request off the toolset's origin, no
+//! seed in a URL, and no serious accessibility finding (axe-core).
+//!
+//! A browser that cannot start fails the test: these tests never skip silently.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// One browser at a time: two Chromiums on a 2-core machine only make both flaky.
+pub static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A running toolset server and everything it printed.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    output: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `totp-toolset serve` on a free loopback port with extra arguments.
+    pub fn start(extra: &[&str]) -> Server {
+        Self::start_with_env(extra, &[])
+    }
+
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(crate::support::bin());
+        cmd.args(["serve", "--bind", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start totp-toolset serve");
+        let output = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = output.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    output.lock().unwrap().push_str(&line);
+                    output.lock().unwrap().push('\n');
+                    if let Some(i) = line.find("http://") {
+                        let url: String = line[i..]
+                            .chars()
+                            .take_while(|c| !c.is_whitespace())
+                            .collect();
+                        let _ = tx.send(url.trim_end_matches('/').to_string());
+                    }
+                }
+            });
+        }
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("serve printed no URL: {}", output.lock().unwrap()));
+        Server { child, url, output }
+    }
+
+    /// Everything the server wrote to stdout and stderr so far.
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// chromedriver's (non-W3C but long-standing) endpoint for the browser console log.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(r#"{"type":"browser"}"#.to_string()),
+        )
+    }
+}
+
+pub const CHROMIUM_FLAGS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+];
+
+/// A headless Chromium session over WebDriver, with a fresh profile and download folder.
+pub struct Browser {
+    driver: Child,
+    pub client: Client,
+    _profile: tempfile::TempDir,
+    pub downloads: tempfile::TempDir,
+    javascript: bool,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        Self::start_with(true).await
+    }
+
+    /// `javascript: false` starts a browser with JavaScript disabled by policy.
+    pub async fn start_with(javascript: bool) -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver must be installed (bash .ci/run installs chromium-driver)");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not start on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let downloads = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.push("--window-size=1440,1000".into());
+        let mut prefs = json!({
+            "download.default_directory": downloads.path(),
+            "download.prompt_for_download": false,
+        });
+        if !javascript {
+            prefs["profile.managed_default_content_settings.javascript"] = json!(2);
+        }
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": args,
+                "prefs": prefs,
+            },
+            "goog:loggingPrefs": { "browser": "ALL" },
+        });
+        let caps = caps.as_object().unwrap().clone();
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("start a headless Chromium session through chromedriver");
+        Browser {
+            driver,
+            client,
+            _profile: profile,
+            downloads,
+            javascript,
+        }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("element text")
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let el = self.find(css).await;
+        el.clear().await.expect("clear field");
+        el.send_keys(value).await.expect("type into field");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css).await.click().await.expect("click");
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.find(css).await.attr(name).await.expect("attribute")
+    }
+
+    pub async fn exec(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// The console since the last call (chromedriver drains it on read).
+    pub async fn console(&self) -> Vec<Value> {
+        let v = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("read browser log");
+        v.as_array().cloned().unwrap_or_default()
+    }
+
+    /// The checks every journey makes on every page it visits: no console error, no CSP
+    /// violation, every request to the toolset's own origin, and no seed in any URL.
+    pub async fn assert_clean(&self, origin: &str, secrets: &[&str]) {
+        for entry in self.console().await {
+            let level = entry["level"].as_str().unwrap_or_default();
+            let message = entry["message"].as_str().unwrap_or_default();
+            assert!(
+                !message.contains("Content Security Policy"),
+                "CSP violation: {message}"
+            );
+            assert!(level != "SEVERE", "console error: {message}");
+        }
+        if self.javascript {
+            let urls = self
+                .exec(
+                    "return performance.getEntriesByType('resource').map(e => e.name)\
+                     .concat(performance.getEntriesByType('navigation').map(e => e.name))\
+                     .concat([location.href]);",
+                )
+                .await;
+            for url in urls.as_array().unwrap() {
+                let url = url.as_str().unwrap();
+                assert!(
+                    url.starts_with(origin) || url.starts_with("data:"),
+                    "request off the toolset's origin: {url}"
+                );
+                for s in secrets.iter().filter(|s| !s.is_empty()) {
+                    assert!(
+                        !url.to_uppercase().contains(&s.to_uppercase()),
+                        "seed in URL {url}"
+                    );
+                }
+            }
+        } else {
+            let url = self.client.current_url().await.unwrap().to_string();
+            assert!(url.starts_with(origin), "left the toolset: {url}");
+            for s in secrets.iter().filter(|s| !s.is_empty()) {
+                assert!(
+                    !url.to_uppercase().contains(&s.to_uppercase()),
+                    "seed in URL {url}"
+                );
+            }
+        }
+    }
+
+    /// Runs axe-core in the page and fails on any serious or critical violation.
+    pub async fn assert_accessible(&self, page: &str) {
+        let axe = std::fs::read_to_string(axe_path()).unwrap_or_else(|e| {
+            panic!(
+                "axe-core not found at {} ({e}); bash .ci/run installs it from npm",
+                axe_path().display()
+            )
+        });
+        // Evaluated through WebDriver (not a <script> tag), so the page's CSP is untouched.
+        self.exec(&format!("{axe}\n;window.axe = axe; return true;"))
+            .await;
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 window.axe.run(document, {resultTypes: ['violations']}).then(r => done(\
+                   r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')\
+                   .map(v => ({id: v.id, impact: v.impact, help: v.help,\
+                               nodes: v.nodes.map(n => n.target.join(' '))})))\
+                 ).catch(e => done([{id: 'axe-error', help: String(e)}]));",
+                vec![],
+            )
+            .await
+            .expect("run axe-core");
+        let found = found.as_array().cloned().unwrap_or_default();
+        assert!(
+            found.is_empty(),
+            "accessibility violations on {page}: {found:#?}"
+        );
+    }
+
+    /// Saves a PNG of the page at desktop (1440 px) and phone (375 px) width under
+    /// target/screenshots/.
+    pub async fn screenshots(&self, name: &str) {
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        for (suffix, w, h) in [("desktop", 1440, 1000), ("phone", 375, 812)] {
+            self.client.set_window_size(w, h).await.expect("resize");
+            // Full height, so the whole page is in the picture.
+            let height = self
+                .exec("return Math.ceil(document.documentElement.scrollHeight);")
+                .await
+                .as_u64()
+                .unwrap_or(u64::from(h)) as u32;
+            self.client
+                .set_window_size(w, height.clamp(h, 4000))
+                .await
+                .expect("resize");
+            let png = self.client.screenshot().await.expect("screenshot");
+            std::fs::write(dir.join(format!("{name}-{suffix}.png")), png).unwrap();
+        }
+        self.client
+            .set_window_size(1440, 1000)
+            .await
+            .expect("resize");
+    }
+
+    /// Waits for a finished download (no `.crdownload` left) and returns its bytes.
+    pub async fn wait_download(&self, file_name: &str) -> Vec<u8> {
+        let path = self.downloads.path().join(file_name);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if path.exists() {
+                let partial = self
+                    .downloads
+                    .path()
+                    .join(format!("{file_name}.crdownload"));
+                if !partial.exists() {
+                    return std::fs::read(&path).unwrap();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no download {file_name} in {:?}",
+                list(self.downloads.path())
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn close(self) {
+        let Browser {
+            mut driver, client, ..
+        } = self;
+        let _ = client.close().await;
+        let _ = driver.kill();
+        let _ = driver.wait();
+    }
+}
+
+fn list(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
+}
+
+/// Where .ci/run puts axe-core (npm), overridable with AXE_CORE_JS.
+pub fn axe_path() -> PathBuf {
+    std::env::var_os("AXE_CORE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/axe/node_modules/axe-core/axe.min.js")
+        })
+}
