@@ -3,6 +3,7 @@
 
 mod common;
 mod drift;
+mod healthcheck;
 mod otp;
 mod seed;
 
@@ -32,6 +33,8 @@ pub enum Command {
     Seed(seed::SeedArgs),
     /// Find a token's clock drift from the code it shows
     Drift(drift::DriftArgs),
+    /// Exit 0 only if a running server answers /healthz (for Docker's HEALTHCHECK)
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -62,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Otp(args) => otp::run(args, &mut stdin, &mut stdout, &mut stderr),
         Command::Seed(args) => seed::run(args, &mut stdout),
         Command::Drift(args) => drift::run(args, &mut stdin, &mut stdout, &mut stderr),
+        Command::Healthcheck(args) => healthcheck::run(args),
     };
     let _ = stdout.flush();
     match result {
