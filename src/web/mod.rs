@@ -1,0 +1,2 @@
+//! The toolset web server.
+pub mod tls;
