@@ -2,3 +2,4 @@
 //! Each module tests one part of the toolset from the outside.
 
 mod support;
+mod tokens;
