@@ -8,3 +8,4 @@
 pub mod cli;
 pub mod otp;
 pub mod tokens;
+pub mod web;

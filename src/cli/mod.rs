@@ -5,6 +5,7 @@ mod common;
 mod drift;
 mod otp;
 mod seed;
+mod serve;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ pub enum Command {
     Seed(seed::SeedArgs),
     /// Find a token's clock drift from the code it shows
     Drift(drift::DriftArgs),
+    /// Run the web toolset (seed, codes and CSV pages) on a local address
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -62,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Otp(args) => otp::run(args, &mut stdin, &mut stdout, &mut stderr),
         Command::Seed(args) => seed::run(args, &mut stdout),
         Command::Drift(args) => drift::run(args, &mut stdin, &mut stdout, &mut stderr),
+        Command::Serve(args) => serve::run(args, &mut stdout),
     };
     let _ = stdout.flush();
     match result {
