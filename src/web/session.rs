@@ -76,7 +76,8 @@ impl SessionId {
         data_encoding::HEXLOWER.encode(&self.0)
     }
 
-    fn from_cookie_value(value: &str) -> Option<Self> {
+    /// Reads a cookie value back into an id (tests and the burn panel use it).
+    pub fn from_cookie_value(value: &str) -> Option<Self> {
         let bytes = data_encoding::HEXLOWER_PERMISSIVE
             .decode(value.as_bytes())
             .ok()?;

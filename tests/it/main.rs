@@ -3,3 +3,5 @@
 
 mod support;
 mod tokens;
+mod web_client;
+mod web_pages;
