@@ -4,4 +4,5 @@
 mod support;
 mod tokens;
 mod web_client;
+mod web_csv;
 mod web_pages;
