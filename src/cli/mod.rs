@@ -57,6 +57,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The server logs from many threads: holding the stdio locks here for its whole life
+    // would block every log line written off the main thread, so it gets plain handles.
+    if let Command::Serve(args) = &cli.command {
+        return match serve::run(args, &mut io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {}", e.message);
+                e.exit_code()
+            }
+        };
+    }
     let stdin = io::stdin();
     let mut stdin = stdin.lock();
     let mut stdout = io::stdout().lock();
@@ -65,7 +76,7 @@ pub fn main() -> ExitCode {
         Command::Otp(args) => otp::run(args, &mut stdin, &mut stdout, &mut stderr),
         Command::Seed(args) => seed::run(args, &mut stdout),
         Command::Drift(args) => drift::run(args, &mut stdin, &mut stdout, &mut stderr),
-        Command::Serve(args) => serve::run(args, &mut stdout),
+        Command::Serve(_) => unreachable!("handled above"),
     };
     let _ = stdout.flush();
     match result {

@@ -6,3 +6,5 @@ mod tokens;
 mod web_client;
 mod web_csv;
 mod web_pages;
+mod web_security;
+mod web_server;
