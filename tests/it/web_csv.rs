@@ -113,10 +113,8 @@ async fn graph_json_export() {
 async fn sha256_token_goes_only_to_the_graph_json() {
     let server = Server::new();
     let mut b = golden_session(&server).await;
-    b.import(&format!(
-        "otpauth://totp/x?secret=KRSXG5CTMVRXEZLUKRSXG5CT&algorithm=SHA256"
-    ))
-    .await;
+    b.import("otpauth://totp/x?secret=KRSXG5CTMVRXEZLUKRSXG5CT&algorithm=SHA256")
+        .await;
     let fields = row("carol@contoso.com", "60234569", "", "30", "C202");
     let r = b.post("/csv/rows", &fields).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);

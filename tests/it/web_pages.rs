@@ -88,7 +88,8 @@ async fn import_errors_sit_beside_their_field_and_keep_the_input() {
     let server = Server::new();
     let mut b = server.browser();
     let before = element_text(&b.get("/").await.text(), "seed-hex").unwrap();
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case<'_>] = &[
         (
             &[("seed", "JBSWY3DPEHPK3PX1")],
             "import-seed",
@@ -413,8 +414,7 @@ async fn otp_page_shows_code_countdown_window_and_seed_data() {
     assert!(html.contains("<code>00 00 00 00 00 00 00 01</code>"));
     let anatomy = rfc_generator().anatomy(59);
     let o = anatomy.truncation_offset * 2;
-    let marked: Vec<String> = anatomy.hmac_hex[o..o + 8]
-        .as_bytes()
+    let marked: Vec<String> = anatomy.hmac_hex.as_bytes()[o..o + 8]
         .chunks(2)
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect();
