@@ -7,4 +7,5 @@
 
 pub mod cli;
 pub mod otp;
+pub mod tokens;
 pub mod web;

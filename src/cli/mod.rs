@@ -6,6 +6,7 @@ mod drift;
 mod healthcheck;
 mod otp;
 mod seed;
+mod serve;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ pub enum Command {
     Drift(drift::DriftArgs),
     /// Exit 0 only if a running server answers /healthz (for Docker's HEALTHCHECK)
     Healthcheck(healthcheck::HealthcheckArgs),
+    /// Run the web toolset (seed, codes and CSV pages) on a local address
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -57,21 +60,30 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let stdin = io::stdin();
-    let mut stdin = stdin.lock();
-    let mut stdout = io::stdout().lock();
-    let mut stderr = io::stderr().lock();
+    // Each command takes the stdio handles it needs for itself. No lock is held across a
+    // command: the server logs from many threads, and a held lock would block them.
     let result = match &cli.command {
-        Command::Otp(args) => otp::run(args, &mut stdin, &mut stdout, &mut stderr),
-        Command::Seed(args) => seed::run(args, &mut stdout),
-        Command::Drift(args) => drift::run(args, &mut stdin, &mut stdout, &mut stderr),
+        Command::Otp(args) => otp::run(
+            args,
+            &mut io::stdin().lock(),
+            &mut io::stdout(),
+            &mut io::stderr(),
+        ),
+        Command::Seed(args) => seed::run(args, &mut io::stdout()),
+        Command::Drift(args) => drift::run(
+            args,
+            &mut io::stdin().lock(),
+            &mut io::stdout(),
+            &mut io::stderr(),
+        ),
         Command::Healthcheck(args) => healthcheck::run(args),
+        Command::Serve(args) => serve::run(args, &mut io::stdout()),
     };
-    let _ = stdout.flush();
+    let _ = io::stdout().flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(stderr, "error: {}", e.message);
+            eprintln!("error: {}", e.message);
             e.exit_code()
         }
     }

@@ -1,2 +1,187 @@
-//! The toolset web server.
+//! The toolset server: the router, its layers, sessions, pages and errors. `app(state)`
+//! builds the whole HTTP service so tests can drive it without a socket; `serve` in
+//! `cli/serve.rs` only binds and runs it.
+//!
+//! It must never put a seed in a URL, a log line, a cache or a file on disk: seeds travel
+//! only in POST bodies and in the pages and downloads of the session that owns them.
+
+mod error;
+mod form;
+mod pages;
+mod security;
+pub mod session;
 pub mod tls;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tower_http::csrf::CsrfLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::AppError;
+pub use session::{SessionConfig, SessionStore};
+
+/// "Now" in Unix seconds. Held in the state so tests can fix or advance time.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The operating system's clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    })
+}
+
+/// Everything the server can be told at start-up.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    pub sessions: SessionConfig,
+    /// Largest request body accepted, in bytes (forms are small; this stops memory abuse).
+    pub max_body_bytes: usize,
+    /// A request taking longer than this is answered with 408.
+    pub request_timeout: Duration,
+    /// Origins allowed to POST besides the request's own host (a reverse proxy that
+    /// rewrites `Host`), written exactly as browsers send them: `https://totp.example.com`.
+    pub trusted_origins: Vec<String>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            sessions: SessionConfig::default(),
+            max_body_bytes: 16 * 1024,
+            request_timeout: Duration::from_secs(10),
+            trusted_origins: Vec::new(),
+        }
+    }
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<WebConfig>,
+    pub sessions: Arc<SessionStore>,
+    pub clock: Clock,
+}
+
+impl AppState {
+    pub fn new(config: WebConfig, clock: Clock) -> Self {
+        AppState {
+            sessions: Arc::new(SessionStore::new(config.sessions.clone())),
+            config: Arc::new(config),
+            clock,
+        }
+    }
+
+    pub fn now(&self) -> u64 {
+        (self.clock)()
+    }
+}
+
+const APP_CSS: &str = include_str!("../../static/app.css");
+const APP_JS: &str = include_str!("../../static/app.js");
+
+async fn static_css() -> impl IntoResponse {
+    static_asset("text/css; charset=utf-8", APP_CSS)
+}
+
+async fn static_js() -> impl IntoResponse {
+    static_asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+fn static_asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            // Compiled into the binary, so they change only with a new version; a short
+            // lifetime keeps an upgrade from serving a stale script for long.
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        body,
+    )
+}
+
+async fn healthz() -> impl IntoResponse {
+    (StatusCode::OK, "ok\n")
+}
+
+/// The whole service. Fails only when a configured trusted origin is malformed.
+pub fn app(state: AppState) -> Result<Router, String> {
+    let pages = Router::new()
+        .route("/", get(pages::seed::view_seed_get))
+        .route("/seed", post(pages::seed::view_seed_post))
+        .route("/seed/import", post(pages::seed::view_seed_import_post))
+        .route("/seed/label", post(pages::seed::view_seed_label_post))
+        .route("/otp", get(pages::otp::view_otp_get))
+        .route("/otp/drift", post(pages::otp::view_otp_drift_post))
+        .route("/api/otp", get(pages::otp::api_otp_get))
+        .route("/csv", get(pages::csv::view_csv_get))
+        .route("/csv/rows", post(pages::csv::view_csv_rows_post))
+        .route(
+            "/csv/rows/{index}/delete",
+            post(pages::csv::view_csv_row_delete_post),
+        )
+        .route("/csv/clear", post(pages::csv::view_csv_clear_post))
+        .route("/csv/download", get(pages::csv::view_csv_download_get))
+        .route("/csv/graph.json", get(pages::csv::view_csv_graph_get))
+        // Only pages get a session: static files and health checks must not create one.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::with_session,
+        ));
+
+    let mut csrf = CsrfLayer::new();
+    for origin in &state.config.trusted_origins {
+        csrf = csrf
+            .add_trusted_origin(origin)
+            .map_err(|e| format!("--trusted-origin: {e}"))?;
+    }
+    let csrf = csrf.with_rejection_response(|_| AppError::CrossSite.into_response());
+
+    // Layers run outside-in in the reverse order of the `.layer` calls: tracing sees
+    // everything; the security headers are added to every response, including CSRF
+    // rejections, timeouts and 413s; the timeout bounds the whole request; CSRF refuses
+    // cross-site writes before any body is read; the body limit guards the extractors.
+    Ok(Router::new()
+        .merge(pages)
+        .route("/static/app.css", get(static_css))
+        .route("/static/app.js", get(static_js))
+        .route("/healthz", get(healthz))
+        .fallback(|| async { AppError::NotFound })
+        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        .layer(csrf)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout,
+        ))
+        .layer(middleware::from_fn(security::headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state))
+}
+
+/// Removes expired sessions (wiping their seeds) once a minute, for as long as the
+/// runtime lives.
+pub fn spawn_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let removed = state.sessions.sweep(state.now());
+            if removed > 0 {
+                tracing::debug!(removed, "expired sessions removed");
+            }
+        }
+    })
+}

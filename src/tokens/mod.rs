@@ -1,0 +1,42 @@
+//! Token records and the files they travel in: one row per hardware token, checked against
+//! Microsoft Entra's upload rules, written as Entra's CSV or as a Graph JSON batch.
+//!
+//! Pure: no I/O, no clock, no logging. Rows hold seeds, so they are never printed by Debug
+//! and the files built from them come back in buffers that are wiped when dropped.
+
+mod entra;
+mod validate;
+
+pub use entra::{
+    DriftVerdict, ENTRA_CSV_HEADER, EntraCsv, GraphJson, TokensError, entra_drift_verdict,
+};
+pub use validate::{
+    Field, FieldError, MAX_ENTRA_BASE32_CHARS, RowInput, TokenSource, validate_row,
+};
+
+use crate::otp::{Algorithm, Secret};
+
+/// One hardware token as Entra sees it: who gets it, which token, its seed and how it counts.
+/// Debug is safe: `Secret` prints `[redacted]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRow {
+    pub upn: String,
+    pub serial: String,
+    /// Zeroized on drop by `Secret` itself.
+    pub secret: Secret,
+    /// Seconds per code: 30 or 60.
+    pub interval: u32,
+    pub manufacturer: String,
+    pub model: String,
+    /// SHA-1 for the CSV; SHA-256 only for rows marked `graph_only`.
+    pub algorithm: Algorithm,
+    /// Rows Entra's CSV cannot carry (SHA-256 tokens): only the Graph JSON export has them.
+    pub graph_only: bool,
+}
+
+impl TokenRow {
+    /// True when this row belongs in Entra's CSV file.
+    pub fn in_csv(&self) -> bool {
+        !self.graph_only
+    }
+}

@@ -1,0 +1,396 @@
+//! Checking one token row against Entra's upload rules before it joins a list, so that the
+//! file an admin uploads never fails for a reason we could have caught.
+//!
+//! Every problem is reported against the field it concerns, all at once, and never echoes a
+//! seed in a message.
+
+use subtle::ConstantTimeEq;
+
+use super::TokenRow;
+use crate::otp::{Algorithm, Params, Secret, SeedError};
+
+/// Entra's limit on the `secret key` column (80 bytes of seed).
+pub const MAX_ENTRA_BASE32_CHARS: usize = 128;
+/// Long enough for any real UPN (Entra allows 113), short enough to keep pages sane.
+const MAX_UPN_CHARS: usize = 113;
+const MAX_TEXT_CHARS: usize = 64;
+
+/// A field of the row form; `name()` is the HTML form field name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Upn,
+    Serial,
+    Secret,
+    Interval,
+    Manufacturer,
+    Model,
+}
+
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Upn => "upn",
+            Field::Serial => "serial",
+            Field::Secret => "secret",
+            Field::Interval => "interval",
+            Field::Manufacturer => "manufacturer",
+            Field::Model => "model",
+        }
+    }
+
+    /// The column name as Entra's CSV header spells it, used to start messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Upn => "UPN",
+            Field::Serial => "Serial number",
+            Field::Secret => "Secret key",
+            Field::Interval => "Time interval",
+            Field::Manufacturer => "Manufacturer",
+            Field::Model => "Model",
+        }
+    }
+}
+
+/// One problem with one field. The message names the field and says what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: Field,
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: Field, message: impl std::fmt::Display) -> Self {
+        FieldError {
+            field,
+            message: format!("{}: {message}", field.label()),
+        }
+    }
+}
+
+/// The row as typed into a form. An empty `secret` means "the current token".
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RowInput<'a> {
+    pub upn: &'a str,
+    pub serial: &'a str,
+    pub secret: &'a str,
+    pub interval: &'a str,
+    pub manufacturer: &'a str,
+    pub model: &'a str,
+    /// The user asked for a row that only the Graph JSON export carries (SHA-256 tokens).
+    pub graph_only: bool,
+}
+
+/// The token that an empty secret field stands for, with the parameters it was made with.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenSource<'a> {
+    pub secret: &'a Secret,
+    pub params: Params,
+}
+
+/// Checks a row against Entra's rules and against the rows already in the list (serials
+/// and seeds must be unique: one seed on two tokens is a security bug). Returns the row, or
+/// every problem found.
+pub fn validate_row(
+    input: &RowInput<'_>,
+    current: Option<TokenSource<'_>>,
+    existing: &[TokenRow],
+) -> Result<TokenRow, Vec<FieldError>> {
+    let mut errors = Vec::new();
+
+    let upn = input.upn.trim();
+    if let Err(m) = check_upn(upn) {
+        errors.push(FieldError::new(Field::Upn, m));
+    }
+
+    let serial = input.serial.trim();
+    match check_text(serial) {
+        Err(m) => errors.push(FieldError::new(Field::Serial, m)),
+        Ok(()) => {
+            if existing
+                .iter()
+                .any(|r| r.serial.eq_ignore_ascii_case(serial))
+            {
+                errors.push(FieldError::new(
+                    Field::Serial,
+                    format!(
+                        "{serial} is already in the list; each serial number may appear only once"
+                    ),
+                ));
+            }
+        }
+    }
+
+    let interval = match input.interval.trim() {
+        "30" => Some(30),
+        "60" => Some(60),
+        other => {
+            errors.push(FieldError::new(
+                Field::Interval,
+                format!(
+                    "must be 30 or 60 seconds, not '{}'",
+                    other.chars().take(10).collect::<String>()
+                ),
+            ));
+            None
+        }
+    };
+
+    let (secret, algorithm) = match resolve_secret(input, current, interval) {
+        Ok(pair) => {
+            if existing
+                .iter()
+                .any(|r| bool::from(r.secret.as_bytes().ct_eq(pair.0.as_bytes())))
+            {
+                errors.push(FieldError::new(
+                    Field::Secret,
+                    "this seed is already in the list for another token; one seed on two tokens means either one can stand in for the other, so give every token its own seed",
+                ));
+            }
+            (Some(pair.0), pair.1)
+        }
+        Err(e) => {
+            errors.push(e);
+            (None, Algorithm::Sha1)
+        }
+    };
+
+    let manufacturer = input.manufacturer.trim();
+    if let Err(m) = check_text(manufacturer) {
+        errors.push(FieldError::new(Field::Manufacturer, m));
+    }
+    let model = input.model.trim();
+    if let Err(m) = check_text(model) {
+        errors.push(FieldError::new(Field::Model, m));
+    }
+
+    match (secret, interval) {
+        (Some(secret), Some(interval)) if errors.is_empty() => Ok(TokenRow {
+            upn: upn.to_string(),
+            serial: serial.to_string(),
+            secret,
+            interval,
+            manufacturer: manufacturer.to_string(),
+            model: model.to_string(),
+            algorithm,
+            graph_only: algorithm != Algorithm::Sha1,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The seed for the row: typed (base32 only, as Entra wants it) or the current token's.
+fn resolve_secret(
+    input: &RowInput<'_>,
+    current: Option<TokenSource<'_>>,
+    interval: Option<u32>,
+) -> Result<(Secret, Algorithm), FieldError> {
+    let typed = input.secret.trim();
+    if typed.is_empty() {
+        let Some(current) = current else {
+            return Err(FieldError::new(
+                Field::Secret,
+                "there is no current token; type a base32 seed or make one on the seed page",
+            ));
+        };
+        let params = current.params;
+        if params.digits() != 6 {
+            return Err(FieldError::new(
+                Field::Secret,
+                format!(
+                    "the current token makes {}-digit codes; Entra accepts only 6-digit OATH tokens (make a 6-digit seed on the seed page)",
+                    params.digits()
+                ),
+            ));
+        }
+        match params.algorithm() {
+            Algorithm::Sha1 => {}
+            Algorithm::Sha256 if input.graph_only => {}
+            Algorithm::Sha256 => {
+                return Err(FieldError::new(
+                    Field::Secret,
+                    "the current token uses SHA-256; Entra's CSV upload takes SHA-1 tokens only. Graph's hardware OATH API accepts SHA-256: tick \"Graph JSON only\" and use the Graph JSON export",
+                ));
+            }
+            Algorithm::Sha512 => {
+                return Err(FieldError::new(
+                    Field::Secret,
+                    "the current token uses SHA-512, which Entra does not support (SHA-1 in the CSV, SHA-1 or SHA-256 in the Graph JSON export)",
+                ));
+            }
+        }
+        if let Some(interval) = interval
+            && interval != params.period()
+        {
+            return Err(FieldError::new(
+                Field::Secret,
+                format!(
+                    "the current token changes its code every {} seconds but the time interval says {interval}; they must match",
+                    params.period()
+                ),
+            ));
+        }
+        return Ok((current.secret.clone(), params.algorithm()));
+    }
+
+    let compact: usize = typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '=')
+        .count();
+    if compact > MAX_ENTRA_BASE32_CHARS {
+        return Err(FieldError::new(
+            Field::Secret,
+            format!(
+                "is {compact} base32 characters; Entra accepts at most {MAX_ENTRA_BASE32_CHARS}"
+            ),
+        ));
+    }
+    if looks_like_hex(typed) {
+        return Err(FieldError::new(
+            Field::Secret,
+            "looks like a hex seed; Entra needs base32 (letters A-Z and digits 2-7). Import it on the seed page to convert it, then leave this field empty to use it",
+        ));
+    }
+    if input.graph_only {
+        return Err(FieldError::new(
+            Field::Secret,
+            "\"Graph JSON only\" is for SHA-256 tokens, and a typed seed is taken as SHA-1: import the token on the seed page with its algorithm, then leave this field empty",
+        ));
+    }
+    // A typed seed is a classic token's seed: SHA-1, which is what the CSV means.
+    match Secret::parse_base32(typed) {
+        Ok(secret) => Ok((secret, Algorithm::Sha1)),
+        Err(SeedError::Base32Char { ch, position, .. }) if matches!(ch, '0' | '1' | '8' | '9') => {
+            Err(FieldError::new(
+                Field::Secret,
+                format!(
+                    "invalid base32 character '{ch}' at position {position}: base32 has no digits 0, 1, 8 or 9 (Entra fails with \"illegal character\"); is this a hex seed?"
+                ),
+            ))
+        }
+        Err(e) => Err(FieldError::new(Field::Secret, e)),
+    }
+}
+
+/// A hex seed pasted where base32 belongs: only hex digits, and at least one digit base32
+/// never uses, or a `0x` prefix.
+fn looks_like_hex(s: &str) -> bool {
+    if s.starts_with("0x") || s.starts_with("0X") {
+        return true;
+    }
+    let body: Vec<char> = s.chars().filter(|c| !c.is_whitespace()).collect();
+    body.len() >= 8
+        && body.iter().all(|c| c.is_ascii_hexdigit())
+        && body.iter().any(|c| matches!(c, '0' | '1' | '8' | '9'))
+}
+
+/// `local@domain.tld`, the characters Entra allows in a UPN, and the Excel trailing comma
+/// called out by name because admins hit it.
+fn check_upn(upn: &str) -> Result<(), String> {
+    if upn.is_empty() {
+        return Err("is required (the user's sign-in name, like alice@contoso.com)".into());
+    }
+    if upn.ends_with(',') {
+        return Err(
+            "ends with a comma (a spreadsheet added it); Entra then reports \"user not found\""
+                .into(),
+        );
+    }
+    if upn.chars().count() > MAX_UPN_CHARS {
+        return Err(format!("is longer than {MAX_UPN_CHARS} characters"));
+    }
+    let Some((local, domain)) = upn.split_once('@') else {
+        return Err("must look like name@domain, e.g. alice@contoso.com".into());
+    };
+    if local.is_empty() || domain.is_empty() || domain.contains('@') {
+        return Err("must look like name@domain, e.g. alice@contoso.com".into());
+    }
+    if let Some(c) = local
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "'.-_!#^~".contains(*c)))
+    {
+        return Err(format!(
+            "the part before @ may use letters, digits and ' . - _ ! # ^ ~ only, not '{c}'"
+        ));
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(
+            "the part before @ may not start or end with a dot, or have two in a row".into(),
+        );
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2
+        || labels.iter().any(|l| {
+            l.is_empty()
+                || l.starts_with('-')
+                || l.ends_with('-')
+                || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    {
+        return Err(
+            "the domain after @ must be a domain name like contoso.com or contoso.onmicrosoft.com"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// Serial, manufacturer and model: present, and safe in a CSV cell and in a spreadsheet.
+fn check_text(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("is required".into());
+    }
+    if value.chars().count() > MAX_TEXT_CHARS {
+        return Err(format!("is longer than {MAX_TEXT_CHARS} characters"));
+    }
+    if value.contains(',') {
+        return Err("may not contain a comma (it would split the CSV row)".into());
+    }
+    if value.contains('"') || value.contains('\'') {
+        return Err("may not contain quotes".into());
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err("may not contain line breaks, tabs or other control characters".into());
+    }
+    // A spreadsheet opening the file would run a cell starting with these as a formula.
+    if let Some(c) = value.chars().next()
+        && matches!(c, '=' | '+' | '-' | '@')
+    {
+        return Err(format!(
+            "may not start with '{c}' (a spreadsheet would read it as a formula)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upn_shapes() {
+        assert!(check_upn("alice@contoso.com").is_ok());
+        assert!(check_upn("a.b-c_d@sub.contoso.onmicrosoft.com").is_ok());
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@contoso.com",
+            "alice@contoso",
+            "alice@contoso.com,",
+            "al ice@contoso.com",
+            "a@b@contoso.com",
+            ".alice@contoso.com",
+            "alice@-contoso.com",
+        ] {
+            assert!(check_upn(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_rules() {
+        assert!(check_text("Token2").is_ok());
+        for bad in ["", "a,b", "a\"b", "a\nb", "=1+1", "+1", "-1", "@SUM(A1)"] {
+            assert!(check_text(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! A small browser for the router tests: one cookie jar per `Browser`, requests sent with
+//! `tower::ServiceExt::oneshot`, and a clock the test can move.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use tower::ServiceExt;
+
+use totp_toolset::web::{self, AppState, WebConfig};
+
+/// RFC 6238's SHA-1 seed, ASCII `12345678901234567890`.
+pub const RFC_SEED: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+pub const RFC_SEED_HEX: &str = "3132333435363738393031323334353637383930";
+/// A time in the middle of a step, so window rows are easy to reason about.
+pub const T0: u64 = 1_111_111_111;
+
+/// The server under test: router, state and a clock fixed until the test moves it.
+#[derive(Clone)]
+pub struct Server {
+    pub router: Router,
+    pub state: AppState,
+    pub time: Arc<AtomicU64>,
+}
+
+impl Server {
+    pub fn new() -> Self {
+        Self::with_config(WebConfig::default())
+    }
+
+    pub fn with_config(config: WebConfig) -> Self {
+        let time = Arc::new(AtomicU64::new(T0));
+        let clock_time = time.clone();
+        let state = AppState::new(config, Arc::new(move || clock_time.load(Ordering::SeqCst)));
+        let router = web::app(state.clone()).expect("router");
+        Server {
+            router,
+            state,
+            time,
+        }
+    }
+
+    pub fn set_time(&self, unix: u64) {
+        self.time.store(unix, Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, secs: u64) {
+        self.time.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser {
+            server: self.clone(),
+            cookie: None,
+        }
+    }
+}
+
+/// One browser: keeps the session cookie it is given.
+pub struct Browser {
+    pub server: Server,
+    pub cookie: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Resp {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("").to_string())
+    }
+
+    pub fn location(&self) -> Option<String> {
+        self.header("location")
+    }
+}
+
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, NON_ALPHANUMERIC),
+                utf8_percent_encode(v, NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl Browser {
+    pub async fn send(&mut self, mut request: Request<Body>) -> Resp {
+        if let Some(c) = &self.cookie {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, c.parse().unwrap());
+        }
+        let response = self
+            .server
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router is infallible");
+        if let Some(set) = response.headers().get(header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
+            self.cookie = Some(pair);
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Resp {
+            status,
+            headers,
+            bytes,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        let req = Request::get(path)
+            .header(header::HOST, "localhost")
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// A form POST as a browser sends it from one of our own pages.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let req = Request::post(path)
+            .header(header::HOST, "localhost")
+            .header("sec-fetch-site", "same-origin")
+            .header("origin", "http://localhost")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form_body(fields)))
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// Makes `seed` (base32, hex or URI) the current token, confirming the replacement.
+    pub async fn import(&mut self, seed: &str) -> Resp {
+        let r = self
+            .post(
+                "/seed/import",
+                &[
+                    ("seed", seed),
+                    ("format", "auto"),
+                    ("algorithm", "sha1"),
+                    ("digits", "6"),
+                    ("period", "30"),
+                    ("confirm_replace", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "import failed: {}",
+            r.text()
+        );
+        r
+    }
+
+    /// The session id behind this browser's cookie.
+    pub fn session_id(&self) -> totp_toolset::web::session::SessionId {
+        let cookie = self.cookie.as_ref().expect("a session cookie");
+        let value = cookie.split_once('=').unwrap().1;
+        totp_toolset::web::session::SessionId::from_cookie_value(value).expect("valid id")
+    }
+}
+
+/// Undoes the HTML escaping askama applies, for comparing page text with plain strings.
+pub fn unescape(s: &str) -> String {
+    s.replace("&#38;", "&")
+        .replace("&amp;", "&")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// The text inside the first element with this id (no nested tags expected).
+pub fn element_text(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let open_end = start + html[start..].find('>')? + 1;
+    let close = open_end + html[open_end..].find('<')?;
+    Some(unescape(&html[open_end..close]))
+}
+
+/// The error paragraph of a field, by the field's id.
+pub fn field_error(html: &str, field_id: &str) -> Option<String> {
+    element_text(html, &format!("{field_id}-error"))
+}
+
+/// The `value` attribute of the input with this id.
+pub fn input_value(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let tag_end = start + html[start..].find('>')?;
+    let tag = &html[start..tag_end];
+    let v = tag.find("value=\"")? + 7;
+    let end = v + tag[v..].find('"')?;
+    Some(unescape(&tag[v..end]))
+}
