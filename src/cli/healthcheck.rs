@@ -182,7 +182,7 @@ pub fn run(args: &HealthcheckArgs) -> CliResult {
         .build()
         .map_err(|e| CliError::failure(format!("cannot start the runtime: {e}")))?;
     let timeout = Duration::from_secs(args.timeout.max(1));
-    match runtime.block_on(tokio::time::timeout(timeout, probe(&uri))) {
+    match runtime.block_on(async { tokio::time::timeout(timeout, probe(&uri)).await }) {
         Err(_) => Err(CliError::failure(format!(
             "unhealthy: {url} did not answer within {} s",
             timeout.as_secs()

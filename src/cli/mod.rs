@@ -11,7 +11,9 @@ mod serve;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::collections::BTreeSet;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 pub use common::{CliError, CliResult};
 
@@ -40,6 +42,52 @@ pub enum Command {
     Serve(serve::ServeArgs),
 }
 
+/// Every `TOTP_TOOLSET_*` variable that some subcommand reads, taken from the argument
+/// definitions themselves so the list cannot fall behind.
+pub fn known_env_vars() -> BTreeSet<String> {
+    let cli = Cli::command();
+    cli.get_subcommands()
+        .flat_map(|sub| sub.get_arguments())
+        .filter_map(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Edit distance, to suggest the variable a typo meant.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Warnings for `TOTP_TOOLSET_*` variables nothing reads: almost always a typo that would
+/// otherwise silently leave a setting at its default.
+pub fn unknown_env_warnings(names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let known = known_env_vars();
+    names
+        .into_iter()
+        .filter(|n| n.starts_with("TOTP_TOOLSET_") && !known.contains(n))
+        .map(|n| {
+            let nearest = known.iter().min_by_key(|k| distance(&n, k));
+            match nearest {
+                Some(k) if distance(&n, k) <= 2 => {
+                    format!("warning: unknown environment variable {n} (did you mean {k}?)")
+                }
+                _ => format!("warning: unknown environment variable {n} (ignored)"),
+            }
+        })
+        .collect()
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -51,15 +99,29 @@ pub fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
+            // clap's first paragraph is the message (sometimes over several lines, as in
+            // "required arguments were not provided:" and the list); usage hints follow.
             let rendered = e.render().to_string();
-            let line = rendered
+            let message: Vec<&str> = rendered
                 .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("error: invalid arguments");
-            eprintln!("{line}");
+                .map(str::trim)
+                .skip_while(|l| l.is_empty())
+                .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+                .collect();
+            if message.is_empty() {
+                eprintln!("error: invalid arguments");
+            } else {
+                eprintln!("{}", message.join(" "));
+            }
             return ExitCode::from(2);
         }
     };
+    if matches!(cli.command, Command::Serve(_)) {
+        for w in unknown_env_warnings(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
+        {
+            eprintln!("{w}");
+        }
+    }
     // Each command takes the stdio handles it needs for itself. No lock is held across a
     // command: the server logs from many threads, and a held lock would block them.
     let result = match &cli.command {

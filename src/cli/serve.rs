@@ -1,25 +1,64 @@
 //! `totp-toolset serve`: runs the web toolset. Reads the configuration (flags or
-//! `TOTP_TOOLSET_*` environment variables), binds, prints the URL and serves until Ctrl-C.
+//! `TOTP_TOOLSET_*` environment variables), binds, optionally speaks TLS, prints the URL and
+//! serves until Ctrl-C or SIGTERM, then finishes the requests under way and wipes every
+//! session.
 //!
-//! It never logs a seed or a session id, and writes nothing to disk.
+//! It never logs a seed or a session id, and writes nothing to disk (a self-signed
+//! certificate lives in memory only).
 
 use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::common::{CliError, CliResult, out};
+use crate::web::tls::{self, TlsSetup};
 use crate::web::{self, AppState, SessionConfig, WebConfig};
+
+/// How long requests under way may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address and port to listen on (port 0 picks a free one)
     #[arg(long, env = "TOTP_TOOLSET_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
-    /// Browsers reach the server over HTTPS (through a TLS-terminating proxy): mark the
-    /// session cookie Secure
+    /// Browsers reach the server over HTTPS through a TLS-terminating proxy: send HSTS and
+    /// mark the session cookie Secure (implied by --tls-cert and --tls-self-signed)
     #[arg(long, env = "TOTP_TOOLSET_TLS")]
     pub tls: bool,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key
+    #[arg(
+        long,
+        env = "TOTP_TOOLSET_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert
+    #[arg(
+        long,
+        env = "TOTP_TOOLSET_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate made at start-up, kept in memory only; its SHA-256
+    /// fingerprint is printed so users can check the one their browser shows
+    #[arg(long, env = "TOTP_TOOLSET_TLS_SELF_SIGNED")]
+    pub tls_self_signed: bool,
+    /// Extra host names or addresses for the self-signed certificate (the bind address and
+    /// localhost are always in it); repeat or separate with commas
+    #[arg(
+        long,
+        env = "TOTP_TOOLSET_TLS_NAMES",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub tls_name: Vec<String>,
     /// Most sessions held at once; new visitors get a "too many sessions" page beyond it
     #[arg(long, env = "TOTP_TOOLSET_MAX_SESSIONS", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -51,6 +90,25 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// True when this process itself speaks TLS.
+    pub fn serves_tls(&self) -> bool {
+        self.tls_cert.is_some() || self.tls_self_signed
+    }
+
+    fn tls_setup(&self, addr: &SocketAddr) -> Result<Option<TlsSetup>, CliError> {
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            return tls::from_files(cert, key)
+                .map(Some)
+                .map_err(CliError::bad_input);
+        }
+        if self.tls_self_signed {
+            return tls::self_signed(tls::names_for_bind(addr, &self.tls_name))
+                .map(Some)
+                .map_err(|e| CliError::failure(e.to_string()));
+        }
+        Ok(None)
+    }
+
     pub fn config(&self) -> WebConfig {
         WebConfig {
             sessions: SessionConfig {
@@ -58,13 +116,43 @@ impl ServeArgs {
                 absolute_secs: u64::from(self.session_max_hours) * 3600,
                 max_sessions: self.max_sessions as usize,
                 max_rows: self.max_rows as usize,
-                tls: self.tls,
+                tls: self.tls || self.serves_tls(),
             },
             max_body_bytes: self.max_body_bytes as usize,
             request_timeout: Duration::from_secs(u64::from(self.request_timeout_seconds)),
             trusted_origins: self.trusted_origin.clone(),
         }
     }
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `docker stop` sends).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutdown requested: finishing requests under way");
+}
+
+/// The warning for a server that anyone on the network can reach over plain HTTP.
+fn cleartext_warning(addr: &SocketAddr) -> Option<String> {
+    if addr.ip().is_loopback() {
+        return None;
+    }
+    Some(format!(
+        "WARNING: serving on {addr} over plain HTTP. Seeds and session cookies will cross the \
+         network in clear text.\nWARNING: use --tls-self-signed or --tls-cert/--tls-key, or put \
+         an HTTPS proxy in front and pass --tls. (In a container published on 127.0.0.1 only, \
+         this is expected.)"
+    ))
 }
 
 pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
@@ -75,6 +163,7 @@ pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -84,27 +173,68 @@ pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
     runtime.block_on(async {
         let state = AppState::new(args.config(), web::system_clock());
         let app = web::app(state.clone()).map_err(CliError::bad_input)?;
-        let listener = tokio::net::TcpListener::bind(&args.bind)
-            .await
-            .map_err(|e| {
-                CliError::usage("--bind", format!("cannot listen on {}: {e}", args.bind))
-            })?;
+        let listener = std::net::TcpListener::bind(&args.bind).map_err(|e| {
+            CliError::usage("--bind", format!("cannot listen on {}: {e}", args.bind))
+        })?;
         let addr = listener
             .local_addr()
             .map_err(|e| CliError::failure(format!("cannot read the bound address: {e}")))?;
+        let tls = args.tls_setup(&addr)?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         // The first line of stdout is the URL, so scripts and tests can read the real port.
-        out(
-            stdout,
-            &format!("totp-toolset listening on http://{addr}/\n"),
-        )?;
+        let mut banner = format!("totp-toolset listening on {scheme}://{addr}/\n");
+        if let Some(t) = &tls {
+            let kind = if t.self_signed {
+                "self-signed certificate (in memory only)"
+            } else {
+                "certificate"
+            };
+            banner.push_str(&format!(
+                "TLS {kind}, SHA-256 fingerprint {}\n",
+                t.fingerprint
+            ));
+        }
+        out(stdout, &banner)?;
         let _ = stdout.flush();
-        tracing::info!(%addr, "serving");
-        web::spawn_sweeper(state);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(|e| CliError::failure(format!("server failed: {e}")))
+        if tls.is_none()
+            && !args.tls
+            && let Some(w) = cleartext_warning(&addr)
+        {
+            eprintln!("{w}");
+        }
+        tracing::info!(%addr, scheme, "serving");
+        let sweeper = web::spawn_sweeper(state.clone());
+
+        let served = match tls {
+            None => {
+                listener.set_nonblocking(true).map_err(|e| {
+                    CliError::failure(format!("cannot configure the listener: {e}"))
+                })?;
+                let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| {
+                    CliError::failure(format!("cannot configure the listener: {e}"))
+                })?;
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+            }
+            Some(t) => {
+                let handle = axum_server::Handle::new();
+                let on_signal = handle.clone();
+                tokio::spawn(async move {
+                    shutdown_signal().await;
+                    on_signal.graceful_shutdown(Some(SHUTDOWN_GRACE));
+                });
+                let config = axum_server::tls_rustls::RustlsConfig::from_config(t.config);
+                axum_server::tls_rustls::from_tcp_rustls(listener, config)
+                    .map_err(|e| CliError::failure(format!("cannot start TLS: {e}")))?
+                    .handle(handle)
+                    .serve(app.into_make_service())
+                    .await
+            }
+        };
+        sweeper.abort();
+        let wiped = state.sessions.wipe_all();
+        tracing::info!(wiped, "stopped; every session and its seeds wiped");
+        served.map_err(|e| CliError::failure(format!("server failed: {e}")))
     })
 }

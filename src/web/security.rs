@@ -3,7 +3,7 @@
 //! Never loosen the CSP for a page: templates hold no inline script or style, so none is
 //! ever needed.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -11,9 +11,24 @@ use axum::response::Response;
 /// Only our own script and stylesheet, no inline code, no frames, forms post only to us.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub async fn headers(request: Request, next: Next) -> Response {
+/// A year, as browsers and the HSTS preload rules expect.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+pub async fn headers(
+    State(state): State<super::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
+    // Once a browser has reached us over HTTPS, it must never again send a session cookie
+    // (or a seed in a form) over plain HTTP to this host.
+    if state.config.sessions.tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+        );
+    }
     // Injected markup can neither run script nor send a seed anywhere; no framing (clickjacking).
     h.insert(
         header::CONTENT_SECURITY_POLICY,

@@ -225,6 +225,14 @@ impl SessionStore {
         before - map.len()
     }
 
+    /// Ends every session at once (shutdown): their seeds are wiped as they drop.
+    pub fn wipe_all(&self) -> usize {
+        let mut map = self.lock();
+        let n = map.len();
+        map.clear();
+        n
+    }
+
     pub fn len(&self) -> usize {
         self.lock().len()
     }

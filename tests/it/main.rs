@@ -3,6 +3,7 @@
 
 mod browser;
 mod cli;
+mod ops;
 mod otp_drift;
 mod otp_oathtool;
 mod otp_parse;
