@@ -45,14 +45,13 @@ pub fn run(
 ) -> CliResult {
     let parsed = read_secret(&args.secret, args.format.format(), stdin)?;
     let params = args.code_params.resolve(parsed.uri.as_ref())?;
-    let code =
-        normalize_code("CODE", &args.code, params.digits()).map_err(|e| CliError::bad_input(e))?;
+    let code = normalize_code("CODE", &args.code, params.digits()).map_err(CliError::bad_input)?;
     let next = args
         .next_code
         .as_deref()
         .map(|n| normalize_code("NEXT_CODE", n, params.digits()))
         .transpose()
-        .map_err(|e| CliError::bad_input(e))?;
+        .map_err(CliError::bad_input)?;
     warn_if_weak(&parsed.secret, stderr);
     let max_steps = args
         .max_steps
