@@ -1,10 +1,16 @@
 //! The command line: parses arguments and hands each subcommand to its own file. Exit codes:
 //! 0 success, 1 a negative answer or an outside failure, 2 bad input or usage.
 
+mod agent;
+mod burn;
 mod common;
 mod drift;
+mod identify;
+mod nfc_args;
 mod otp;
+mod readers;
 mod seed;
+mod virtual_token;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -32,6 +38,16 @@ pub enum Command {
     Seed(seed::SeedArgs),
     /// Find a token's clock drift from the code it shows
     Drift(drift::DriftArgs),
+    /// List the PC/SC readers and whether a card is on each
+    Readers(readers::ReadersArgs),
+    /// Show the serial, model and clock of the Token2 token on the reader
+    Identify(identify::IdentifyArgs),
+    /// Burn a seed onto the Token2 programmable token on the reader
+    Burn(burn::BurnArgs),
+    /// Play a Token2 token as a vpcd card (testing without hardware)
+    VirtualToken(virtual_token::VirtualTokenArgs),
+    /// Serve the loopback HTTP agent that burns tokens for the toolset server
+    Agent(agent::AgentArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -62,6 +78,11 @@ pub fn main() -> ExitCode {
         Command::Otp(args) => otp::run(args, &mut stdin, &mut stdout, &mut stderr),
         Command::Seed(args) => seed::run(args, &mut stdout),
         Command::Drift(args) => drift::run(args, &mut stdin, &mut stdout, &mut stderr),
+        Command::Readers(args) => readers::run(args, &mut stdout),
+        Command::Identify(args) => identify::run(args, &mut stdout, &mut stderr),
+        Command::Burn(args) => burn::run(args, &mut stdin, &mut stdout, &mut stderr),
+        Command::VirtualToken(args) => virtual_token::run(args, &mut stdout),
+        Command::Agent(args) => agent::run(args, &mut stdout, &mut stderr),
     };
     let _ = stdout.flush();
     match result {

@@ -10,7 +10,7 @@ use super::protocol::{
     self, AID_FIDO, AID_OATH, DisplayTimeout, Model, Reply, SW_AUTH_FAILED, SW_CLA_NOT_SUPPORTED,
     SW_INS_NOT_SUPPORTED, TokenConfig, TokenInfo,
 };
-use crate::otp::{Algorithm, Secret};
+use crate::otp::{Algorithm, Generator, Params, Secret};
 
 /// GET RESPONSE rounds we follow before deciding the card is babbling.
 const MAX_GET_RESPONSE: usize = 16;
@@ -231,4 +231,62 @@ pub fn sync_time(
         config,
         seed_erased,
     })
+}
+
+/// The codes a freshly burned token should show around `at`: the proof of a good burn,
+/// since nothing can be read back from the token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CompareCodes {
+    /// The RFC 6238 counter of `current`.
+    pub counter: u64,
+    pub previous: String,
+    pub current: String,
+    pub next: String,
+    /// Seconds until `next` takes over.
+    pub seconds_remaining: u64,
+}
+
+impl CompareCodes {
+    pub fn new(secret: &Secret, algorithm: Algorithm, period: u32, at: u64) -> Self {
+        let params = Params::new(algorithm, 6, period).expect("token periods are valid params");
+        let g = Generator::new(secret, params);
+        let counter = g.counter_at(at);
+        CompareCodes {
+            counter,
+            previous: g.code_for_counter(counter.saturating_sub(1)),
+            current: g.code_for_counter(counter),
+            next: g.code_for_counter(counter + 1),
+            seconds_remaining: g.seconds_remaining(at),
+        }
+    }
+}
+
+/// A token as shown to people and programs: serial, model, and its clock against ours.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenView {
+    pub serial: String,
+    /// `None` when the serial prefix is not a model we know.
+    pub model: Option<String>,
+    /// True when a config write (a time sync) erases the seed on this token.
+    pub restricted: bool,
+    /// The token's clock, Unix seconds UTC.
+    pub clock: u64,
+    pub clock_utc: String,
+    /// Token clock minus ours, seconds (positive: the token is ahead).
+    pub offset_seconds: i64,
+}
+
+impl Identified {
+    /// The view of this token, its clock compared with `now`.
+    pub fn view(&self, now: u64) -> TokenView {
+        let clock = u64::from(self.info.clock);
+        TokenView {
+            serial: self.info.serial.clone(),
+            model: self.model.map(|m| m.name.to_string()),
+            restricted: !protocol::keeps_seed_on_config(&self.info.serial),
+            clock,
+            clock_utc: crate::otp::utc_rfc3339(clock),
+            offset_seconds: clock as i64 - now as i64,
+        }
+    }
 }

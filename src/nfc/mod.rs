@@ -14,7 +14,10 @@ pub mod virtual_token;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 
-pub use burner::{BurnOutcome, Identified, SyncOutcome, TokenSettings, burn, identify, sync_time};
+pub use burner::{
+    BurnOutcome, CompareCodes, Identified, SyncOutcome, TokenSettings, TokenView, burn, identify,
+    sync_time,
+};
 pub use card::{Card, CardError};
 pub use error::NfcError;
 pub use protocol::{DisplayTimeout, Model, TokenConfig, TokenInfo, model_for_serial};

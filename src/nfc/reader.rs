@@ -15,7 +15,7 @@ const POLL: Duration = Duration::from_millis(250);
 pub const PCSC_BUILT_IN: bool = cfg!(feature = "pcsc");
 
 /// A reader and whether a card is on it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReaderStatus {
     pub name: String,
     pub card_present: bool,
