@@ -5,7 +5,9 @@
 //! ones (`cli`, `web`, `agent`) do the I/O and use the inner ones, never the reverse.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod cli;
+pub mod nfc;
 pub mod otp;
 pub mod tokens;
 pub mod web;

@@ -1,12 +1,18 @@
 //! The command line: parses arguments and hands each subcommand to its own file. Exit codes:
 //! 0 success, 1 a negative answer or an outside failure, 2 bad input or usage.
 
+mod agent;
+mod burn;
 mod common;
 mod drift;
 mod healthcheck;
+mod identify;
+mod nfc_args;
 mod otp;
+mod readers;
 mod seed;
 mod serve;
+mod virtual_token;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -40,6 +46,16 @@ pub enum Command {
     Healthcheck(healthcheck::HealthcheckArgs),
     /// Run the web toolset (seed, codes and CSV pages) on a local address
     Serve(serve::ServeArgs),
+    /// List the PC/SC readers and whether a card is on each
+    Readers(readers::ReadersArgs),
+    /// Show the serial, model and clock of the Token2 token on the reader
+    Identify(identify::IdentifyArgs),
+    /// Burn a seed onto the Token2 programmable token on the reader
+    Burn(burn::BurnArgs),
+    /// Play a Token2 token as a vpcd card (testing without hardware)
+    VirtualToken(virtual_token::VirtualTokenArgs),
+    /// Serve the loopback HTTP agent that burns tokens for the toolset server
+    Agent(agent::AgentArgs),
 }
 
 /// Every `TOTP_TOOLSET_*` variable that some subcommand reads, taken from the argument
@@ -116,7 +132,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if matches!(cli.command, Command::Serve(_)) {
+    if matches!(cli.command, Command::Serve(_) | Command::Agent(_)) {
         for w in unknown_env_warnings(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
         {
             eprintln!("{w}");
@@ -140,6 +156,16 @@ pub fn main() -> ExitCode {
         ),
         Command::Healthcheck(args) => healthcheck::run(args),
         Command::Serve(args) => serve::run(args, &mut io::stdout()),
+        Command::Readers(args) => readers::run(args, &mut io::stdout()),
+        Command::Identify(args) => identify::run(args, &mut io::stdout(), &mut io::stderr()),
+        Command::Burn(args) => burn::run(
+            args,
+            &mut io::stdin().lock(),
+            &mut io::stdout(),
+            &mut io::stderr(),
+        ),
+        Command::VirtualToken(args) => virtual_token::run(args, &mut io::stdout()),
+        Command::Agent(args) => agent::run(args, &mut io::stdout(), &mut io::stderr()),
     };
     let _ = io::stdout().flush();
     match result {

@@ -3,6 +3,7 @@
 
 mod browser;
 mod cli;
+mod nfc_protocol;
 mod ops;
 mod otp_drift;
 mod otp_oathtool;

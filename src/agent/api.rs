@@ -1,0 +1,200 @@
+//! The agent's JSON API: the request and response bodies, shared by the server and the
+//! client so the two cannot drift apart. Documented for people in docs/agent-api.md.
+//!
+//! The only secret here is [`BurnRequest::secret`]: a zeroizing string whose Debug is
+//! `[redacted]`, so a request can be logged or printed by mistake without leaking it.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::Zeroizing;
+
+use crate::nfc::reader::ReaderStatus;
+use crate::nfc::{CompareCodes, TokenView};
+use crate::otp::Secret;
+
+/// How long a request may wait for a token when it does not say.
+pub const DEFAULT_WAIT_SECONDS: u64 = 15;
+/// The longest wait a request may ask for (longer asks are cut to this).
+pub const MAX_WAIT_SECONDS: u64 = 60;
+
+/// A seed in base32, zeroized on drop and never shown by Debug.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SecretString(Zeroizing<String>);
+
+impl SecretString {
+    pub fn new(s: Zeroizing<String>) -> Self {
+        SecretString(s)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for SecretString {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(SecretString(Zeroizing::new(String::deserialize(d)?)))
+    }
+}
+
+/// `POST /v1/burn`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BurnRequest {
+    /// The seed in base32 (spaces, dashes, lowercase and `=` tolerated).
+    pub secret: SecretString,
+    /// `SHA1` (default) or `SHA256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// 30 (default) or 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u32>,
+    /// 15, 30 (default), 60 or 120 seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_timeout: Option<u32>,
+    /// Write even to a serial prefix the agent does not know.
+    #[serde(default)]
+    pub force: bool,
+    /// Seconds to wait for a token on the reader (default 15, at most 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_seconds: Option<u64>,
+}
+
+impl BurnRequest {
+    /// A request for `secret` with every setting at its default.
+    pub fn new(secret: &Secret) -> Self {
+        BurnRequest {
+            secret: SecretString(secret.to_base32()),
+            algorithm: None,
+            period: None,
+            display_timeout: None,
+            force: false,
+            wait_seconds: None,
+        }
+    }
+}
+
+/// `POST /v1/identify` (an empty body means the defaults).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IdentifyRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_seconds: Option<u64>,
+}
+
+/// `POST /v1/time-sync`. A time sync is a config write: the algorithm and period must be the
+/// ones the token's seed was burned with, or its codes change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TimeSyncRequest {
+    /// Must be true: the request writes to the token.
+    #[serde(default)]
+    pub confirm: bool,
+    /// Must also be true when the token is a restricted model (its seed is erased).
+    #[serde(default)]
+    pub confirm_seed_loss: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_timeout: Option<u32>,
+    #[serde(default)]
+    pub force: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_seconds: Option<u64>,
+}
+
+/// `GET /v1/status`: always 200 when authorized; problems are in `problem`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusResponse {
+    pub agent: String,
+    pub version: String,
+    /// `pcsc`, `simulated`, or `unavailable` (built without the `pcsc` feature).
+    pub mode: String,
+    /// The reader the agent was told to use, if any.
+    pub reader: Option<String>,
+    pub readers: Vec<ReaderStatus>,
+    pub card_present: bool,
+    /// The token on the reader, when there is one and it answered.
+    pub token: Option<TokenView>,
+    /// Why there is no token info (no reader, a FIDO key on the reader, ...).
+    pub problem: Option<ApiError>,
+}
+
+/// `POST /v1/identify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentifyResponse {
+    pub token: TokenView,
+}
+
+/// `POST /v1/burn`: what was written and the codes the token must now show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BurnResponse {
+    /// The token as read before writing (its clock is the one it had then).
+    pub token: TokenView,
+    pub algorithm: String,
+    pub digits: u8,
+    pub period: u32,
+    pub display_timeout: u32,
+    pub seed_bytes: usize,
+    /// The clock written to the token, Unix seconds UTC.
+    pub clock_set: u64,
+    /// Codes at `clock_set`, to compare with the token after a power cycle.
+    pub codes: CompareCodes,
+}
+
+/// `POST /v1/time-sync`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeSyncResponse {
+    /// The token as read before the sync (its old clock and offset).
+    pub token: TokenView,
+    pub clock_set: u64,
+    /// True on restricted models: the seed is gone and must be burned again.
+    pub seed_erased: bool,
+    pub warning: Option<String>,
+}
+
+/// `GET /v1/simulated-token` (only with `--simulate`): what the simulated token would show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimulatedTokenResponse {
+    pub serial: String,
+    pub seed_present: bool,
+    pub algorithm: String,
+    pub period: u32,
+    pub clock_offset: i64,
+    pub at: u64,
+    /// Codes from two steps before to two steps after `at`, by counter.
+    pub codes: Vec<ShownCode>,
+}
+
+/// One code a token shows and its counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownCode {
+    pub counter: u64,
+    pub code: String,
+}
+
+/// The body of every error: `{"error": {"kind": ..., "message": ...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable identifier for programs (see docs/agent-api.md).
+    pub kind: String,
+    /// One sentence for people.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ApiError,
+}

@@ -1,0 +1,356 @@
+//! The toolset server's client for the agent: typed calls over HTTP/1.1 on loopback
+//! (hyper-util's client), the bearer token on every request, and one error per failure the
+//! page must explain (agent not running, unauthorized, no reader, no card in time, a FIDO or
+//! OATH key tapped instead, wrong key/MAC, unknown model, card lifted mid-write).
+//!
+//! The seed travels in a zeroizing request body; the client never logs anything.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Buf, Bytes};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
+
+use super::api::{
+    BurnRequest, BurnResponse, ErrorBody, IdentifyRequest, IdentifyResponse, MAX_WAIT_SECONDS,
+    SimulatedTokenResponse, StatusResponse, TimeSyncRequest, TimeSyncResponse,
+};
+
+/// Replies are small; a bigger one is not from our agent.
+const MAX_REPLY_BYTES: usize = 256 * 1024;
+/// Added to the longest card wait: the agent's own timeout is shorter than this in total.
+const SLACK: Duration = Duration::from_secs(40);
+
+/// Why a call to the agent failed. `message` fields carry the agent's sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentClientError {
+    #[error("the agent URL is not usable: {0}")]
+    BadUrl(String),
+    #[error("the NFC agent is not running at {url} (start it with `totp-toolset agent`)")]
+    NotRunning { url: String },
+    #[error(
+        "the NFC agent refused our token: check that the server and the agent share the same token"
+    )]
+    Unauthorized,
+    #[error("the NFC agent refused the request: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    NoReader(String),
+    #[error("{0}")]
+    NoCardInTime(String),
+    #[error("{0}")]
+    FidoKey(String),
+    #[error("{0}")]
+    OathApplet(String),
+    #[error("{0}")]
+    WrongKey(String),
+    #[error("{message}")]
+    UnknownModel { message: String },
+    #[error("{0}")]
+    HalfWritten(String),
+    #[error("{0}")]
+    CardRemoved(String),
+    #[error("{0}")]
+    NotToken2(String),
+    #[error("{0}")]
+    SeedLossUnconfirmed(String),
+    #[error("{0}")]
+    BadRequest(String),
+    /// Any other failure the agent reported, with its kind.
+    #[error("{message}")]
+    Agent { kind: String, message: String },
+    #[error("the NFC agent did not answer in time")]
+    Timeout,
+    #[error("the NFC agent's reply makes no sense: {0}")]
+    Protocol(String),
+}
+
+impl AgentClientError {
+    /// A stable identifier, the agent's `kind` where there is one.
+    pub fn kind(&self) -> &str {
+        match self {
+            AgentClientError::BadUrl(_) => "bad_url",
+            AgentClientError::NotRunning { .. } => "agent_not_running",
+            AgentClientError::Unauthorized => "unauthorized",
+            AgentClientError::Refused(_) => "refused",
+            AgentClientError::NoReader(_) => "no_reader",
+            AgentClientError::NoCardInTime(_) => "no_card_in_time",
+            AgentClientError::FidoKey(_) => "fido_key",
+            AgentClientError::OathApplet(_) => "oath_applet",
+            AgentClientError::WrongKey(_) => "wrong_key",
+            AgentClientError::UnknownModel { .. } => "unknown_model",
+            AgentClientError::HalfWritten(_) => "card_lifted_mid_write",
+            AgentClientError::CardRemoved(_) => "card_removed",
+            AgentClientError::NotToken2(_) => "not_token2",
+            AgentClientError::SeedLossUnconfirmed(_) => "seed_loss_unconfirmed",
+            AgentClientError::BadRequest(_) => "bad_request",
+            AgentClientError::Agent { kind, .. } => kind,
+            AgentClientError::Timeout => "timeout",
+            AgentClientError::Protocol(_) => "protocol",
+        }
+    }
+
+    fn from_agent(kind: String, message: String) -> Self {
+        match kind.as_str() {
+            "unauthorized" => AgentClientError::Unauthorized,
+            "origin_refused" | "host_refused" => AgentClientError::Refused(message),
+            "no_reader" | "reader_not_found" | "pcsc_unavailable" | "pcsc_service_unavailable" => {
+                AgentClientError::NoReader(message)
+            }
+            "no_card" | "no_card_in_time" => AgentClientError::NoCardInTime(message),
+            "fido_key" => AgentClientError::FidoKey(message),
+            "oath_applet" => AgentClientError::OathApplet(message),
+            "wrong_key" => AgentClientError::WrongKey(message),
+            "unknown_model" => AgentClientError::UnknownModel { message },
+            "card_lifted_mid_write" => AgentClientError::HalfWritten(message),
+            "card_removed" => AgentClientError::CardRemoved(message),
+            "not_token2" => AgentClientError::NotToken2(message),
+            "seed_loss_unconfirmed" => AgentClientError::SeedLossUnconfirmed(message),
+            "bad_request" | "bad_seed" | "bad_config" | "confirmation_required" => {
+                AgentClientError::BadRequest(message)
+            }
+            _ => AgentClientError::Agent { kind, message },
+        }
+    }
+}
+
+/// A request body that wipes itself when dropped: the burn body carries the seed.
+pub struct ZeroizingBody {
+    data: Zeroizing<Vec<u8>>,
+    pos: usize,
+}
+
+impl Buf for ZeroizingBody {
+    fn remaining(&self) -> usize {
+        self.data.len() - self.pos
+    }
+
+    fn chunk(&self) -> &[u8] {
+        &self.data[self.pos..]
+    }
+
+    fn advance(&mut self, cnt: usize) {
+        self.pos = (self.pos + cnt).min(self.data.len());
+    }
+}
+
+/// `Full<ZeroizingBody>` with the error type hyper's client wants.
+pub struct RequestBody(Full<ZeroizingBody>);
+
+impl hyper::body::Body for RequestBody {
+    type Data = ZeroizingBody;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.0).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.0.size_hint()
+    }
+}
+
+/// A client for one agent.
+#[derive(Clone)]
+pub struct AgentClient {
+    base: String,
+    host: String,
+    token: Zeroizing<String>,
+    http: Client<HttpConnector, RequestBody>,
+}
+
+impl std::fmt::Debug for AgentClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentClient")
+            .field("base", &self.base)
+            .field("token", &"[redacted]")
+            .finish()
+    }
+}
+
+impl AgentClient {
+    /// A client for the agent at `url` (`http://127.0.0.1:PORT`), sending `token`.
+    pub fn new(url: &str, token: Zeroizing<String>) -> Result<Self, AgentClientError> {
+        let uri: Uri = url
+            .trim_end_matches('/')
+            .parse()
+            .map_err(|e| AgentClientError::BadUrl(format!("{url}: {e}")))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(AgentClientError::BadUrl(format!(
+                "{url}: the agent speaks plain http on loopback (http://127.0.0.1:PORT)"
+            )));
+        }
+        let Some(authority) = uri.authority() else {
+            return Err(AgentClientError::BadUrl(format!("{url}: no host")));
+        };
+        if uri.path() != "/" && !uri.path().is_empty() {
+            return Err(AgentClientError::BadUrl(format!(
+                "{url}: give only scheme, host and port"
+            )));
+        }
+        let host = match authority.port() {
+            Some(_) => authority.to_string(),
+            None => format!("{authority}:80"),
+        };
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        connector.set_nodelay(true);
+        let http = Client::builder(TokioExecutor::new()).build(connector);
+        Ok(AgentClient {
+            base: format!("http://{host}"),
+            host,
+            token,
+            http,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn status(&self) -> Result<StatusResponse, AgentClientError> {
+        self.call(Method::GET, "/v1/status", None, Duration::from_secs(20))
+            .await
+    }
+
+    pub async fn identify(&self, wait_seconds: u64) -> Result<IdentifyResponse, AgentClientError> {
+        let req = IdentifyRequest {
+            wait_seconds: Some(wait_seconds),
+        };
+        self.call(
+            Method::POST,
+            "/v1/identify",
+            Some(json_body(&req)?),
+            deadline(req.wait_seconds),
+        )
+        .await
+    }
+
+    pub async fn burn(&self, req: &BurnRequest) -> Result<BurnResponse, AgentClientError> {
+        self.call(
+            Method::POST,
+            "/v1/burn",
+            Some(json_body(req)?),
+            deadline(req.wait_seconds),
+        )
+        .await
+    }
+
+    pub async fn time_sync(
+        &self,
+        req: &TimeSyncRequest,
+    ) -> Result<TimeSyncResponse, AgentClientError> {
+        self.call(
+            Method::POST,
+            "/v1/time-sync",
+            Some(json_body(req)?),
+            deadline(req.wait_seconds),
+        )
+        .await
+    }
+
+    /// What an agent started with `--simulate` shows on its simulated token.
+    pub async fn simulated_token(&self) -> Result<SimulatedTokenResponse, AgentClientError> {
+        self.call(
+            Method::GET,
+            "/v1/simulated-token",
+            None,
+            Duration::from_secs(10),
+        )
+        .await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Zeroizing<Vec<u8>>>,
+        timeout: Duration,
+    ) -> Result<T, AgentClientError> {
+        let uri: Uri = format!("{}{path}", self.base)
+            .parse()
+            .map_err(|e| AgentClientError::BadUrl(format!("{e}")))?;
+        let mut bearer = Zeroizing::new(String::with_capacity(self.token.len() + 7));
+        bearer.push_str("Bearer ");
+        bearer.push_str(&self.token);
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(HOST, &self.host)
+            .header(AUTHORIZATION, bearer.as_str());
+        if body.is_some() {
+            builder = builder.header(CONTENT_TYPE, "application/json");
+        }
+        let data = body.unwrap_or_default();
+        let request = builder
+            .body(RequestBody(Full::new(ZeroizingBody { data, pos: 0 })))
+            .map_err(|e| AgentClientError::BadUrl(e.to_string()))?;
+
+        let response = match tokio::time::timeout(timeout, self.http.request(request)).await {
+            Err(_) => return Err(AgentClientError::Timeout),
+            Ok(Err(e)) if e.is_connect() => {
+                return Err(AgentClientError::NotRunning {
+                    url: self.base.clone(),
+                });
+            }
+            Ok(Err(e)) => return Err(AgentClientError::Protocol(e.to_string())),
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status();
+        let collected = tokio::time::timeout(
+            timeout,
+            Limited::new(response.into_body(), MAX_REPLY_BYTES).collect(),
+        )
+        .await
+        .map_err(|_| AgentClientError::Timeout)?
+        .map_err(|e| AgentClientError::Protocol(format!("reading the reply: {e}")))?;
+        let bytes: Bytes = collected.to_bytes();
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| AgentClientError::Protocol(format!("{status}: {e}")));
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => Err(AgentClientError::from_agent(
+                body.error.kind,
+                body.error.message,
+            )),
+            Err(_) if status == StatusCode::UNAUTHORIZED => Err(AgentClientError::Unauthorized),
+            Err(_) if status == StatusCode::REQUEST_TIMEOUT => Err(AgentClientError::Timeout),
+            Err(_) => Err(AgentClientError::Protocol(format!(
+                "status {status} without an error body"
+            ))),
+        }
+    }
+}
+
+/// Serializes into a buffer big enough up front, so no reallocation leaves a copy behind.
+fn json_body<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, AgentClientError> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(4096));
+    serde_json::to_writer(&mut *buf, value)
+        .map_err(|e| AgentClientError::Protocol(format!("encoding the request: {e}")))?;
+    Ok(buf)
+}
+
+fn deadline(wait_seconds: Option<u64>) -> Duration {
+    Duration::from_secs(
+        wait_seconds
+            .unwrap_or(super::api::DEFAULT_WAIT_SECONDS)
+            .min(MAX_WAIT_SECONDS),
+    ) + SLACK
+}

@@ -1,0 +1,188 @@
+//! The agent's card source: the PC/SC reader, or a simulated Token2 token in memory
+//! (`--simulate`) so the server and browser tests can burn without any reader.
+//!
+//! Everything here blocks (pcscd calls, waiting for a card): handlers call it from
+//! `tokio::task::spawn_blocking`, one operation at a time.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::nfc::reader::{self, ReaderStatus};
+use crate::nfc::virtual_token::{Behaviour, Clock, VirtualToken};
+use crate::nfc::{self, Card, NfcError};
+
+use super::api::{ApiError, ShownCode, SimulatedTokenResponse, StatusResponse};
+
+/// How the simulated card misbehaves, if at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SimulatedFault {
+    #[default]
+    None,
+    /// The token's behaviour (wrong key, lifted mid-write, a FIDO or OATH key instead).
+    Token(Behaviour),
+    /// Nothing is ever on the reader.
+    NoCard,
+}
+
+impl std::str::FromStr for SimulatedFault {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(SimulatedFault::None),
+            "no-card" => Ok(SimulatedFault::NoCard),
+            other => other
+                .parse::<Behaviour>()
+                .map(SimulatedFault::Token)
+                .map_err(|_| {
+                    format!(
+                        "'{s}' is not a fault; use none, no-card, wrong-key, lift-mid-write, fido or oath"
+                    )
+                }),
+        }
+    }
+}
+
+/// The reader name the simulated card reports.
+pub const SIMULATED_READER: &str = "Simulated Token2 reader";
+
+/// Where cards come from.
+pub enum Device {
+    Pcsc {
+        reader: Option<String>,
+    },
+    Simulated {
+        token: Arc<Mutex<VirtualToken>>,
+        absent: bool,
+    },
+}
+
+impl Device {
+    pub fn simulated(serial: &str, restricted: bool, fault: SimulatedFault, clock: Clock) -> Self {
+        let behaviour = match fault {
+            SimulatedFault::Token(b) => b,
+            _ => Behaviour::Token2,
+        };
+        Device::Simulated {
+            token: Arc::new(Mutex::new(
+                VirtualToken::new(serial, restricted, clock).with_behaviour(behaviour),
+            )),
+            absent: fault == SimulatedFault::NoCard,
+        }
+    }
+
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Device::Simulated { .. } => "simulated",
+            Device::Pcsc { .. } if reader::PCSC_BUILT_IN => "pcsc",
+            Device::Pcsc { .. } => "unavailable",
+        }
+    }
+
+    /// Runs `f` against the card, waiting up to `wait` for one to appear.
+    pub fn with_card<T>(
+        &self,
+        wait: Duration,
+        mut f: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
+    ) -> Result<T, NfcError> {
+        match self {
+            Device::Pcsc { reader } => reader::wait_for(wait, || {
+                let mut card = reader::connect(reader.as_deref())?;
+                f(&mut card)
+            }),
+            Device::Simulated { absent: true, .. } => {
+                reader::wait_for(wait, || Err::<T, _>(NfcError::NoCard))
+            }
+            Device::Simulated { token, .. } => {
+                let mut token = token.lock().unwrap_or_else(|p| p.into_inner());
+                // Each operation is a fresh tap: a new session on the token.
+                token.reset();
+                f(&mut *token)
+            }
+        }
+    }
+
+    /// Readers, card presence and the token's info, for `GET /v1/status`.
+    pub fn status(&self, now: u64) -> StatusResponse {
+        let (reader_name, readers) = match self {
+            Device::Pcsc { reader } => (reader.clone(), reader::list_readers()),
+            Device::Simulated { absent, .. } => (
+                None,
+                Ok(vec![ReaderStatus {
+                    name: SIMULATED_READER.to_string(),
+                    card_present: !absent,
+                }]),
+            ),
+        };
+        let mut status = StatusResponse {
+            agent: "totp-toolset".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            mode: self.mode().into(),
+            reader: reader_name.clone(),
+            readers: Vec::new(),
+            card_present: false,
+            token: None,
+            problem: None,
+        };
+        let readers = match readers {
+            Ok(r) => r,
+            Err(e) => {
+                status.problem = Some(api_error(&e));
+                return status;
+            }
+        };
+        status.card_present = readers.iter().any(|r| {
+            r.card_present && reader_name.as_deref().is_none_or(|wanted| wanted == r.name)
+        });
+        status.readers = readers;
+        if status.readers.is_empty() {
+            status.problem = Some(api_error(&NfcError::NoReader));
+        } else if let Some(wanted) = &reader_name
+            && !status.readers.iter().any(|r| &r.name == wanted)
+        {
+            status.problem = Some(api_error(&NfcError::ReaderNotFound {
+                name: wanted.clone(),
+                available: status.readers.iter().map(|r| r.name.clone()).collect(),
+            }));
+        } else if !status.card_present {
+            status.problem = Some(api_error(&NfcError::NoCard));
+        } else {
+            match self.with_card(Duration::ZERO, nfc::identify) {
+                Ok(id) => status.token = Some(id.view(now)),
+                Err(e) => status.problem = Some(api_error(&e)),
+            }
+        }
+        status
+    }
+
+    /// What the simulated token shows at `now`; `None` when not simulating.
+    pub fn simulated_token(&self, now: u64) -> Option<SimulatedTokenResponse> {
+        let Device::Simulated { token, .. } = self else {
+            return None;
+        };
+        let token = token.lock().unwrap_or_else(|p| p.into_inner());
+        let state = token.state();
+        Some(SimulatedTokenResponse {
+            serial: state.serial,
+            seed_present: state.seed_present,
+            algorithm: state.algorithm.uri_name().to_string(),
+            period: state.period,
+            clock_offset: state.clock_offset,
+            at: now,
+            codes: token
+                .codes_around(now, 2)
+                .into_iter()
+                .map(|c| ShownCode {
+                    counter: c.counter,
+                    code: c.code,
+                })
+                .collect(),
+        })
+    }
+}
+
+pub fn api_error(e: &NfcError) -> ApiError {
+    ApiError {
+        kind: e.kind().to_string(),
+        message: e.to_string(),
+    }
+}

@@ -1,0 +1,33 @@
+//! The loopback HTTP agent in front of a reader: the toolset server (never a browser) asks
+//! it to identify and burn tokens, and [`client`] is how the server asks.
+//!
+//! Binds loopback unless told otherwise, refuses requests with an `Origin` or a foreign
+//! `Host`, requires the shared bearer token, and never logs a seed. The API is documented
+//! in docs/agent-api.md.
+
+pub mod api;
+pub mod client;
+mod device;
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use device::{Device, SIMULATED_READER, SimulatedFault};
+pub use server::{AgentState, MAX_BODY_BYTES, app, hosts_for, loopback_hosts};
+
+/// Runs the agent on an already bound listener until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AgentState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// True when binding `addr` needs `--allow-remote`.
+pub fn is_remote(addr: SocketAddr) -> bool {
+    !addr.ip().is_loopback()
+}

@@ -1,0 +1,180 @@
+//! `totp-toolset agent`: serves the loopback HTTP agent that burns tokens for the toolset
+//! server (see docs/agent-api.md), on a PC/SC reader or, with `--simulate`, on a simulated
+//! token in memory.
+//!
+//! Prints one line on stdout once listening (`listening on http://ADDR`), so scripts and
+//! tests that bind port 0 learn the port.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use zeroize::Zeroizing;
+
+use super::common::{CliError, CliResult, out};
+use crate::agent::{self, AgentState, Device, SimulatedFault};
+use crate::nfc::virtual_token;
+
+/// Shorter tokens are too easy to guess.
+const MIN_TOKEN_CHARS: usize = 16;
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// Address to listen on (loopback unless --allow-remote)
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        default_value = "127.0.0.1:8731",
+        env = "TOTP_TOOLSET_AGENT_BIND"
+    )]
+    pub bind: SocketAddr,
+    /// Allow a non-loopback --bind (the bearer token is then all that protects the reader)
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Extra Host names to answer to (with --allow-remote), e.g. the machine's name
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub allowed_host: Vec<String>,
+    /// The PC/SC reader to use [default: the first with a card]
+    #[arg(long, value_name = "NAME", env = "TOTP_TOOLSET_AGENT_READER")]
+    pub reader: Option<String>,
+    /// File holding the bearer token the server must send (else TOTP_TOOLSET_AGENT_TOKEN)
+    #[arg(long, value_name = "FILE", env = "TOTP_TOOLSET_AGENT_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Use a simulated Token2 token in memory instead of a reader
+    #[arg(long)]
+    pub simulate: bool,
+    /// Serial number of the simulated token
+    #[arg(
+        long,
+        value_name = "SERIAL",
+        default_value = "8659600000001",
+        requires = "simulate"
+    )]
+    pub simulate_serial: String,
+    /// Make the simulated token erase its seed on config writes, whatever its serial
+    #[arg(long, requires = "simulate")]
+    pub simulate_restricted: bool,
+    /// Make the simulated card fail: none, no-card, wrong-key, lift-mid-write, fido or oath
+    #[arg(
+        long,
+        value_name = "FAULT",
+        default_value = "none",
+        requires = "simulate"
+    )]
+    pub simulate_fault: SimulatedFault,
+}
+
+fn read_token(args: &AgentArgs) -> Result<Zeroizing<String>, CliError> {
+    let (token, source) = if let Some(path) = &args.token_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(
+                "--token-file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        (Zeroizing::new(text), "--token-file")
+    } else if let Ok(text) = std::env::var("TOTP_TOOLSET_AGENT_TOKEN") {
+        (Zeroizing::new(text), "TOTP_TOOLSET_AGENT_TOKEN")
+    } else {
+        return Err(CliError::bad_input(
+            "the agent needs a bearer token: --token-file FILE, TOTP_TOOLSET_AGENT_TOKEN_FILE or TOTP_TOOLSET_AGENT_TOKEN",
+        ));
+    };
+    let trimmed = Zeroizing::new(token.trim().to_string());
+    if trimmed.chars().count() < MIN_TOKEN_CHARS || trimmed.chars().any(char::is_whitespace) {
+        return Err(CliError::usage(
+            source,
+            format!("the token must be at least {MIN_TOKEN_CHARS} characters without spaces"),
+        ));
+    }
+    Ok(trimmed)
+}
+
+pub fn run(args: &AgentArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> CliResult {
+    if agent::is_remote(args.bind) && !args.allow_remote {
+        return Err(CliError::usage(
+            "--bind",
+            format!(
+                "{} is not a loopback address; the agent binds loopback only unless --allow-remote",
+                args.bind
+            ),
+        ));
+    }
+    let token = read_token(args)?;
+    let clock = virtual_token::system_clock();
+    let device = if args.simulate {
+        Device::simulated(
+            &args.simulate_serial,
+            args.simulate_restricted,
+            args.simulate_fault,
+            clock.clone(),
+        )
+    } else {
+        Device::Pcsc {
+            reader: args.reader.clone(),
+        }
+    };
+    if device.mode() == "unavailable" {
+        let _ = writeln!(
+            stderr,
+            "warning: this build has no PC/SC support: every card request will fail; rebuild with `--features pcsc` (needs libpcsclite-dev) or use --simulate"
+        );
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.bind)
+            .await
+            .map_err(|e| CliError::failure(format!("cannot listen on {}: {e}", args.bind)))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| CliError::failure(format!("cannot read the bound address: {e}")))?;
+        let state = Arc::new(AgentState::new(
+            device,
+            token,
+            agent::hosts_for(addr, &args.allowed_host),
+            clock,
+        ));
+        out(stdout, &format!("listening on http://{addr}\n"))?;
+        let _ = stdout.flush();
+        tracing::info!(%addr, mode = state.device.mode(), "agent listening");
+        agent::serve(listener, state, shutdown_signal())
+            .await
+            .map_err(|e| CliError::failure(format!("the agent stopped: {e}")))
+    })
+}
+
+/// Ctrl-C or SIGTERM: finish the request in flight (a burn must not be cut), then exit.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

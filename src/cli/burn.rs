@@ -1,0 +1,140 @@
+//! `totp-toolset burn SECRET`: writes a seed and its settings to the Token2 programmable
+//! token on the reader (config with the current UTC first, then the seed), then prints the
+//! codes the token must show after a power cycle: nothing can be read back from a token.
+
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::json;
+
+use super::common::{CliError, CliResult, FormatArgs, now_or, out, read_secret, warn_if_weak};
+use super::nfc_args::{ReaderArgs, parse_display_timeout};
+use crate::nfc::protocol::{self, TokenConfig};
+use crate::nfc::{self, CompareCodes, DisplayTimeout, TokenSettings, reader};
+use crate::otp::{Algorithm, utc_datetime, utc_rfc3339};
+
+#[derive(Args, Debug)]
+pub struct BurnArgs {
+    /// The seed: base32, hex or an otpauth:// URI; `-` reads it from standard input
+    #[arg(value_name = "SECRET")]
+    pub secret: String,
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+    /// HMAC hash: sha1 or sha256 (these tokens cannot do sha512) [default: sha1, or the URI's]
+    #[arg(long, value_name = "ALG", value_parser = super::common::parse_algorithm)]
+    pub algorithm: Option<Algorithm>,
+    /// Seconds per code: 30 or 60 [default: 30, or the URI's]
+    #[arg(long, value_name = "SECONDS")]
+    pub period: Option<u32>,
+    /// Seconds the display stays on: 15, 30, 60 or 120
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_display_timeout)]
+    pub display_timeout: DisplayTimeout,
+    /// Write even to a serial prefix this burner does not know
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(
+    args: &BurnArgs,
+    stdin: &mut dyn BufRead,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> CliResult {
+    let parsed = read_secret(&args.secret, args.format.format(), stdin)?;
+    let uri_params = parsed.uri.as_ref().map(|u| u.params);
+    if let Some(p) = uri_params
+        && p.digits() != 6
+    {
+        return Err(CliError::usage(
+            "SECRET",
+            format!(
+                "the URI asks for {} digits; these tokens always show 6",
+                p.digits()
+            ),
+        ));
+    }
+    let settings = TokenSettings {
+        algorithm: args
+            .algorithm
+            .or(uri_params.map(|p| p.algorithm()))
+            .unwrap_or(Algorithm::Sha1),
+        period: args.period.or(uri_params.map(|p| p.period())).unwrap_or(30),
+        display_timeout: args.display_timeout,
+    };
+    // Everything the user can get wrong is refused before looking for a reader.
+    protocol::check_seed_length(parsed.secret.len()).map_err(|e| CliError::usage("SECRET", e))?;
+    TokenConfig::new(
+        settings.algorithm,
+        settings.period,
+        settings.display_timeout,
+        now_or(None),
+    )
+    .map_err(|e| CliError::usage("--algorithm/--period", e))?;
+    if !reader::PCSC_BUILT_IN {
+        return Err(nfc::NfcError::PcscUnavailable.into());
+    }
+    warn_if_weak(&parsed.secret, stderr);
+    let _ = writeln!(
+        stderr,
+        "press the token's button, then hold it on the reader"
+    );
+
+    let wait = Duration::from_secs(args.reader.wait);
+    let outcome = reader::wait_for(wait, || {
+        let mut card = reader::connect(args.reader.reader.as_deref())?;
+        nfc::burn(
+            &mut card,
+            &parsed.secret,
+            settings,
+            now_or(None),
+            args.force,
+        )
+    })?;
+    let at = u64::from(outcome.config.clock);
+    let codes = CompareCodes::new(&parsed.secret, settings.algorithm, settings.period, at);
+    let model = outcome.token.model.map(|m| m.name);
+
+    if args.json {
+        let value = json!({
+            "serial": outcome.token.info.serial,
+            "model": model,
+            "restricted": !protocol::keeps_seed_on_config(&outcome.token.info.serial),
+            "algorithm": settings.algorithm.uri_name(),
+            "digits": 6,
+            "period": settings.period,
+            "display_timeout": settings.display_timeout.seconds(),
+            "seed_bytes": outcome.seed_bytes,
+            "clock_set": at,
+            "clock_set_utc": utc_rfc3339(at),
+            "codes": codes,
+        });
+        return out(stdout, &format!("{value}\n"));
+    }
+    out(
+        stdout,
+        &format!(
+            "burned serial {} ({})\n\
+             {}, 6 digits, {} s per code, display {} s, clock set to {} UTC\n\
+             power-cycle the token (press its button) and compare:\n\
+             \x20 previous  {}\n\
+             \x20 current   {}  ({} s left)\n\
+             \x20 next      {}\n",
+            outcome.token.info.serial,
+            model.unwrap_or("unknown model, forced"),
+            settings.algorithm,
+            settings.period,
+            settings.display_timeout.seconds(),
+            utc_datetime(at),
+            codes.previous,
+            codes.current,
+            codes.seconds_remaining,
+            codes.next,
+        ),
+    )
+}
