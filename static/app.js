@@ -88,8 +88,25 @@
     }, 250);
   }
 
+  // A burn waits for the token on the reader: say so, and stop a second click from
+  // starting a second burn while the first one is still writing.
+  function setupBurnForm() {
+    var form = document.getElementById("burn-form");
+    if (!form) return;
+    form.addEventListener("submit", function () {
+      var waiting = document.getElementById("burn-waiting");
+      var button = document.getElementById("burn-submit");
+      if (waiting) waiting.hidden = false;
+      if (button) {
+        // Disabled after the submit event has been handed on, so the form still posts.
+        setTimeout(function () { button.disabled = true; }, 0);
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupCopyButtons();
     setupLiveCode();
+    setupBurnForm();
   });
 })();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use clap::Args;
 use zeroize::Zeroizing;
 
-use super::common::{CliError, CliResult, out};
+use super::common::{read_agent_token, CliError, CliResult, out};
 use crate::agent::{self, AgentState, Device, SimulatedFault};
 use crate::nfc::virtual_token;
 
@@ -67,29 +67,7 @@ pub struct AgentArgs {
 }
 
 fn read_token(args: &AgentArgs) -> Result<Zeroizing<String>, CliError> {
-    let (token, source) = if let Some(path) = &args.token_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            CliError::usage(
-                "--token-file",
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
-        (Zeroizing::new(text), "--token-file")
-    } else if let Ok(text) = std::env::var("TOTP_TOOLSET_AGENT_TOKEN") {
-        (Zeroizing::new(text), "TOTP_TOOLSET_AGENT_TOKEN")
-    } else {
-        return Err(CliError::bad_input(
-            "the agent needs a bearer token: --token-file FILE, TOTP_TOOLSET_AGENT_TOKEN_FILE or TOTP_TOOLSET_AGENT_TOKEN",
-        ));
-    };
-    let trimmed = Zeroizing::new(token.trim().to_string());
-    if trimmed.chars().count() < MIN_TOKEN_CHARS || trimmed.chars().any(char::is_whitespace) {
-        return Err(CliError::usage(
-            source,
-            format!("the token must be at least {MIN_TOKEN_CHARS} characters without spaces"),
-        ));
-    }
-    Ok(trimmed)
+    read_agent_token(args.token_file.as_deref(), "--token-file", MIN_TOKEN_CHARS)
 }
 
 pub fn run(args: &AgentArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> CliResult {

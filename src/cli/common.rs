@@ -157,3 +157,32 @@ pub fn out(stdout: &mut dyn Write, text: &str) -> CliResult {
         .write_all(text.as_bytes())
         .map_err(|e| CliError::failure(format!("cannot write output: {e}")))
 }
+
+/// The bearer token the server and the agent share: from a file (`flag`, or its
+/// `TOTP_TOOLSET_AGENT_TOKEN_FILE` variable) or from `TOTP_TOOLSET_AGENT_TOKEN`. Never from
+/// a plain flag, which `ps` would show.
+pub fn read_agent_token(
+    file: Option<&std::path::Path>,
+    flag: &'static str,
+    min_chars: usize,
+) -> Result<Zeroizing<String>, CliError> {
+    let (token, source) = if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::usage(flag, format!("cannot read {}: {e}", path.display())))?;
+        (Zeroizing::new(text), flag)
+    } else if let Ok(text) = std::env::var("TOTP_TOOLSET_AGENT_TOKEN") {
+        (Zeroizing::new(text), "TOTP_TOOLSET_AGENT_TOKEN")
+    } else {
+        return Err(CliError::bad_input(format!(
+            "a bearer token shared by the server and the agent is needed: {flag} FILE, TOTP_TOOLSET_AGENT_TOKEN_FILE or TOTP_TOOLSET_AGENT_TOKEN"
+        )));
+    };
+    let trimmed = Zeroizing::new(token.trim().to_string());
+    if trimmed.chars().count() < min_chars || trimmed.chars().any(char::is_whitespace) {
+        return Err(CliError::usage(
+            source,
+            format!("the token must be at least {min_chars} characters without spaces"),
+        ));
+    }
+    Ok(trimmed)
+}

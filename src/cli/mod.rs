@@ -62,11 +62,15 @@ pub enum Command {
 /// definitions themselves so the list cannot fall behind.
 pub fn known_env_vars() -> BTreeSet<String> {
     let cli = Cli::command();
-    cli.get_subcommands()
+    let mut names: BTreeSet<String> = cli
+        .get_subcommands()
         .flat_map(|sub| sub.get_arguments())
         .filter_map(|arg| arg.get_env())
         .map(|env| env.to_string_lossy().into_owned())
-        .collect()
+        .collect();
+    // Secrets have no flag (a flag would show in `ps`), only a variable.
+    names.insert("TOTP_TOOLSET_AGENT_TOKEN".to_string());
+    names
 }
 
 /// Edit distance, to suggest the variable a typo meant.

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::common::{CliError, CliResult, out};
+use super::common::{CliError, CliResult, out, read_agent_token};
+use crate::agent::client::AgentClient;
 use crate::web::tls::{self, TlsSetup};
 use crate::web::{self, AppState, SessionConfig, WebConfig};
 
@@ -59,6 +60,14 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub tls_name: Vec<String>,
+    /// The NFC agent that burns tokens, on this machine (see `totp-toolset agent`):
+    /// http://127.0.0.1:PORT
+    #[arg(long, env = "TOTP_TOOLSET_AGENT_URL", value_name = "URL")]
+    pub agent_url: Option<String>,
+    /// File holding the bearer token shared with the agent (else the variable
+    /// TOTP_TOOLSET_AGENT_TOKEN)
+    #[arg(long, env = "TOTP_TOOLSET_AGENT_TOKEN_FILE", value_name = "FILE", requires = "agent_url")]
+    pub agent_token_file: Option<PathBuf>,
     /// Most sessions held at once; new visitors get a "too many sessions" page beyond it
     #[arg(long, env = "TOTP_TOOLSET_MAX_SESSIONS", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -109,8 +118,19 @@ impl ServeArgs {
         Ok(None)
     }
 
-    pub fn config(&self) -> WebConfig {
-        WebConfig {
+    /// The agent client, when `--agent-url` is given (it then needs the shared token).
+    fn agent(&self) -> Result<Option<AgentClient>, CliError> {
+        let Some(url) = &self.agent_url else {
+            return Ok(None);
+        };
+        let token = read_agent_token(self.agent_token_file.as_deref(), "--agent-token-file", 16)?;
+        AgentClient::new(url, token)
+            .map(Some)
+            .map_err(|e| CliError::usage("--agent-url", e))
+    }
+
+    pub fn config(&self) -> Result<WebConfig, CliError> {
+        Ok(WebConfig {
             sessions: SessionConfig {
                 idle_secs: u64::from(self.session_idle_minutes) * 60,
                 absolute_secs: u64::from(self.session_max_hours) * 3600,
@@ -121,7 +141,8 @@ impl ServeArgs {
             max_body_bytes: self.max_body_bytes as usize,
             request_timeout: Duration::from_secs(u64::from(self.request_timeout_seconds)),
             trusted_origins: self.trusted_origin.clone(),
-        }
+            agent: self.agent()?,
+        })
     }
 }
 
@@ -171,7 +192,7 @@ pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
         .build()
         .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let state = AppState::new(args.config(), web::system_clock());
+        let state = AppState::new(args.config()?, web::system_clock());
         let app = web::app(state.clone()).map_err(CliError::bad_input)?;
         let listener = std::net::TcpListener::bind(&args.bind).map_err(|e| {
             CliError::usage("--bind", format!("cannot listen on {}: {e}", args.bind))

@@ -52,6 +52,9 @@ pub struct WebConfig {
     /// Origins allowed to POST besides the request's own host (a reverse proxy that
     /// rewrites `Host`), written exactly as browsers send them: `https://totp.example.com`.
     pub trusted_origins: Vec<String>,
+    /// The NFC agent that burns tokens (`--agent-url`); without one the burn panel says
+    /// how to start it.
+    pub agent: Option<crate::agent::client::AgentClient>,
 }
 
 impl Default for WebConfig {
@@ -61,6 +64,7 @@ impl Default for WebConfig {
             max_body_bytes: 16 * 1024,
             request_timeout: Duration::from_secs(10),
             trusted_origins: Vec::new(),
+            agent: None,
         }
     }
 }
@@ -124,6 +128,7 @@ pub fn app(state: AppState) -> Result<Router, String> {
         .route("/seed", post(pages::seed::view_seed_post))
         .route("/seed/import", post(pages::seed::view_seed_import_post))
         .route("/seed/label", post(pages::seed::view_seed_label_post))
+        .route("/burn", post(pages::burn::view_burn_post))
         .route("/otp", get(pages::otp::view_otp_get))
         .route("/otp/drift", post(pages::otp::view_otp_drift_post))
         .route("/api/otp", get(pages::otp::api_otp_get))

@@ -127,6 +127,8 @@ pub struct Session {
     pub rows: Vec<TokenRow>,
     /// A serial number waiting for the CSV form (the burn panel fills it in).
     pub pending_serial: Option<String>,
+    /// The last successful burn in this session, shown on the seed page.
+    pub last_burn: Option<crate::web::pages::burn::BurnOutcome>,
     /// A one-time message for the next page shown (after a redirect).
     pub flash: Option<String>,
 }
@@ -205,6 +207,7 @@ impl SessionStore {
                 current,
                 rows: Vec::new(),
                 pending_serial: None,
+                last_burn: None,
                 flash: None,
             },
         );

@@ -16,6 +16,7 @@ use qrcode::{EcLevel, QrCode};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::burn::{self, BurnPanel};
 use super::{Layout, layout};
 use crate::otp::{
     Algorithm, GENERATE_SIZES, OtpAuth, Params, SeedFormat, parse_digits, parse_period,
@@ -99,6 +100,7 @@ pub struct SeedPage {
     import_errors: Errors,
     label: LabelView,
     label_errors: Errors,
+    pub(crate) burn: BurnPanel,
 }
 
 /// The QR code of a URI as an inline `<svg>` element (no XML declaration, no style
@@ -121,7 +123,11 @@ pub fn qr_svg(uri: &str) -> Result<Zeroizing<String>, AppError> {
     Ok(Zeroizing::new(body))
 }
 
-fn page(session: &mut Session, ctx: SessionCtx) -> Result<SeedPage, AppError> {
+pub(crate) fn page(
+    state: &AppState,
+    session: &mut Session,
+    ctx: SessionCtx,
+) -> Result<SeedPage, AppError> {
     let current = &session.current;
     let uri = current.otpauth().to_uri();
     let qr = qr_svg(&uri)?;
@@ -162,6 +168,10 @@ fn page(session: &mut Session, ctx: SessionCtx) -> Result<SeedPage, AppError> {
             account: current.account.clone(),
         },
         label_errors: Errors::default(),
+        burn: BurnPanel {
+            outcome: session.last_burn.clone(),
+            ..burn::panel_offline(state, params)
+        },
         layout: layout("seed", session, ctx),
     })
 }
@@ -170,7 +180,18 @@ pub async fn view_seed_get(
     State(state): State<AppState>,
     Extension(ctx): Extension<SessionCtx>,
 ) -> Result<Response, AppError> {
-    let page = state.sessions.with(ctx.id, |s| page(s, ctx))??;
+    // The agent is asked outside the session lock: it may take a moment to answer.
+    let params = state.sessions.with(ctx.id, |s| s.current.params)?;
+    let live = burn::panel(&state, params).await;
+    let page = state.sessions.with(ctx.id, |s| {
+        page(&state, s, ctx).map(|mut p| {
+            p.burn = BurnPanel {
+                outcome: p.burn.outcome.take(),
+                ..live
+            };
+            p
+        })
+    })??;
     Ok(page.into_response())
 }
 
@@ -246,7 +267,7 @@ pub async fn view_seed_post(
             return Ok(Redirect::to("/").into_response());
         }
         let status = error_status(&errors);
-        let mut p = page(session, ctx)?;
+        let mut p = page(&state, session, ctx)?;
         p.generate = GenView {
             size: form.size.clone(),
             algorithm: form.algorithm.clone(),
@@ -316,7 +337,7 @@ pub async fn view_seed_import_post(
             return Ok(Redirect::to("/").into_response());
         }
         let status = error_status(&errors);
-        let mut p = page(session, ctx)?;
+        let mut p = page(&state, session, ctx)?;
         p.import = ImportView {
             seed: Zeroizing::new(form.seed.as_str().to_string()),
             format: form.format.clone(),
@@ -379,7 +400,7 @@ pub async fn view_seed_label_post(
                 Err(e) => errors.push("issuer", format!("Label: {e}")),
             }
         }
-        let mut p = page(session, ctx)?;
+        let mut p = page(&state, session, ctx)?;
         p.label = LabelView {
             issuer: form.issuer.clone(),
             account: form.account.clone(),
