@@ -70,6 +70,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Agent(args) = &cli.command {
+        // The agent logs to stderr from its worker threads, so it must not run while this
+        // thread holds the stdout/stderr locks taken below (that deadlocks the first log).
+        return match agent::run(args, &mut io::stdout(), &mut io::stderr()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {}", e.message);
+                e.exit_code()
+            }
+        };
+    }
     let stdin = io::stdin();
     let mut stdin = stdin.lock();
     let mut stdout = io::stdout().lock();
@@ -82,7 +93,7 @@ pub fn main() -> ExitCode {
         Command::Identify(args) => identify::run(args, &mut stdout, &mut stderr),
         Command::Burn(args) => burn::run(args, &mut stdin, &mut stdout, &mut stderr),
         Command::VirtualToken(args) => virtual_token::run(args, &mut stdout),
-        Command::Agent(args) => agent::run(args, &mut stdout, &mut stderr),
+        Command::Agent(_) => unreachable!("the agent ran above"),
     };
     let _ = stdout.flush();
     match result {
