@@ -13,7 +13,7 @@ use std::sync::Arc;
 use clap::Args;
 use zeroize::Zeroizing;
 
-use super::common::{read_agent_token, CliError, CliResult, out};
+use super::common::{CliError, CliResult, out, read_agent_token};
 use crate::agent::{self, AgentState, Device, SimulatedFault};
 use crate::nfc::virtual_token;
 

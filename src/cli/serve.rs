@@ -66,7 +66,12 @@ pub struct ServeArgs {
     pub agent_url: Option<String>,
     /// File holding the bearer token shared with the agent (else the variable
     /// TOTP_TOOLSET_AGENT_TOKEN)
-    #[arg(long, env = "TOTP_TOOLSET_AGENT_TOKEN_FILE", value_name = "FILE", requires = "agent_url")]
+    #[arg(
+        long,
+        env = "TOTP_TOOLSET_AGENT_TOKEN_FILE",
+        value_name = "FILE",
+        requires = "agent_url"
+    )]
     pub agent_token_file: Option<PathBuf>,
     /// Most sessions held at once; new visitors get a "too many sessions" page beyond it
     #[arg(long, env = "TOTP_TOOLSET_MAX_SESSIONS", default_value_t = 1000,

@@ -1,8 +1,10 @@
 //! The one integration test binary (each file under tests/ would be another slow link).
 //! Each module tests one part of the toolset from the outside.
 
+mod agent;
 mod browser;
 mod cli;
+mod nfc_cli;
 mod nfc_protocol;
 mod ops;
 mod otp_drift;

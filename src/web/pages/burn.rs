@@ -217,19 +217,19 @@ pub async fn view_burn_post(
         .sessions
         .with(ctx.id, |s| (s.current.secret.clone(), s.current.params))?;
 
-    let failure = |panel_error: String, kind: &str, status: StatusCode| -> Result<Response, AppError> {
-        state.sessions.with(ctx.id, |session| {
-            let mut panel = panel_offline(&state, params);
-            panel.error = Some(panel_error);
-            panel.error_kind = kind.to_string();
-            panel.force = force;
-            panel.display_timeout = form.display_timeout.clone();
-            render(&state, session, ctx, panel, status)
-        })?
-    };
+    let failure =
+        |panel_error: String, kind: &str, status: StatusCode| -> Result<Response, AppError> {
+            state.sessions.with(ctx.id, |session| {
+                let mut panel = panel_offline(&state, params);
+                panel.error = Some(panel_error);
+                panel.error_kind = kind.to_string();
+                panel.force = force;
+                panel.display_timeout = form.display_timeout.clone();
+                render(&state, session, ctx, panel, status)
+            })?
+        };
 
-    let Some(display_timeout) = display_timeout.filter(|t| matches!(t, 15 | 30 | 60 | 120))
-    else {
+    let Some(display_timeout) = display_timeout.filter(|t| matches!(t, 15 | 30 | 60 | 120)) else {
         return failure(
             "Display timeout: choose 15, 30, 60 or 120 seconds.".into(),
             "bad_display_timeout",

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# End to end through the real PC/SC stack, no hardware: pcscd + vsmartcard-vpcd give a reader
+# ("Virtual PCD 00 00") whose card is our `totp-toolset virtual-token`. Both `totp-toolset burn`
+# and the agent (on the same reader) burn it for every algorithm and period these tokens
+# support, and after each burn the codes the virtual token would display (it prints them as
+# a JSON line, never the seed) must equal the codes we printed.
+#
+# Fails loudly when anything is missing. Run as root (pcscd), after `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { echo "pcsc-e2e: FAIL: $*" >&2; exit 1; }
+step() { echo "==> pcsc-e2e: $*"; }
+
+for cmd in pcscd jq curl; do
+  command -v "$cmd" >/dev/null || die "'$cmd' is not installed (apt-get install pcscd jq curl)"
+done
+[ -f /etc/reader.conf.d/vpcd ] || die "vsmartcard-vpcd is not installed (no /etc/reader.conf.d/vpcd)"
+pkg-config --exists libpcsclite 2>/dev/null || [ -f /usr/include/PCSC/winscard.h ] \
+  || die "libpcsclite-dev is not installed"
+
+step "cargo build --features pcsc"
+cargo build --quiet --features pcsc
+bin="$PWD/target/debug/totp-toolset"
+reader="Virtual PCD 00 00"
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  local rc=$?
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "$rc" -ne 0 ]; then
+    for f in "$work"/*.log "$work"/*.out; do
+      [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }
+    done
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+# Signals end the script through `exit`, so the EXIT trap still stops every background process.
+trap 'exit 130' INT TERM
+
+if pgrep -x pcscd >/dev/null; then
+  die "a pcscd is already running; stop it first so this test owns the vpcd reader"
+fi
+step "starting pcscd"
+pcscd --foreground >"$work/pcscd.log" 2>&1 &
+pids+=($!)
+
+step "starting the virtual token on vpcd (127.0.0.1:35963)"
+"$bin" virtual-token --vpcd 127.0.0.1:35963 --serial 8659600000001 --connect-timeout 20 \
+  >"$work/vt.out" 2>"$work/vt.log" &
+pids+=($!)
+
+# pcscd polls vpcd: wait until the reader shows the card.
+for _ in $(seq 1 80); do
+  if "$bin" readers --json 2>/dev/null \
+    | jq -e --arg r "$reader" '.readers[] | select(.name == $r and .card_present)' >/dev/null; then
+    break
+  fi
+  sleep 0.25
+done
+"$bin" readers --json | jq -e --arg r "$reader" '.readers[] | select(.name == $r and .card_present)' \
+  >/dev/null || die "pcscd does not show a card on '$reader'"
+
+step "identify"
+"$bin" identify --reader "$reader" --wait 5 --json >"$work/identify.out"
+jq -e '.serial == "8659600000001" and .model == "miniOTP-2-i"' "$work/identify.out" >/dev/null \
+  || die "identify returned $(cat "$work/identify.out")"
+
+burned_lines() { grep -c '"event":"burned"' "$work/vt.out" || true; }
+
+# $1: codes object we printed ({counter, previous, current, next}); $2: algorithm; $3: period;
+# $4: how many burned lines there were before this burn; $5: label.
+compare() {
+  local ours="$1" alg="$2" period="$3" before="$4" label="$5" line
+  for _ in $(seq 1 40); do
+    [ "$(burned_lines)" -gt "$before" ] && break
+    sleep 0.25
+  done
+  [ "$(burned_lines)" -gt "$before" ] || die "$label: the virtual token reported no burn"
+  line="$(grep '"event":"burned"' "$work/vt.out" | tail -n 1)"
+  jq -e --argjson ours "$ours" --arg alg "$alg" --argjson period "$period" '
+      (.codes | map({key: (.counter | tostring), value: .code}) | from_entries) as $shown
+      | .algorithm == $alg and .period == $period and .digits == 6
+        and $shown[($ours.counter - 1 | tostring)] == $ours.previous
+        and $shown[($ours.counter | tostring)] == $ours.current
+        and $shown[($ours.counter + 1 | tostring)] == $ours.next' <<<"$line" >/dev/null \
+    || die "$label: token shows $line, we computed $ours"
+  echo "    $label: token codes match ours (counter $(jq -r .counter <<<"$ours"), current $(jq -r .current <<<"$ours"))"
+}
+
+step "totp-toolset burn, every algorithm and period"
+for alg in SHA1 SHA256; do
+  for period in 30 60; do
+    seed="$("$bin" seed)"
+    before="$(burned_lines)"
+    out="$(printf '%s\n' "$seed" | "$bin" burn - --reader "$reader" --wait 5 \
+      --algorithm "$alg" --period "$period" --json 2>"$work/burn.log")" \
+      || die "burn $alg/$period failed: $(cat "$work/burn.log")"
+    jq -e '.serial == "8659600000001"' <<<"$out" >/dev/null || die "burn printed $out"
+    compare "$(jq -c .codes <<<"$out")" "$alg" "$period" "$before" "cli $alg/$period"
+  done
+done
+
+step "starting the agent on the same reader"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/agent-token"
+"$bin" agent --bind 127.0.0.1:0 --reader "$reader" --token-file "$work/agent-token" \
+  >"$work/agent.out" 2>"$work/agent.log" &
+pids+=($!)
+url=""
+for _ in $(seq 1 80); do
+  url="$(sed -n 's/^listening on //p' "$work/agent.out")"
+  [ -n "$url" ] && break
+  sleep 0.25
+done
+[ -n "$url" ] || die "the agent did not start"
+# curl reads the header from a file, keeping the token out of the process list.
+printf 'Authorization: Bearer %s\n' "$(cat "$work/agent-token")" >"$work/auth-header"
+auth="@$work/auth-header"
+
+status="$(curl -sS -H "$auth" "$url/v1/status")"
+jq -e '.mode == "pcsc" and .card_present and .token.serial == "8659600000001"' <<<"$status" \
+  >/dev/null || die "agent status: $status"
+code="$(curl -sS -o /dev/null -w '%{http_code}' "$url/v1/status")"
+[ "$code" = 401 ] || die "the agent answered $code without a token"
+code="$(curl -sS -o /dev/null -w '%{http_code}' -H "$auth" -H 'Origin: http://evil.example' "$url/v1/status")"
+[ "$code" = 403 ] || die "the agent answered $code to a request with an Origin"
+
+step "agent burn, every algorithm and period"
+for alg in SHA1 SHA256; do
+  for period in 30 60; do
+    seed="$("$bin" seed)"
+    before="$(burned_lines)"
+    # The body goes through stdin so the seed is not on curl's command line.
+    out="$(jq -nc --arg s "$seed" --arg a "$alg" --argjson p "$period" \
+        '{secret: $s, algorithm: $a, period: $p, wait_seconds: 5}' \
+      | curl -sS -H "$auth" -H 'Content-Type: application/json' --data-binary @- "$url/v1/burn")"
+    jq -e '.token.serial == "8659600000001"' <<<"$out" >/dev/null \
+      || die "agent burn $alg/$period answered $out"
+    compare "$(jq -c .codes <<<"$out")" "$alg" "$period" "$before" "agent $alg/$period"
+  done
+done
+
+step "all burns through pcscd match"
