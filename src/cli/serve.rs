@@ -73,6 +73,10 @@ pub struct ServeArgs {
         requires = "agent_url"
     )]
     pub agent_token_file: Option<PathBuf>,
+    /// Seconds a burn waits for a token to be held on the reader
+    #[arg(long, env = "TOTP_TOOLSET_BURN_WAIT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(5..=60))]
+    pub burn_wait_seconds: u64,
     /// Most sessions held at once; new visitors get a "too many sessions" page beyond it
     #[arg(long, env = "TOTP_TOOLSET_MAX_SESSIONS", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -147,6 +151,7 @@ impl ServeArgs {
             request_timeout: Duration::from_secs(u64::from(self.request_timeout_seconds)),
             trusted_origins: self.trusted_origin.clone(),
             agent: self.agent()?,
+            burn_wait_seconds: self.burn_wait_seconds,
         })
     }
 }

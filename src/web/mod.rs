@@ -55,6 +55,8 @@ pub struct WebConfig {
     /// The NFC agent that burns tokens (`--agent-url`); without one the burn panel says
     /// how to start it.
     pub agent: Option<crate::agent::client::AgentClient>,
+    /// How long a burn waits for a token on the reader, in seconds.
+    pub burn_wait_seconds: u64,
 }
 
 impl Default for WebConfig {
@@ -65,6 +67,7 @@ impl Default for WebConfig {
             request_timeout: Duration::from_secs(10),
             trusted_origins: Vec::new(),
             agent: None,
+            burn_wait_seconds: pages::burn::BURN_WAIT_SECONDS,
         }
     }
 }

@@ -14,6 +14,7 @@ mod otp_uri;
 mod otp_vectors;
 mod support;
 mod tokens;
+mod web_burn;
 mod web_client;
 mod web_csv;
 mod web_pages;

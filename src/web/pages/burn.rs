@@ -23,7 +23,7 @@ use crate::web::{AppError, AppState};
 
 /// How long the panel waits for the agent's status before rendering without it.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
-/// How long a burn waits for a token to be held on the reader.
+/// How long a burn waits for a token to be held on the reader, unless configured.
 pub const BURN_WAIT_SECONDS: u64 = 30;
 
 /// What a successful burn left behind, shown on the seed page and used to fill the CSV form.
@@ -58,6 +58,7 @@ pub struct BurnPanel {
     pub outcome: Option<BurnOutcome>,
     pub display_timeout: String,
     pub force: bool,
+    pub wait_seconds: u64,
 }
 
 /// Why these parameters cannot go on a Token2 programmable token, if they cannot.
@@ -112,6 +113,7 @@ pub async fn panel(state: &AppState, params: Params) -> BurnPanel {
     let mut panel = BurnPanel {
         unburnable: unburnable_reason(params),
         display_timeout: "30".into(),
+        wait_seconds: state.config.burn_wait_seconds,
         ..BurnPanel::default()
     };
     let Some(agent) = &state.config.agent else {
@@ -145,6 +147,7 @@ pub fn panel_offline(state: &AppState, params: Params) -> BurnPanel {
             .unwrap_or_default(),
         unburnable: unburnable_reason(params),
         display_timeout: "30".into(),
+        wait_seconds: state.config.burn_wait_seconds,
         ..BurnPanel::default()
     }
 }
@@ -253,7 +256,7 @@ pub async fn view_burn_post(
     request.period = Some(params.period());
     request.display_timeout = Some(display_timeout);
     request.force = force;
-    request.wait_seconds = Some(BURN_WAIT_SECONDS);
+    request.wait_seconds = Some(state.config.burn_wait_seconds);
     let result = agent.burn(&request).await;
     drop(request);
 

@@ -107,13 +107,24 @@ fn page(session: &mut Session, ctx: SessionCtx, max_rows: usize) -> CsvPage {
     // and the serial a burn just read.
     let last = session.rows.last();
     let period = session.current.params.period();
+    // A token just burned and not yet in the list: its maker and model are known.
+    let burned = session
+        .last_burn
+        .as_ref()
+        .filter(|b| session.pending_serial.as_deref() == Some(b.serial.as_str()));
     let form = FormView {
         upn: String::new(),
         serial: session.pending_serial.clone().unwrap_or_default(),
         secret: Zeroizing::new(String::new()),
         interval: if period == 60 { "60" } else { "30" }.to_string(),
-        manufacturer: last.map(|r| r.manufacturer.clone()).unwrap_or_default(),
-        model: last.map(|r| r.model.clone()).unwrap_or_default(),
+        manufacturer: burned
+            .map(|_| "Token2".to_string())
+            .or_else(|| last.map(|r| r.manufacturer.clone()))
+            .unwrap_or_default(),
+        model: burned
+            .and_then(|b| b.model.clone())
+            .or_else(|| last.map(|r| r.model.clone()))
+            .unwrap_or_default(),
         graph_only: false,
     };
     CsvPage {
