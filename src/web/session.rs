@@ -129,6 +129,9 @@ pub struct Session {
     pub pending_serial: Option<String>,
     /// A one-time message for the next page shown (after a redirect).
     pub flash: Option<String>,
+    /// True once the rows as they stand were downloaded (CSV or JSON); any change to the
+    /// rows makes it false again. Pages use it to warn before the rows could be lost.
+    pub rows_downloaded: bool,
 }
 
 impl Session {
@@ -206,6 +209,7 @@ impl SessionStore {
                 rows: Vec::new(),
                 pending_serial: None,
                 flash: None,
+                rows_downloaded: false,
             },
         );
         Ok(id)
