@@ -455,14 +455,36 @@ impl Browser {
         );
     }
 
-    /// Saves a PNG of the page at desktop (1440 px) and phone (375 px) width under
-    /// target/screenshots/.
+    /// Saves PNGs of the page at desktop (1440 px) and phone (375 px) width under
+    /// target/screenshots/: the whole page (`NAME-desktop.png`) and the first screenful
+    /// (`NAME-desktop-top.png`). Fails if anything makes the page wider than the screen.
     pub async fn screenshots(&self, name: &str) {
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).unwrap();
+        // The focus ring a keyboard check left behind is not part of the page's look.
+        self.exec("document.activeElement && document.activeElement.blur(); return true;")
+            .await;
         for (suffix, w, h) in [("desktop", 1440, 1000), ("phone", 375, 812)] {
             self.client.set_window_size(w, h).await.expect("resize");
-            // Full height, so the whole page is in the picture.
+            // Nothing may push the page wider than the screen (sideways scrolling on phones).
+            let overflow = self
+                .exec(
+                    "const w = document.documentElement.clientWidth;\
+                     return Array.from(document.querySelectorAll('body *'))\
+                       .filter(e => e.getBoundingClientRect().right > w + 1\
+                         && !e.closest('.table-wrap'))\
+                       .map(e => e.tagName + '.' + e.className + '#' + e.id).slice(0, 5);",
+                )
+                .await;
+            assert_eq!(
+                overflow.as_array().map(Vec::len),
+                Some(0),
+                "{name} at {w} px: wider than the screen: {overflow}"
+            );
+            // What a screen of that size shows first (small enough for the docs)...
+            let png = self.client.screenshot().await.expect("screenshot");
+            std::fs::write(dir.join(format!("{name}-{suffix}-top.png")), png).unwrap();
+            // ...and the full height, so the whole page is in the picture.
             let height = self
                 .exec("return Math.ceil(document.documentElement.scrollHeight);")
                 .await
