@@ -378,6 +378,15 @@ impl Browser {
         self.check_clean(origin, secrets, Some(&expected)).await;
     }
 
+    /// As `assert_clean`, on an error page the journey opened on purpose: Chromium logs the
+    /// 404 answer for `path` as a console error; that one entry, and nothing else, is allowed.
+    pub async fn assert_clean_after_not_found(&self, origin: &str, secrets: &[&str], path: &str) {
+        let expected = format!(
+            "{origin}{path} - Failed to load resource: the server responded with a status of 404 (Not Found)"
+        );
+        self.check_clean(origin, secrets, Some(&expected)).await;
+    }
+
     async fn check_clean(&self, origin: &str, secrets: &[&str], refusal: Option<&str>) {
         for entry in self.console().await {
             let level = entry["level"].as_str().unwrap_or_default();

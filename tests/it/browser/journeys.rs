@@ -429,6 +429,16 @@ async fn fix_mistakes_in_the_csv_form() {
     assert!(table_serials(&b).await.is_empty());
     assert!(!leaving_would_warn(&b).await, "nothing left to lose");
     b.assert_clean(&origin, &secrets).await;
+
+    // A mistyped address: the error page is plain, accessible, and leads back.
+    b.goto(&format!("{origin}/no-such-page")).await;
+    assert_eq!(b.text("main h1").await, "Not found");
+    b.assert_clean_after_not_found(&origin, &secrets, "/no-such-page")
+        .await;
+    b.assert_accessible("the error page").await;
+    b.click_and_load("main a[href='/']").await;
+    b.find("#seed-reveal").await;
+    b.assert_clean(&origin, &secrets).await;
     b.close().await;
 }
 
