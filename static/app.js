@@ -1,15 +1,28 @@
-// totp-toolset: the little script the pages use. Every page works without it; it only adds
-// a live countdown and code refresh on the codes page (from /api/otp) and copy buttons.
+// totp-toolset: the little script the pages use. Every page works without it; it adds a live
+// countdown and code refresh on the codes page (from /api/otp), copy buttons, focus on the
+// first field in error, and a warning before leaving with rows not yet downloaded.
 // It never sends a seed anywhere: it only reads /api/otp, which holds codes, not seeds.
 "use strict";
 
 (function () {
+  function announce(text) {
+    var status = document.getElementById("copy-status");
+    if (status) {
+      // Emptied first so the same message twice is announced twice.
+      status.textContent = "";
+      setTimeout(function () { status.textContent = text; }, 50);
+    }
+  }
+
   function setupCopyButtons() {
     var buttons = document.querySelectorAll("button.copy");
     buttons.forEach(function (button) {
       if (!navigator.clipboard) {
+        // Over plain HTTP to a remote host there is no clipboard API: no dead buttons.
         return;
       }
+      var label = button.textContent;
+      var timer = null;
       button.hidden = false;
       button.addEventListener("click", function () {
         var text = button.getAttribute("data-copy");
@@ -18,11 +31,21 @@
           var el = document.getElementById(from);
           text = el ? el.textContent.trim() : "";
         }
-        navigator.clipboard.writeText(text || "").then(function () {
-          var label = button.textContent;
-          button.textContent = "Copied";
-          setTimeout(function () { button.textContent = label; }, 1500);
-        });
+        function feedback(ok) {
+          button.textContent = ok ? "Copied" : "Copy failed";
+          button.classList.toggle("copied", ok);
+          button.classList.toggle("failed", !ok);
+          announce(ok ? "Copied to the clipboard" : "Could not copy: select the text and copy it by hand");
+          clearTimeout(timer);
+          timer = setTimeout(function () {
+            button.textContent = label;
+            button.classList.remove("copied", "failed");
+          }, 2000);
+        }
+        navigator.clipboard.writeText(text || "").then(
+          function () { feedback(true); },
+          function () { feedback(false); }
+        );
       });
     });
   }
@@ -35,17 +58,23 @@
     var code = document.getElementById("live-code");
     var next = document.getElementById("live-next");
     var remainingText = document.getElementById("live-remaining");
-    var progress = document.getElementById("live-progress");
+    var ringLeft = document.getElementById("live-ring-left");
     var time = document.getElementById("live-time");
     var period = parseInt(live.getAttribute("data-period"), 10);
     // The deadline of the current code, on this browser's clock.
     var deadline = Date.now() + parseInt(live.getAttribute("data-remaining"), 10) * 1000;
     var fetching = false;
 
-    function show(remaining) {
-      remainingText.textContent = String(remaining);
-      progress.value = remaining;
-      progress.textContent = remaining + " s";
+    function show() {
+      var left = Math.max(0, deadline - Date.now());
+      var seconds = Math.min(period, Math.ceil(left / 1000));
+      if (remainingText.textContent !== String(seconds)) {
+        remainingText.textContent = String(seconds);
+      }
+      // The ring moves smoothly; the text moves in whole seconds, as the code does.
+      var used = 100 - Math.min(100, (left / (period * 1000)) * 100);
+      ringLeft.setAttribute("stroke-dashoffset", used.toFixed(2));
+      live.classList.toggle("ending", seconds <= 5);
     }
 
     function refresh() {
@@ -65,13 +94,11 @@
           next.textContent = data.next_code;
           time.textContent = data.now_utc;
           period = data.period;
-          progress.max = period;
           deadline = Date.now() + data.seconds_remaining * 1000;
-          show(data.seconds_remaining);
+          show();
         })
         .catch(function () {
-          // Keep the last code; the next tick tries again.
-          deadline = Date.now() + 2000;
+          // Keep the codes shown; the next step tries again.
         })
         .finally(function () {
           fetching = false;
@@ -79,13 +106,71 @@
     }
 
     setInterval(function () {
-      var remaining = Math.ceil((deadline - Date.now()) / 1000);
-      if (remaining <= 0) {
+      if (Date.now() >= deadline) {
+        // The next code is already known: show it the moment the ring runs out, so code
+        // and countdown change together; the server then confirms it (and the clock).
+        code.textContent = next.textContent;
+        deadline += period * 1000;
         refresh();
-      } else {
-        show(Math.min(remaining, period));
       }
-    }, 250);
+      show();
+    }, 200);
+    show();
+  }
+
+  // After a refused form, put the focus on the first field in error: a screen reader then
+  // reads the field and the message tied to it by aria-describedby.
+  function focusFirstError() {
+    var bad = document.querySelector("[aria-invalid=\"true\"]");
+    if (bad) {
+      bad.focus();
+    }
+  }
+
+  // Rows live only in the session's memory until downloaded: ask before the tab is closed
+  // or the browser leaves the site. Moving between the toolset's own pages loses nothing.
+  function setupUnsavedWarning() {
+    var unsaved = parseInt(document.body.getAttribute("data-unsaved-rows") || "0", 10);
+    var withinSite = false;
+    var reset = null;
+    function staying() {
+      withinSite = true;
+      clearTimeout(reset);
+      // A click that did not navigate (a new tab, a cancelled submit) must not silence
+      // the warning for good.
+      reset = setTimeout(function () { withinSite = false; }, 1000);
+    }
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[href]") : null;
+      if (!link) {
+        return;
+      }
+      if (link.hasAttribute("data-download")) {
+        unsaved = 0;
+        document.body.setAttribute("data-unsaved-rows", "0");
+        var note = document.getElementById("unsaved-note");
+        if (note) {
+          note.hidden = true;
+        }
+        document.querySelectorAll("nav .count.unsaved").forEach(function (c) {
+          c.classList.remove("unsaved");
+          var hint = c.querySelector(".visually-hidden");
+          if (hint) {
+            hint.remove();
+          }
+        });
+      } else if (link.origin === window.location.origin) {
+        staying();
+      }
+    });
+    document.addEventListener("submit", staying);
+    window.addEventListener("beforeunload", function (event) {
+      if (unsaved > 0 && !withinSite) {
+        event.preventDefault();
+        // Older browsers need returnValue set to show the prompt.
+        event.returnValue = "";
+      }
+    });
   }
 
   // A burn waits for the token on the reader: say so, and stop a second click from
@@ -108,5 +193,7 @@
     setupCopyButtons();
     setupLiveCode();
     setupBurnForm();
+    focusFirstError();
+    setupUnsavedWarning();
   });
 })();

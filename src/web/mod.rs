@@ -96,6 +96,7 @@ impl AppState {
 
 const APP_CSS: &str = include_str!("../../static/app.css");
 const APP_JS: &str = include_str!("../../static/app.js");
+const FAVICON_SVG: &str = include_str!("../../static/favicon.svg");
 
 async fn static_css() -> impl IntoResponse {
     static_asset("text/css; charset=utf-8", APP_CSS)
@@ -118,6 +119,12 @@ fn static_asset(content_type: &'static str, body: &'static str) -> impl IntoResp
         ],
         body,
     )
+}
+
+/// Declared by every page; also answers browsers that ask for /favicon.ico on their own, so
+/// no page load ends in a 404 in the console.
+async fn favicon() -> impl IntoResponse {
+    static_asset("image/svg+xml", FAVICON_SVG)
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -166,6 +173,8 @@ pub fn app(state: AppState) -> Result<Router, String> {
         .merge(pages)
         .route("/static/app.css", get(static_css))
         .route("/static/app.js", get(static_js))
+        .route("/static/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
         .route("/healthz", get(healthz))
         .fallback(|| async { AppError::NotFound })
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))

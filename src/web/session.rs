@@ -131,6 +131,9 @@ pub struct Session {
     pub last_burn: Option<crate::web::pages::burn::BurnOutcome>,
     /// A one-time message for the next page shown (after a redirect).
     pub flash: Option<String>,
+    /// True once the rows as they stand were downloaded (CSV or JSON); any change to the
+    /// rows makes it false again. Pages use it to warn before the rows could be lost.
+    pub rows_downloaded: bool,
 }
 
 impl Session {
@@ -209,6 +212,7 @@ impl SessionStore {
                 pending_serial: None,
                 last_burn: None,
                 flash: None,
+                rows_downloaded: false,
             },
         );
         Ok(id)

@@ -62,11 +62,23 @@ async fn download_matches_the_golden_file_byte_for_byte() {
     let mut b = golden_session(&server).await;
     let html = b.get("/csv").await.text();
     assert_eq!(row_count(&html), 2);
-    assert!(html.contains("<td>alice@contoso.com</td>") && html.contains("<td>60234568</td>"));
+    assert!(
+        html.contains("<td data-label=\"UPN\">alice@contoso.com</td>")
+            && html.contains("<td data-label=\"Serial number\">60234568</td>")
+    );
     assert!(html.contains("Added bob@contoso.com (serial 60234568) as row 2."));
+    // Not downloaded yet: the pages tell their script to warn before leaving.
+    assert!(html.contains("data-unsaved-rows=\"2\""));
 
     let r = b.get("/csv/download").await;
     assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        b.get("/otp")
+            .await
+            .text()
+            .contains("data-unsaved-rows=\"0\""),
+        "downloaded: nothing left to warn about"
+    );
     assert_eq!(
         r.header("content-type").as_deref(),
         Some("text/csv; charset=utf-8")
@@ -291,7 +303,7 @@ async fn delete_and_clear() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let html = b.get("/csv").await.text();
     assert_eq!(row_count(&html), 1);
-    assert!(!html.contains("<td>alice@contoso.com</td>"));
+    assert!(!html.contains("<td data-label=\"UPN\">alice@contoso.com</td>"));
     assert!(html.contains("Deleted the row for serial 60234567."));
 
     // Clearing needs the confirmation box.
@@ -393,7 +405,7 @@ async fn two_sessions_never_see_each_others_rows() {
     let mut b = server.browser();
     let html_b = b.get("/csv").await.text();
     assert_eq!(row_count(&html_b), 0);
-    assert!(!html_b.contains("<td>alice@contoso.com</td>"));
+    assert!(!html_b.contains("<td data-label=\"UPN\">alice@contoso.com</td>"));
     assert_eq!(b.get("/csv/download").await.status, StatusCode::CONFLICT);
     assert_eq!(b.get("/csv/graph.json").await.status, StatusCode::CONFLICT);
     // B deleting index 0 does not touch A's list.

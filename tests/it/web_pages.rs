@@ -409,7 +409,9 @@ async fn otp_page_shows_code_countdown_window_and_seed_data() {
     assert_eq!(element_text(&html, "live-code").unwrap(), "287082");
     assert_eq!(element_text(&html, "live-remaining").unwrap(), "1");
     assert!(html.contains("data-remaining=\"1\""));
-    assert!(html.contains("<progress id=\"live-progress\" max=\"30\" value=\"1\">"));
+    // One second of thirty left: the ring is 97% used up (whole percent, rounded down).
+    assert!(html.contains("stroke-dashoffset=\"97\""));
+    assert!(html.contains("Changes in <span id=\"live-remaining\">1</span> s"));
     // Seed data: counter 1 as 8 big-endian bytes, and four HMAC bytes marked.
     assert!(html.contains("<code>00 00 00 00 00 00 00 01</code>"));
     let anatomy = rfc_generator().anatomy(59);

@@ -330,7 +330,7 @@ async fn idle_sessions_expire_and_their_rows_go() {
     // 29 minutes idle: still there (and touched again).
     server.advance(29 * 60);
     let html = b.get("/csv").await.text();
-    assert!(html.contains("<td>alice@contoso.com</td>"));
+    assert!(html.contains("<td data-label=\"UPN\">alice@contoso.com</td>"));
     assert_eq!(b.cookie, first);
     // 30 minutes idle: gone, a new session with a new seed, and the page says so.
     server.advance(30 * 60);

@@ -188,6 +188,7 @@ pub async fn view_csv_rows_post(
                         session.rows.len() + 1
                     ));
                     session.rows.push(row);
+                    session.rows_downloaded = false;
                     return Redirect::to("/csv").into_response();
                 }
                 Err(field_errors) => {
@@ -224,6 +225,7 @@ pub async fn view_csv_row_delete_post(
         match index.filter(|i| session.rows.get(*i).is_some_and(|r| r.serial == form.serial)) {
             Some(i) => {
                 let row = session.rows.remove(i);
+                session.rows_downloaded = false;
                 session.flash = Some(format!("Deleted the row for serial {}.", row.serial));
                 Ok(Redirect::to("/csv").into_response())
             }
@@ -281,7 +283,10 @@ pub async fn view_csv_download_get(
                 "There are no rows for Entra's CSV yet. Add rows on the CSV page first (rows marked Graph JSON only are in the JSON export).".into(),
             ));
         }
-        EntraCsv::write(&session.rows).map_err(|e| AppError::Internal(e.to_string()))
+        let bytes =
+            EntraCsv::write(&session.rows).map_err(|e| AppError::Internal(e.to_string()))?;
+        session.rows_downloaded = true;
+        Ok(bytes)
     })??;
     Ok(attachment(
         "text/csv; charset=utf-8",
@@ -300,7 +305,10 @@ pub async fn view_csv_graph_get(
                 "There are no rows yet. Add rows on the CSV page first.".into(),
             ));
         }
-        GraphJson::write(&session.rows).map_err(|e| AppError::Internal(e.to_string()))
+        let json =
+            GraphJson::write(&session.rows).map_err(|e| AppError::Internal(e.to_string()))?;
+        session.rows_downloaded = true;
+        Ok(json)
     })??;
     Ok(attachment(
         "application/json",

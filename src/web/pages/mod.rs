@@ -20,6 +20,9 @@ pub struct Summary {
     pub period: u32,
     pub in_list: bool,
     pub rows: usize,
+    /// Rows that would be lost with the session because they were not downloaded since
+    /// they last changed (the page script warns before leaving while this is not zero).
+    pub unsaved_rows: usize,
 }
 
 /// What the base layout needs.
@@ -49,6 +52,11 @@ pub fn layout(page: &'static str, session: &mut Session, ctx: SessionCtx) -> Lay
             period: current.params.period(),
             in_list: session.current_in_list(),
             rows: session.rows.len(),
+            unsaved_rows: if session.rows_downloaded {
+                0
+            } else {
+                session.rows.len()
+            },
         },
         flash: session.flash.take(),
         restarted: ctx.restarted,

@@ -72,6 +72,9 @@ pub struct OtpPage {
     code: String,
     next_code: String,
     seconds_remaining: u64,
+    /// How much of the countdown ring is used up (0 to 100 along the circle), so the ring
+    /// is right at page load even without JavaScript.
+    ring_used: u64,
     period: u32,
     digits: u8,
     now_utc: String,
@@ -130,6 +133,8 @@ fn page(session: &mut Session, ctx: SessionCtx, now: u64, skew: u32) -> OtpPage 
         code: generator.code_at(now),
         next_code: generator.code_at(now + u64::from(params.period())),
         seconds_remaining: generator.seconds_remaining(now),
+        ring_used: 100
+            - (generator.seconds_remaining(now) * 100 / u64::from(params.period().max(1))).min(100),
         period: params.period(),
         digits: params.digits(),
         now_utc: utc_time(now),

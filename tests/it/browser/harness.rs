@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -115,6 +116,34 @@ impl WebDriverCompatibleCommand for BrowserLog {
         (
             http::Method::POST,
             Some(r#"{"type":"browser"}"#.to_string()),
+        )
+    }
+}
+
+/// chromedriver's endpoint for a Chrome DevTools Protocol command, for what WebDriver has no
+/// command for (emulating the dark colour scheme).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"cmd": self.cmd, "params": self.params}).to_string()),
         )
     }
 }
@@ -225,6 +254,21 @@ impl Browser {
         self.find(css).await.click().await.expect("click");
     }
 
+    /// Clicks something that loads a new page (a link, a form's submit button) and waits
+    /// until the old page is gone, so the next look is at the new page and not the old one.
+    pub async fn click_and_load(&self, css: &str) {
+        let old = self.find("html").await;
+        self.click(css).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while old.tag_name().await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} loaded no new page"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
         self.find(css).await.attr(name).await.expect("attribute")
     }
@@ -234,6 +278,77 @@ impl Browser {
             .execute(script, vec![])
             .await
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Whether this browser runs the pages' JavaScript.
+    pub fn javascript(&self) -> bool {
+        self.javascript
+    }
+
+    /// Renders pages as a system set to dark (`true`) or light mode would see them.
+    pub async fn dark_mode(&self, dark: bool) {
+        let value = if dark { "dark" } else { "light" };
+        self.client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setEmulatedMedia",
+                params: json!({"features": [{"name": "prefers-color-scheme", "value": value}]}),
+            })
+            .await
+            .expect("emulate prefers-color-scheme");
+    }
+
+    /// Presses Tab once, as a keyboard user would.
+    pub async fn tab(&self) {
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: '\u{e004}' })
+            .then(KeyAction::Up { value: '\u{e004}' });
+        self.client.perform_actions(keys).await.expect("press Tab");
+    }
+
+    /// Tabs through the whole page from the top and fails unless every visible link,
+    /// button, field and disclosure gets the focus, each with a visible focus indicator.
+    pub async fn assert_keyboard_reachable(&self, page: &str) {
+        let total = self
+            .exec(
+                "window.__focusable = Array.from(document.querySelectorAll(\
+                   'a[href], button, input:not([type=hidden]), select, textarea, summary'))\
+                   .filter(e => !e.disabled && e.getClientRects().length > 0\
+                     && getComputedStyle(e).visibility !== 'hidden');\
+                 window.__reached = new Set();\
+                 document.activeElement && document.activeElement.blur();\
+                 window.scrollTo(0, 0);\
+                 return window.__focusable.length;",
+            )
+            .await
+            .as_u64()
+            .unwrap();
+        assert!(total > 0, "nothing focusable on {page}");
+        for _ in 0..total + 3 {
+            self.tab().await;
+            let unseen = self
+                .exec(
+                    "const e = document.activeElement;\
+                     const i = window.__focusable.indexOf(e);\
+                     if (i < 0) return null;\
+                     window.__reached.add(i);\
+                     const s = getComputedStyle(e);\
+                     const visible = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;\
+                     return visible ? null : e.outerHTML.slice(0, 120);",
+                )
+                .await;
+            assert!(unseen.is_null(), "focus not visible on {page}: {unseen}");
+        }
+        let missed = self
+            .exec(
+                "return window.__focusable.filter((e, i) => !window.__reached.has(i))\
+                 .map(e => e.outerHTML.slice(0, 120));",
+            )
+            .await;
+        assert_eq!(
+            missed.as_array().map(Vec::len),
+            Some(0),
+            "not reachable by Tab on {page}: {missed:#}"
+        );
     }
 
     /// The console since the last call (chromedriver drains it on read).
@@ -249,6 +364,30 @@ impl Browser {
     /// The checks every journey makes on every page it visits: no console error, no CSP
     /// violation, every request to the toolset's own origin, and no seed in any URL.
     pub async fn assert_clean(&self, origin: &str, secrets: &[&str]) {
+        self.check_clean(origin, secrets, None).await;
+    }
+
+    /// As `assert_clean`, after a form the server refused on purpose: Chromium logs the
+    /// 422 answer to the form post at `path` as a console error (the page itself is fine:
+    /// it shows the form again with the errors beside their fields). That one entry, and
+    /// nothing else, is allowed.
+    pub async fn assert_clean_after_refusal(&self, origin: &str, secrets: &[&str], path: &str) {
+        let expected = format!(
+            "{origin}{path} - Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+        );
+        self.check_clean(origin, secrets, Some(&expected)).await;
+    }
+
+    /// As `assert_clean`, on an error page the journey opened on purpose: Chromium logs the
+    /// 404 answer for `path` as a console error; that one entry, and nothing else, is allowed.
+    pub async fn assert_clean_after_not_found(&self, origin: &str, secrets: &[&str], path: &str) {
+        let expected = format!(
+            "{origin}{path} - Failed to load resource: the server responded with a status of 404 (Not Found)"
+        );
+        self.check_clean(origin, secrets, Some(&expected)).await;
+    }
+
+    async fn check_clean(&self, origin: &str, secrets: &[&str], refusal: Option<&str>) {
         for entry in self.console().await {
             let level = entry["level"].as_str().unwrap_or_default();
             let message = entry["message"].as_str().unwrap_or_default();
@@ -256,6 +395,9 @@ impl Browser {
                 !message.contains("Content Security Policy"),
                 "CSP violation: {message}"
             );
+            if refusal == Some(message) {
+                continue;
+            }
             assert!(level != "SEVERE", "console error: {message}");
         }
         if self.javascript {
@@ -322,14 +464,36 @@ impl Browser {
         );
     }
 
-    /// Saves a PNG of the page at desktop (1440 px) and phone (375 px) width under
-    /// target/screenshots/.
+    /// Saves PNGs of the page at desktop (1440 px) and phone (375 px) width under
+    /// target/screenshots/: the whole page (`NAME-desktop.png`) and the first screenful
+    /// (`NAME-desktop-top.png`). Fails if anything makes the page wider than the screen.
     pub async fn screenshots(&self, name: &str) {
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).unwrap();
+        // The focus ring a keyboard check left behind is not part of the page's look.
+        self.exec("document.activeElement && document.activeElement.blur(); return true;")
+            .await;
         for (suffix, w, h) in [("desktop", 1440, 1000), ("phone", 375, 812)] {
             self.client.set_window_size(w, h).await.expect("resize");
-            // Full height, so the whole page is in the picture.
+            // Nothing may push the page wider than the screen (sideways scrolling on phones).
+            let overflow = self
+                .exec(
+                    "const w = document.documentElement.clientWidth;\
+                     return Array.from(document.querySelectorAll('body *'))\
+                       .filter(e => e.getBoundingClientRect().right > w + 1\
+                         && !e.closest('.table-wrap'))\
+                       .map(e => e.tagName + '.' + e.className + '#' + e.id).slice(0, 5);",
+                )
+                .await;
+            assert_eq!(
+                overflow.as_array().map(Vec::len),
+                Some(0),
+                "{name} at {w} px: wider than the screen: {overflow}"
+            );
+            // What a screen of that size shows first (small enough for the docs)...
+            let png = self.client.screenshot().await.expect("screenshot");
+            std::fs::write(dir.join(format!("{name}-{suffix}-top.png")), png).unwrap();
+            // ...and the full height, so the whole page is in the picture.
             let height = self
                 .exec("return Math.ceil(document.documentElement.scrollHeight);")
                 .await

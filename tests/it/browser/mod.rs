@@ -1,6 +1,7 @@
 //! Journeys through the toolset in a real headless Chromium (see `harness`).
 
 pub mod harness;
+mod journeys;
 
 use harness::{BROWSER_LOCK, Browser};
 
