@@ -568,3 +568,75 @@ pub fn axe_path() -> PathBuf {
                 .join("target/axe/node_modules/axe-core/axe.min.js")
         })
 }
+
+/// A running `totp-toolset agent --simulate`: the real agent binary with an in-memory Token2
+/// token, and the token file the toolset server shares with it.
+pub struct Agent {
+    child: Child,
+    pub url: String,
+    pub serial: String,
+    token_dir: tempfile::TempDir,
+}
+
+/// The bearer token the journeys' agent and server share.
+pub const AGENT_TOKEN: &str = "journey-agent-token-0123456789";
+
+impl Agent {
+    pub fn start(serial: &str) -> Agent {
+        let token_dir = tempfile::tempdir().unwrap();
+        std::fs::write(token_dir.path().join("token"), format!("{AGENT_TOKEN}\n")).unwrap();
+        let mut child = Command::new(crate::support::bin())
+            .args(["agent", "--simulate", "--simulate-serial", serial])
+            .args(["--bind", "127.0.0.1:0", "--token-file"])
+            .arg(token_dir.path().join("token"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start totp-toolset agent --simulate");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("agent prints its URL");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected agent output {line:?}"))
+            .to_string();
+        Agent {
+            child,
+            url,
+            serial: serial.to_string(),
+            token_dir,
+        }
+    }
+
+    pub fn token_file(&self) -> PathBuf {
+        self.token_dir.path().join("token")
+    }
+
+    /// The arguments that point `serve` at this agent.
+    pub fn serve_args(&self) -> Vec<String> {
+        vec![
+            "--agent-url".into(),
+            self.url.clone(),
+            "--agent-token-file".into(),
+            self.token_file().display().to_string(),
+        ]
+    }
+
+    pub fn client(&self) -> totp_toolset::agent::client::AgentClient {
+        totp_toolset::agent::client::AgentClient::new(
+            &self.url,
+            zeroize::Zeroizing::new(AGENT_TOKEN.to_string()),
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -9,7 +9,7 @@
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::harness::{BROWSER_LOCK, Browser, Server};
+use super::harness::{Agent, BROWSER_LOCK, Browser, Server};
 
 /// The Entra CSV header, exactly as Entra wants it.
 const CSV_HEADER: &str = "upn,serial number,secret key,time interval,manufacturer,model\r\n";
@@ -170,24 +170,77 @@ async fn leaving_would_warn(b: &Browser) -> bool {
     .unwrap()
 }
 
-/// The step where the burn goes: once the NFC work lands, this burns the current token
-/// onto the virtual token through the agent and returns the serial the token reports
-/// (which then fills the CSV form). Until then the serial is typed by hand on the CSV page,
-/// as an admin does for a token that came with its seed.
-async fn serial_for_the_token(b: &Browser) -> String {
-    let serial = "60234567".to_string();
-    open_page(b, "/csv", "#row-serial").await;
-    b.fill("#row-serial", &serial).await;
+/// The burn: the Burn button writes the current token through the agent onto the
+/// (simulated) Token2 token; the token's own codes must equal oathtool's for the seed, and
+/// the serial it reported must land in the CSV form, with its maker and model.
+async fn burn_and_take_serial(
+    b: &Browser,
+    origin: &str,
+    agent: &Agent,
+    seed: &ShownSeed,
+) -> String {
+    b.goto(&format!("{origin}/")).await;
+    let status = b.text("#burn-status").await;
+    assert!(status.contains("Agent ready (simulated token)"), "{status}");
+    b.click_and_load("#burn-submit").await;
+    b.assert_clean(origin, &seed.secrets()).await;
+    let serial = b.text("#burn-serial").await;
+    assert_eq!(serial, agent.serial);
+    assert_eq!(b.text("#burn-model").await, "miniOTP-2-i");
+    b.assert_accessible("the seed page after a burn").await;
+    b.screenshots("burned").await;
+
+    // What the token now shows, by counter, equals oathtool for the seed on the page.
+    let shown = agent
+        .client()
+        .simulated_token()
+        .await
+        .expect("simulated token");
+    assert!(shown.seed_present);
+    for c in &shown.codes {
+        assert_eq!(
+            c.code,
+            oathtool(&seed.base32, c.counter * 30),
+            "counter {}",
+            c.counter
+        );
+    }
+    // And the page's "current" code is one the token shows.
+    let current = b.text("#burn-current").await;
+    assert!(
+        shown.codes.iter().any(|c| c.code == current),
+        "{current} not in {:?}",
+        shown.codes
+    );
+
+    b.click_and_load("#burn-result a[href^='/csv']").await;
+    b.find("#row-serial").await;
+    let filled = |id: &'static str| async move {
+        b.exec(&format!("return document.getElementById('{id}').value;"))
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        filled("row-serial").await,
+        serial,
+        "the burn fills the serial"
+    );
+    assert_eq!(filled("row-manufacturer").await, "Token2");
+    assert_eq!(filled("row-model").await, "miniOTP-2-i");
     serial
 }
 
 /// Provision one token: generate a seed, read its QR code back with a real decoder, check
-/// the live code against oathtool, enter the serial, add the UPN, append, and download the
-/// CSV byte for byte.
+/// the live code against oathtool, burn it through the agent onto the virtual token, see
+/// the serial fill the CSV form, add the UPN, append, and download the CSV byte for byte.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provision_one_token() {
     let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = Server::start(&[]);
+    let agent = Agent::start("8659600012345");
+    let args = agent.serve_args();
+    let server = Server::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let origin = server.url.clone();
     let b = Browser::start().await;
 
@@ -243,19 +296,17 @@ async fn provision_one_token() {
     assert!((1..=30).contains(&remaining), "{remaining}");
     b.screenshots("otp").await;
 
-    let serial = serial_for_the_token(&b).await;
+    let serial = burn_and_take_serial(&b, &origin, &agent, &seed).await;
 
     b.assert_clean(&origin, &seed.secrets()).await;
     b.assert_accessible("the CSV page without rows").await;
     b.fill("#row-upn", "alice@contoso.com").await;
-    b.fill("#row-manufacturer", "Token2").await;
-    b.fill("#row-model", "C202").await;
     b.click_and_load("form[action='/csv/rows'] button[type=submit]")
         .await;
     assert!(
         b.text("main > .notice.ok")
             .await
-            .contains("Added alice@contoso.com (serial 60234567) as row 1")
+            .contains("Added alice@contoso.com (serial 8659600012345) as row 1")
     );
     assert_eq!(table_serials(&b).await, [serial.as_str()]);
     assert!(b.text("#rows-heading").await.contains("1 row"));
@@ -267,7 +318,7 @@ async fn provision_one_token() {
 
     let csv = download_csv(&b).await;
     let expected = format!(
-        "{CSV_HEADER}alice@contoso.com,{serial},{},30,Token2,C202\r\n",
+        "{CSV_HEADER}alice@contoso.com,{serial},{},30,Token2,miniOTP-2-i\r\n",
         seed.base32
     );
     assert_eq!(String::from_utf8(csv).unwrap(), expected);
