@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod cli;
+pub mod clock;
 pub mod nfc;
 pub mod otp;
 pub mod tokens;

@@ -58,12 +58,7 @@ pub type CliResult = Result<(), CliError>;
 
 /// The current Unix time, or the `--at` override.
 pub fn now_or(at: Option<u64>) -> u64 {
-    at.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    })
+    at.unwrap_or_else(crate::clock::now)
 }
 
 pub fn parse_algorithm(s: &str) -> Result<Algorithm, ParamError> {

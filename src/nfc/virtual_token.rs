@@ -9,7 +9,6 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::sync::Arc;
 
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -69,17 +68,7 @@ pub enum Event {
 }
 
 /// The host clock the token's own clock runs from (Unix seconds); tests pin it.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    })
-}
+pub use crate::clock::{Clock, system_clock};
 
 /// One virtual token and its state.
 pub struct VirtualToken {
@@ -472,7 +461,7 @@ mod tests {
     use super::*;
 
     fn fixed(t: u64) -> Clock {
-        Arc::new(move || t)
+        std::sync::Arc::new(move || t)
     }
 
     #[test]

@@ -28,18 +28,8 @@ use tower_http::trace::TraceLayer;
 pub use error::AppError;
 pub use session::{SessionConfig, SessionStore};
 
-/// "Now" in Unix seconds. Held in the state so tests can fix or advance time.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// The operating system's clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    })
-}
+/// "Now" in Unix seconds, held in the state so tests can fix or advance time.
+pub use crate::clock::{Clock, system_clock};
 
 /// Everything the server can be told at start-up.
 #[derive(Clone, Debug)]
