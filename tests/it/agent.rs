@@ -16,10 +16,10 @@ use totp_toolset::otp::{Algorithm, Generator, Params, Secret};
 
 use crate::support;
 
-const TOKEN: &str = "test-token-0123456789abcdef";
+pub(crate) const TOKEN: &str = "test-token-0123456789abcdef";
 
 /// Starts an agent with a simulated token on 127.0.0.1:0; returns its base URL.
-async fn start(serial: &str, restricted: bool, fault: SimulatedFault) -> String {
+pub(crate) async fn start(serial: &str, restricted: bool, fault: SimulatedFault) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let clock = system_clock();
@@ -33,7 +33,7 @@ async fn start(serial: &str, restricted: bool, fault: SimulatedFault) -> String 
     format!("http://{addr}")
 }
 
-fn client(url: &str) -> AgentClient {
+pub(crate) fn client(url: &str) -> AgentClient {
     AgentClient::new(url, Zeroizing::new(TOKEN.to_string())).unwrap()
 }
 

@@ -2,38 +2,17 @@
 //! listener, with a simulated Token2 token): the status line, a burn whose codes match the
 //! token's, the serial and model landing in the CSV form, and one clear message per failure.
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
-use zeroize::Zeroizing;
 
-use totp_toolset::agent::client::AgentClient;
-use totp_toolset::agent::{self, AgentState, Device, SimulatedFault};
-use totp_toolset::nfc::virtual_token::system_clock;
 use totp_toolset::otp::{Algorithm, Generator, Params, Secret};
 use totp_toolset::web::WebConfig;
 
+use crate::agent::client;
 use crate::web_client::{Browser, RFC_SEED, Server, unescape};
 
-const TOKEN: &str = "web-burn-test-token-0123456789";
-
+/// An in-process agent with a simulated token (the agent tests' own helper).
 async fn start_agent(serial: &str, fault: &str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let clock = system_clock();
-    let fault: SimulatedFault = fault.parse().unwrap();
-    let state = Arc::new(AgentState::new(
-        Device::simulated(serial, false, fault, clock.clone()),
-        Zeroizing::new(TOKEN.to_string()),
-        agent::hosts_for(addr, &[]),
-        clock,
-    ));
-    tokio::spawn(agent::serve(listener, state, std::future::pending()));
-    format!("http://{addr}")
-}
-
-fn client(url: &str) -> AgentClient {
-    AgentClient::new(url, Zeroizing::new(TOKEN.to_string())).unwrap()
+    crate::agent::start(serial, false, fault.parse().unwrap()).await
 }
 
 /// A toolset whose clock is the real one (the agent's token keeps real time too).
