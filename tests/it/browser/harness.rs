@@ -576,6 +576,7 @@ pub struct Agent {
     pub url: String,
     pub serial: String,
     token_dir: tempfile::TempDir,
+    log: Arc<Mutex<String>>,
 }
 
 /// The bearer token the journeys' agent and server share.
@@ -589,11 +590,20 @@ impl Agent {
             .args(["agent", "--simulate", "--simulate-serial", serial])
             .args(["--bind", "127.0.0.1:0", "--token-file"])
             .arg(token_dir.path().join("token"))
+            .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start totp-toolset agent --simulate");
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -608,7 +618,13 @@ impl Agent {
             url,
             serial: serial.to_string(),
             token_dir,
+            log,
         }
+    }
+
+    /// Everything the agent logged (at debug level) so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     pub fn token_file(&self) -> PathBuf {

@@ -339,6 +339,21 @@ async fn provision_one_token() {
     b.screenshots("csv-dark").await;
     b.assert_clean(&origin, &seed.secrets()).await;
     b.close().await;
+
+    // Neither the server nor the agent logged the seed, at debug level, in any case.
+    for (who, log) in [("server", server.output()), ("agent", agent.log())] {
+        assert!(
+            !log.is_empty(),
+            "{who} logged nothing: is RUST_LOG=debug reaching it?"
+        );
+        let upper = log.to_uppercase();
+        for secret in seed.secrets() {
+            assert!(
+                !upper.contains(&secret.to_uppercase()),
+                "{who} logged the seed"
+            );
+        }
+    }
 }
 
 /// Find a token's drift: a code from 5 steps ahead reads "+5 steps (+150 s)".
