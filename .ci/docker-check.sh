@@ -12,8 +12,26 @@ cd "$(dirname "$0")/.."
 fail() { echo "docker-check: $*" >&2; exit 1; }
 
 build_cmd=$(grep -E '^RUN cargo build' Dockerfile | sed 's/^RUN //') || fail "no 'RUN cargo build' line in Dockerfile"
-echo "==> docker-check: build stage: $build_cmd"
-eval "$build_cmd"
+# The build stage sees only what its COPY lines bring in: rebuild that context in a
+# temporary folder, so a file the build needs but the Dockerfile forgets fails here.
+context=$(mktemp -d)
+trap 'rm -rf "$context"' EXIT
+while read -r src; do
+  [ -e "$src" ] || fail "the Dockerfile copies $src, which does not exist"
+  mkdir -p "$context/$(dirname "$src")"
+  cp -r "$src" "$context/$src"
+done < <(python3 - <<'PY'
+# Sources of every COPY without --from (the last word is the destination).
+for line in open("Dockerfile"):
+    words = line.split()
+    if words[:1] == ["COPY"] and not words[1].startswith("--"):
+        print("\n".join(words[1:-1]))
+PY
+)
+echo "==> docker-check: build stage, in a context of the COPY lines only: $build_cmd"
+# The repository's target folder keeps the dependencies compiled between runs.
+repo=$PWD
+(cd "$context" && export CARGO_TARGET_DIR="$repo/target" && eval "$build_cmd")
 bin=target/release/totp-toolset
 [ -x "$bin" ] || fail "the build stage did not produce $bin"
 
@@ -35,7 +53,7 @@ log=$(mktemp)
 echo "==> docker-check: entrypoint: ${entry_args[*]:1} ${cmd_args[*]} (bind $TOTP_TOOLSET_BIND)"
 "$bin" "${entry_args[@]:1}" "${cmd_args[@]}" >"$log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
+trap 'kill $server 2>/dev/null || true; rm -f "$log"; rm -rf "$context"' EXIT
 for _ in $(seq 1 100); do
   grep -q "http://" "$log" && break
   kill -0 "$server" 2>/dev/null || { cat "$log"; fail "the entrypoint exited"; }
