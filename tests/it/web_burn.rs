@@ -235,3 +235,32 @@ async fn agent_missing_or_down_or_unburnable_token() {
             .contains("Display timeout: choose 15, 30, 60 or 120 seconds.")
     );
 }
+
+/// An agent in front of PC/SC with no such reader (and, in this test, no pcscd at all):
+/// the page says there is no reader to use, not that the agent is down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_reader_is_its_own_message() {
+    use std::sync::Arc;
+    use totp_toolset::agent::{self, AgentState, Device};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let clock = totp_toolset::clock::system_clock();
+    let state = Arc::new(AgentState::new(
+        Device::Pcsc {
+            reader: Some("No Such Reader 00 00".to_string()),
+        },
+        zeroize::Zeroizing::new(crate::agent::TOKEN.to_string()),
+        agent::hosts_for(addr, &[]),
+        clock,
+    ));
+    tokio::spawn(agent::serve(listener, state, std::future::pending()));
+    let mut b = toolset(Some(&format!("http://{addr}")));
+    let r = burn(&mut b, &[]).await;
+    let text = unescape(&r.text());
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    assert!(text.contains("data-kind=\"no_reader\""), "{text}");
+    let error = text.split("id=\"burn-error\"").nth(1).unwrap();
+    assert!(error.contains("Plug in a USB NFC reader"), "{error}");
+    assert!(!error.contains("agent is not running"), "{error}");
+    assert!(!error.contains("?."), "one sentence ends once: {error}");
+}

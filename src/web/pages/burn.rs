@@ -286,7 +286,13 @@ pub async fn view_burn_post(
         }
         Err(e) => {
             tracing::info!(kind = e.kind(), "burn failed");
-            let message = format!("{e}.{}", advice(&e)).replace("..", ".");
+            let said = e.to_string();
+            let stop = if said.ends_with(['.', '?', '!']) {
+                ""
+            } else {
+                "."
+            };
+            let message = format!("{said}{stop}{}", advice(&e));
             failure(message, e.kind(), error_status(&e))
         }
     }
