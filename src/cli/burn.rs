@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::common::{CliError, CliResult, FormatArgs, now_or, out, read_secret, warn_if_weak};
 use super::nfc_args::{ReaderArgs, parse_display_timeout};
-use crate::nfc::protocol::{self, TokenConfig};
+use crate::nfc::protocol;
 use crate::nfc::{self, CompareCodes, DisplayTimeout, TokenSettings, reader};
 use crate::otp::{Algorithm, utc_datetime, utc_rfc3339};
 
@@ -69,13 +69,9 @@ pub fn run(
     };
     // Everything the user can get wrong is refused before looking for a reader.
     protocol::check_seed_length(parsed.secret.len()).map_err(|e| CliError::usage("SECRET", e))?;
-    TokenConfig::new(
-        settings.algorithm,
-        settings.period,
-        settings.display_timeout,
-        now_or(None),
-    )
-    .map_err(|e| CliError::usage("--algorithm/--period", e))?;
+    settings
+        .config_at(now_or(None))
+        .map_err(|e| CliError::usage("--algorithm/--period", e))?;
     if !reader::PCSC_BUILT_IN {
         return Err(nfc::NfcError::PcscUnavailable.into());
     }

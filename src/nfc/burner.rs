@@ -33,6 +33,14 @@ impl Default for TokenSettings {
     }
 }
 
+impl TokenSettings {
+    /// The config write for these settings with the clock at `now` (Unix seconds UTC);
+    /// refuses what the token cannot take.
+    pub fn config_at(self, now: u64) -> Result<TokenConfig, protocol::ConfigError> {
+        TokenConfig::new(self.algorithm, self.period, self.display_timeout, now)
+    }
+}
+
 /// A token as identified: what get info said and the model its serial names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identified {
@@ -177,12 +185,7 @@ pub fn burn(
     force: bool,
 ) -> Result<BurnOutcome, NfcError> {
     let seed_apdu = protocol::write_seed_apdu(secret.as_bytes())?;
-    let config = TokenConfig::new(
-        settings.algorithm,
-        settings.period,
-        settings.display_timeout,
-        now,
-    )?;
+    let config = settings.config_at(now)?;
     let token = identify(card)?;
     refuse_unknown(&token, force)?;
     authenticate(card)?;
@@ -207,12 +210,7 @@ pub fn sync_time(
     confirm_seed_loss: bool,
     force: bool,
 ) -> Result<SyncOutcome, NfcError> {
-    let config = TokenConfig::new(
-        settings.algorithm,
-        settings.period,
-        settings.display_timeout,
-        now,
-    )?;
+    let config = settings.config_at(now)?;
     let token = identify(card)?;
     refuse_unknown(&token, force)?;
     let seed_erased = !protocol::keeps_seed_on_config(&token.info.serial);

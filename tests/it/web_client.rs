@@ -183,6 +183,21 @@ impl Browser {
         r
     }
 
+    /// Appends a row for the current token (secret left empty) with fixed maker and model.
+    pub async fn add_current_token_row(&mut self, upn: &str, serial: &str) -> Resp {
+        self.post(
+            "/csv/rows",
+            &[
+                ("upn", upn),
+                ("serial", serial),
+                ("interval", "30"),
+                ("manufacturer", "Token2"),
+                ("model", "C202"),
+            ],
+        )
+        .await
+    }
+
     /// The session id behind this browser's cookie.
     pub fn session_id(&self) -> totp_toolset::web::session::SessionId {
         let cookie = self.cookie.as_ref().expect("a session cookie");

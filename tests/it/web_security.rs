@@ -41,17 +41,7 @@ async fn every_response_carries_the_security_headers() {
     let mut b = server.browser();
     b.get("/").await;
     b.import(RFC_SEED).await;
-    b.post(
-        "/csv/rows",
-        &[
-            ("upn", "alice@contoso.com"),
-            ("serial", "1"),
-            ("interval", "30"),
-            ("manufacturer", "Token2"),
-            ("model", "C202"),
-        ],
-    )
-    .await;
+    b.add_current_token_row("alice@contoso.com", "1").await;
     for path in [
         "/",
         "/otp",
@@ -225,19 +215,7 @@ async fn pages_hold_no_inline_script_or_style_and_no_seed_in_urls() {
     let r = b.import(RFC_SEED).await;
     assert_eq!(r.location().as_deref(), Some("/"));
     let mut pages = vec![b.get("/").await, b.get("/otp").await];
-    pages.push(
-        b.post(
-            "/csv/rows",
-            &[
-                ("upn", "alice@contoso.com"),
-                ("serial", "1"),
-                ("interval", "30"),
-                ("manufacturer", "Token2"),
-                ("model", "C202"),
-            ],
-        )
-        .await,
-    );
+    pages.push(b.add_current_token_row("alice@contoso.com", "1").await);
     pages.push(b.get("/csv").await);
     pages.push(
         b.post("/seed/import", &[("seed", RFC_SEED), ("digits", "9")])
@@ -315,17 +293,7 @@ async fn idle_sessions_expire_and_their_rows_go() {
     let mut b = server.browser();
     b.get("/").await;
     b.import(RFC_SEED).await;
-    b.post(
-        "/csv/rows",
-        &[
-            ("upn", "alice@contoso.com"),
-            ("serial", "1"),
-            ("interval", "30"),
-            ("manufacturer", "Token2"),
-            ("model", "C202"),
-        ],
-    )
-    .await;
+    b.add_current_token_row("alice@contoso.com", "1").await;
     let first = b.cookie.clone();
     // 29 minutes idle: still there (and touched again).
     server.advance(29 * 60);
