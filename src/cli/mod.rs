@@ -9,6 +9,7 @@ mod healthcheck;
 mod identify;
 mod nfc_args;
 mod otp;
+mod panic;
 mod readers;
 mod seed;
 mod serve;
@@ -110,6 +111,7 @@ pub fn unknown_env_warnings(names: impl IntoIterator<Item = String>) -> Vec<Stri
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
+    panic::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -19,10 +19,10 @@ pub use params::{
     Algorithm, MAX_PERIOD, MIN_PERIOD, ParamError, Params, parse_digits, parse_period,
 };
 pub use secret::{
-    DEFAULT_GENERATE_BYTES, GENERATE_SIZES, MAX_SEED_BYTES, RECOMMENDED_MIN_BYTES, Secret,
-    SeedError, SeedFormat,
+    DEFAULT_GENERATE_BYTES, GENERATE_SIZES, MAX_SEED_BYTES, MIN_SEED_BYTES, RECOMMENDED_MIN_BYTES,
+    Secret, SeedError, SeedFormat,
 };
-pub use uri::{OtpAuth, UriError};
+pub use uri::{MAX_LABEL_CHARS, OtpAuth, UriError, check_label_part};
 
 /// A seed as a user typed it, with any parameters an otpauth URI carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +45,11 @@ pub enum SeedInputError {
 /// [`Secret::parse`] for how the two are told apart, and how `format` overrides that).
 pub fn parse_seed_input(input: &str, format: SeedFormat) -> Result<ParsedSeed, SeedInputError> {
     let trimmed = input.trim();
+    // `get` rather than slicing: the 10th byte of pasted text may fall inside a character.
     if format == SeedFormat::Auto
-        && trimmed.len() >= 10
-        && trimmed[..10].eq_ignore_ascii_case("otpauth://")
+        && trimmed
+            .get(..10)
+            .is_some_and(|p| p.eq_ignore_ascii_case("otpauth://"))
     {
         let uri = OtpAuth::parse(trimmed)?;
         return Ok(ParsedSeed {

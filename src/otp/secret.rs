@@ -11,6 +11,10 @@ use zeroize::Zeroizing;
 
 /// The most seed bytes anything here accepts: Entra's 128 base32 characters are 80 bytes.
 pub const MAX_SEED_BYTES: usize = 80;
+/// The fewest seed bytes accepted: 80 bits, the shortest seed real tokens ship (16 base32
+/// characters) and the floor RFC 4226 sets for a shared secret. Anything shorter is a typo
+/// or a truncated paste, and guessable.
+pub const MIN_SEED_BYTES: usize = 10;
 /// Below this, the seed still works but is weaker than RFC 4226 asks for (128 bits).
 pub const RECOMMENDED_MIN_BYTES: usize = 16;
 /// Sizes offered for new seeds, in bytes.
@@ -65,6 +69,10 @@ pub enum SeedError {
         "seed is {bytes} bytes; at most {MAX_SEED_BYTES} bytes (128 base32 characters) are allowed"
     )]
     TooLong { bytes: usize },
+    #[error(
+        "seed is only {} bits; at least 80 bits (10 bytes: 16 base32 characters or 20 hex digits) are needed (check for a truncated paste)", .bytes * 8
+    )]
+    TooShort { bytes: usize },
     #[error("seed size must be one of 10, 20, 32 or 64 bytes, not {0}")]
     BadGenerateSize(usize),
     #[error("the operating system's random number generator failed: {0}")]
@@ -89,11 +97,14 @@ fn is_separator(c: char) -> bool {
 }
 
 impl Secret {
-    /// Wraps raw seed bytes, checking the size (1 to 80 bytes).
+    /// Wraps raw seed bytes, checking the size (10 to 80 bytes).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, SeedError> {
         let bytes = Zeroizing::new(bytes);
         if bytes.is_empty() {
             return Err(SeedError::Empty);
+        }
+        if bytes.len() < MIN_SEED_BYTES {
+            return Err(SeedError::TooShort { bytes: bytes.len() });
         }
         if bytes.len() > MAX_SEED_BYTES {
             return Err(SeedError::TooLong { bytes: bytes.len() });

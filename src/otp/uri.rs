@@ -38,14 +38,39 @@ pub enum UriError {
     Secret(#[from] SeedError),
     #[error("{0}")]
     Param(#[from] ParamError),
-    #[error("{field} must not contain ':' (it separates issuer and account in the label)")]
+    #[error("{field} may not contain ':' (it separates issuer and account in the label)")]
     Colon { field: &'static str },
+    #[error("{field} is {chars} characters; at most {MAX_LABEL_CHARS} are allowed")]
+    LabelTooLong { field: &'static str, chars: usize },
+    #[error("{field} may not contain line breaks, tabs or other control characters")]
+    LabelControl { field: &'static str },
     #[error("otpauth URI is not valid UTF-8 after percent-decoding")]
     Utf8,
     #[error(
         "issuer parameter '{param}' differs from the label's issuer '{label}'; they must match"
     )]
     IssuerMismatch { param: String, label: String },
+}
+
+/// The longest issuer or account the label takes. Longer labels make QR codes too dense for
+/// phone cameras (and past a point, too long for a QR code at all), and no real one needs it.
+pub const MAX_LABEL_CHARS: usize = 64;
+
+/// The rules for one part of the label (`field` is "issuer" or "account"), the same for a
+/// typed label and an imported URI: no colon, no control characters, at most
+/// [`MAX_LABEL_CHARS`] characters once trimmed.
+pub fn check_label_part(field: &'static str, value: &str) -> Result<(), UriError> {
+    if value.contains(':') {
+        return Err(UriError::Colon { field });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(UriError::LabelControl { field });
+    }
+    let chars = value.trim().chars().count();
+    if chars > MAX_LABEL_CHARS {
+        return Err(UriError::LabelTooLong { field, chars });
+    }
+    Ok(())
 }
 
 fn decode(s: &str, plus_is_space: bool) -> Result<String, UriError> {
@@ -61,19 +86,15 @@ fn decode(s: &str, plus_is_space: bool) -> Result<String, UriError> {
 }
 
 impl OtpAuth {
-    /// Checks issuer and account, which may not contain a colon.
+    /// Checks issuer and account against [`check_label_part`].
     pub fn new(
         secret: Secret,
         params: Params,
         issuer: &str,
         account: &str,
     ) -> Result<Self, UriError> {
-        if issuer.contains(':') {
-            return Err(UriError::Colon { field: "issuer" });
-        }
-        if account.contains(':') {
-            return Err(UriError::Colon { field: "account" });
-        }
+        check_label_part("issuer", issuer)?;
+        check_label_part("account", account)?;
         Ok(OtpAuth {
             secret,
             params,
@@ -131,8 +152,9 @@ impl OtpAuth {
             Some((i, a)) => (Some(i.trim().to_string()), a.trim().to_string()),
             None => (None, label.trim().to_string()),
         };
-        if account.contains(':') {
-            return Err(UriError::Colon { field: "account" });
+        check_label_part("account", &account)?;
+        if let Some(l) = &label_issuer {
+            check_label_part("issuer", l)?;
         }
 
         let mut secret = None;
@@ -155,6 +177,9 @@ impl OtpAuth {
             }
         }
         let secret = secret.ok_or(UriError::NoSecret)?;
+        if let Some(p) = &issuer_param {
+            check_label_part("issuer", p)?;
+        }
         let issuer = match (label_issuer, issuer_param) {
             (Some(l), Some(p)) if !l.is_empty() && l != p => {
                 return Err(UriError::IssuerMismatch { param: p, label: l });
@@ -163,9 +188,6 @@ impl OtpAuth {
             (Some(l), None) => l,
             (None, None) => String::new(),
         };
-        if issuer.contains(':') {
-            return Err(UriError::Colon { field: "issuer" });
-        }
         Ok(OtpAuth {
             secret,
             params: Params::new(algorithm, digits, period)?,

@@ -298,6 +298,7 @@ fn check_upn(upn: &str) -> Result<(), String> {
     if upn.chars().count() > MAX_UPN_CHARS {
         return Err(format!("is longer than {MAX_UPN_CHARS} characters"));
     }
+    check_formula_start(upn)?;
     let Some((local, domain)) = upn.split_once('@') else {
         return Err("must look like name@domain, e.g. alice@contoso.com".into());
     };
@@ -351,15 +352,18 @@ fn check_text(value: &str) -> Result<(), String> {
     if value.chars().any(|c| c.is_control()) {
         return Err("may not contain line breaks, tabs or other control characters".into());
     }
-    // A spreadsheet opening the file would run a cell starting with these as a formula.
-    if let Some(c) = value.chars().next()
-        && matches!(c, '=' | '+' | '-' | '@')
-    {
-        return Err(format!(
+    check_formula_start(value)
+}
+
+/// A spreadsheet opening the file would run a cell starting with these as a formula, so no
+/// field we write to a CSV may start with one (the UPN included: it is the first cell).
+fn check_formula_start(value: &str) -> Result<(), String> {
+    match value.chars().next() {
+        Some(c) if matches!(c, '=' | '+' | '-' | '@') => Err(format!(
             "may not start with '{c}' (a spreadsheet would read it as a formula)"
-        ));
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -381,6 +385,9 @@ mod tests {
             "a@b@contoso.com",
             ".alice@contoso.com",
             "alice@-contoso.com",
+            "-A1@contoso.com",
+            "+1@contoso.com",
+            "=cmd@contoso.com",
         ] {
             assert!(check_upn(bad).is_err(), "{bad}");
         }

@@ -39,8 +39,8 @@ fn otp_takes_parameters_from_a_uri_and_flags_override() {
 
 #[test]
 fn otp_hex_and_base32_flags_win() {
-    // "3132" as hex is "12"; as base32 it is not valid (1 is not base32).
-    let o = run(&["otp", "ABCDEF23", "--hex", "--at", "0"], None);
+    // Hex digits that are also base32 letters: --hex reads them as hex (10 bytes).
+    let o = run(&["otp", "ABCDEF23ABCDEF234567", "--hex", "--at", "0"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = run(&["otp", "0a1b", "--base32", "--at", "0"], None);
     assert_eq!(o.status.code(), Some(2));

@@ -161,7 +161,7 @@ fn burn_and_compare(t: &mut VirtualToken, seed: &[u8], algorithm: Algorithm, per
 
 #[test]
 fn round_trips_for_every_seed_length() {
-    for len in [1usize, 10, 15, 16, 17, 20, 31, 32, 33, 47, 48, 63] {
+    for len in [10usize, 15, 16, 17, 20, 31, 32, 33, 47, 48, 63] {
         let seed: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
         let mut t = token("8659600000001");
         burn_and_compare(&mut t, &seed, Algorithm::Sha1, 30);

@@ -78,7 +78,17 @@ fn base32_length_that_no_bytes_make() {
 
 #[test]
 fn size_limits() {
-    assert_eq!(Secret::from_bytes(vec![1]).unwrap().len(), 1);
+    // Under 80 bits is refused (a truncated paste, and guessable); 80 bits is the floor.
+    assert_eq!(
+        Secret::from_bytes(vec![1]).unwrap_err().to_string(),
+        "seed is only 8 bits; at least 80 bits (10 bytes: 16 base32 characters or 20 hex digits) are needed (check for a truncated paste)"
+    );
+    assert!(matches!(
+        Secret::parse("AA", SeedFormat::Auto),
+        Err(SeedError::TooShort { bytes: 1 })
+    ));
+    assert!(Secret::from_bytes(vec![1; 9]).is_err());
+    assert_eq!(Secret::from_bytes(vec![1; 10]).unwrap().len(), 10);
     assert_eq!(Secret::from_bytes(vec![1; 80]).unwrap().len(), 80);
     assert_eq!(
         Secret::from_bytes(vec![1; 81]).unwrap_err().to_string(),
@@ -97,24 +107,29 @@ fn size_limits() {
 fn auto_detection_rule_and_explicit_choice() {
     // Only hex digits, with a digit base32 never uses: hex.
     assert_eq!(
-        Secret::parse("0a1b", SeedFormat::Auto).unwrap().as_bytes(),
-        &[0x0a, 0x1b]
-    );
-    assert_eq!(
-        Secret::parse("0xABCD", SeedFormat::Auto)
+        Secret::parse("0a1b 0a1b 0a1b 0a1b 0a1b", SeedFormat::Auto)
             .unwrap()
             .as_bytes(),
-        &[0xab, 0xcd]
+        &[0x0a, 0x1b, 0x0a, 0x1b, 0x0a, 0x1b, 0x0a, 0x1b, 0x0a, 0x1b]
+    );
+    assert_eq!(
+        Secret::parse("0xABCDABCDABCDABCDABCD", SeedFormat::Auto)
+            .unwrap()
+            .as_bytes(),
+        &[0xab, 0xcd, 0xab, 0xcd, 0xab, 0xcd, 0xab, 0xcd, 0xab, 0xcd]
     );
     // Hex digits that are also base32 (A-F, 2-7): base32 wins.
-    let ambiguous = "ABCDEF23";
-    assert_eq!(Secret::parse(ambiguous, SeedFormat::Auto).unwrap().len(), 5);
+    let ambiguous = "ABCDEF23ABCDEF234567";
+    assert_eq!(
+        Secret::parse(ambiguous, SeedFormat::Auto).unwrap().len(),
+        12
+    );
     // The explicit choice always wins.
     assert_eq!(
         Secret::parse(ambiguous, SeedFormat::Hex)
             .unwrap()
             .as_bytes(),
-        &[0xab, 0xcd, 0xef, 0x23]
+        &[0xab, 0xcd, 0xef, 0x23, 0xab, 0xcd, 0xef, 0x23, 0x45, 0x67]
     );
     assert!(Secret::parse("0a1b", SeedFormat::Base32).is_err());
 }
