@@ -2,40 +2,18 @@
 //! bodies), its successes on a simulated token, and the client's typed errors against a
 //! real agent on a port-0 listener. Also the binary's own start-up checks.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::io::{Read, Write};
+use std::process::Command;
 
 use zeroize::Zeroizing;
 
 use totp_toolset::agent::api::{BurnRequest, TimeSyncRequest};
 use totp_toolset::agent::client::{AgentClient, AgentClientError};
-use totp_toolset::agent::{self, AgentState, Device, SimulatedFault};
-use totp_toolset::nfc::virtual_token::system_clock;
+use totp_toolset::agent::{self, SimulatedFault};
 use totp_toolset::otp::{Algorithm, Generator, Params, Secret};
 
 use crate::support;
-
-pub(crate) const TOKEN: &str = "test-token-0123456789abcdef";
-
-/// Starts an agent with a simulated token on 127.0.0.1:0; returns its base URL.
-pub(crate) async fn start(serial: &str, restricted: bool, fault: SimulatedFault) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let clock = system_clock();
-    let state = Arc::new(AgentState::new(
-        Device::simulated(serial, restricted, fault, clock.clone()),
-        Zeroizing::new(TOKEN.to_string()),
-        agent::hosts_for(addr, &[]),
-        clock,
-    ));
-    tokio::spawn(agent::serve(listener, state, std::future::pending()));
-    format!("http://{addr}")
-}
-
-pub(crate) fn client(url: &str) -> AgentClient {
-    AgentClient::new(url, Zeroizing::new(TOKEN.to_string())).unwrap()
-}
+use crate::support::agent::{SimulatedAgent, TOKEN, client, start};
 
 /// Sends a raw HTTP/1.1 request so every header is exactly what the test says.
 async fn raw(url: &str, request: &str) -> (u16, String) {
@@ -320,44 +298,14 @@ fn the_binary_refuses_remote_binds_and_missing_tokens() {
 
 #[tokio::test]
 async fn the_real_binary_burns_with_simulate() {
-    let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
-    let mut child = Command::new(support::bin())
-        .args([
-            "agent",
-            "--simulate",
-            "--simulate-serial",
-            "8659612000042",
-            "--bind",
-            "127.0.0.1:0",
-        ])
-        .env("TOTP_TOOLSET_AGENT_TOKEN_FILE", &token_file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
+    let agent = SimulatedAgent::start("8659612000042");
+    let c = agent.client();
+    let burned = c
+        .burn(&BurnRequest::new(&Secret::from_bytes(vec![9; 20]).unwrap()))
+        .await
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    let result = async {
-        let c = client(&url);
-        let burned = c
-            .burn(&BurnRequest::new(&Secret::from_bytes(vec![9; 20]).unwrap()))
-            .await?;
-        let shown = c.simulated_token().await?;
-        Ok::<_, AgentClientError>((burned, shown))
-    }
-    .await;
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let (burned, shown) = result.unwrap();
+    let shown = c.simulated_token().await.unwrap();
+    drop(agent);
     assert_eq!(burned.token.serial, "8659612000042");
     assert_eq!(burned.token.model.as_deref(), Some("OTPC-P1-i"));
     let here = shown

@@ -16,7 +16,6 @@ mod robustness;
 mod support;
 mod tokens;
 mod web_burn;
-mod web_client;
 mod web_csv;
 mod web_pages;
 mod web_security;

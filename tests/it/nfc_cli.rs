@@ -2,14 +2,14 @@
 //! (exit 2, before any reader is touched), and `virtual-token` playing a card for a vpcd
 //! that this test plays itself, burned by our burner over that framing.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
 
 use totp_toolset::nfc::{self, Card, CardError, DisplayTimeout, TokenSettings};
 use totp_toolset::otp::{Algorithm, Secret};
 
 use crate::support;
+use crate::support::process::Spawned;
 
 #[test]
 fn burn_refuses_what_the_tokens_cannot_do() {
@@ -70,22 +70,18 @@ impl Card for Vpcd {
 fn virtual_token_binary_speaks_vpcd_and_reports_its_codes() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let mut child = Command::new(support::bin())
-        .args([
+    let mut child = Spawned::start(
+        &[
             "virtual-token",
             "--vpcd",
             &addr,
             "--serial",
             "8659601000007",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        ],
+        &[],
+    );
     let (stream, _) = listener.accept().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let connected: serde_json::Value =
-        serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let connected: serde_json::Value = serde_json::from_str(&child.next_line()).unwrap();
     assert_eq!(connected["event"], "connected");
     assert_eq!(connected["model"], "miniOTP-3-i");
     assert_eq!(connected["restricted"], true);
@@ -109,11 +105,10 @@ fn virtual_token_binary_speaks_vpcd_and_reports_its_codes() {
     assert_eq!(outcome.token.info.serial, "8659601000007");
     let codes = nfc::CompareCodes::new(&secret, Algorithm::Sha256, 60, now);
 
-    let configured: serde_json::Value =
-        serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let configured: serde_json::Value = serde_json::from_str(&child.next_line()).unwrap();
     assert_eq!(configured["event"], "configured");
     assert_eq!(configured["display_timeout"], 120);
-    let burned: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let burned: serde_json::Value = serde_json::from_str(&child.next_line()).unwrap();
     assert_eq!(burned["event"], "burned");
     assert_eq!(burned["algorithm"], "SHA256");
     assert_eq!(burned["period"], 60);
@@ -130,5 +125,8 @@ fn virtual_token_binary_speaks_vpcd_and_reports_its_codes() {
     assert!(!burned.to_string().contains(&hex));
 
     drop(vpcd); // vpcd going away ends the virtual token cleanly
-    assert!(child.wait().unwrap().success());
+    let status = child
+        .wait_exit(std::time::Duration::from_secs(30))
+        .expect("the virtual token exits when vpcd goes away");
+    assert!(status.success());
 }

@@ -1,94 +1,29 @@
 //! Running the toolset as an operator would: TLS from files and self-signed, the health
 //! check, graceful shutdown on SIGTERM, and the start-up warnings.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
+use crate::support::process::Spawned;
 use crate::support::{bin, run, stderr, stdout};
 
-/// A `serve` child whose stdout lines arrive on a channel and whose stderr is collected.
-struct Serve {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    err: std::sync::Arc<std::sync::Mutex<String>>,
+/// `totp-toolset serve` with `args`, logging at info level.
+fn serve(args: &[&str], env: &[(&str, &str)]) -> Spawned {
+    let mut all_args = vec!["serve"];
+    all_args.extend_from_slice(args);
+    let mut all_env = vec![("RUST_LOG", "info")];
+    all_env.extend_from_slice(env);
+    Spawned::start(&all_args, &all_env)
 }
 
-impl Serve {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Serve {
-        let mut cmd = Command::new(bin());
-        cmd.arg("serve")
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start serve");
-        let (tx, lines) = mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let err = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = err.clone();
-        let stderr_pipe = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        Serve { child, lines, err }
-    }
-
-    fn line(&self) -> String {
-        self.lines
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("serve printed nothing; stderr: {}", self.stderr()))
-    }
-
-    /// The URL from the first line, `totp-toolset listening on URL`.
-    fn url(&self) -> String {
-        let first = self.line();
-        first
-            .strip_prefix("totp-toolset listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .trim_end_matches('/')
-            .to_string()
-    }
-
-    fn stderr(&self) -> String {
-        self.err.lock().unwrap().clone()
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill -TERM");
-        assert!(status.success());
-        for _ in 0..300 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader threads drain what was written last.
-                std::thread::sleep(Duration::from_millis(100));
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("serve did not stop after SIGTERM");
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The URL from the first line, which must be `totp-toolset listening on URL`.
+fn listening_url(s: &Spawned) -> String {
+    let first = s.next_line();
+    first
+        .strip_prefix("totp-toolset listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .trim_end_matches('/')
+        .to_string()
 }
 
 fn healthcheck(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
@@ -104,8 +39,8 @@ fn healthcheck(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 
 #[test]
 fn healthcheck_passes_against_a_server_and_fails_without_one() {
-    let mut s = Serve::start(&["--bind", "127.0.0.1:0"], &[]);
-    let url = s.url();
+    let mut s = serve(&["--bind", "127.0.0.1:0"], &[]);
+    let url = listening_url(&s);
     let bind = url.trim_start_matches("http://").to_string();
     // As Docker's HEALTHCHECK runs it: no flags, the address from TOTP_TOOLSET_BIND.
     let o = healthcheck(&[], &[("TOTP_TOOLSET_BIND", &bind)]);
@@ -128,8 +63,8 @@ fn healthcheck_passes_against_a_server_and_fails_without_one() {
 
 #[test]
 fn sigterm_finishes_and_wipes_sessions() {
-    let mut s = Serve::start(&["--bind", "127.0.0.1:0"], &[]);
-    let url = s.url();
+    let mut s = serve(&["--bind", "127.0.0.1:0"], &[]);
+    let url = listening_url(&s);
     // A page visit makes a session to wipe.
     let o = healthcheck(&["--url", &format!("{url}/")], &[]);
     assert_eq!(o.status.code(), Some(0));
@@ -146,10 +81,10 @@ fn sigterm_finishes_and_wipes_sessions() {
 
 #[test]
 fn self_signed_tls_prints_its_fingerprint_and_answers_https() {
-    let s = Serve::start(&["--bind", "127.0.0.1:0", "--tls-self-signed"], &[]);
-    let url = s.url();
+    let s = serve(&["--bind", "127.0.0.1:0", "--tls-self-signed"], &[]);
+    let url = listening_url(&s);
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
-    let fp = s.line();
+    let fp = s.next_line();
     assert!(fp.starts_with("TLS self-signed certificate (in memory only), SHA-256 fingerprint "));
     let hex = fp.rsplit(' ').next().unwrap();
     assert_eq!(hex.len(), 95, "{hex}");
@@ -185,7 +120,7 @@ fn tls_from_pem_files() {
     std::fs::write(&cert, made.cert.pem()).unwrap();
     std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
     let want = totp_toolset::web::tls::fingerprint(made.cert.der());
-    let s = Serve::start(
+    let s = serve(
         &[
             "--bind",
             "127.0.0.1:0",
@@ -196,9 +131,9 @@ fn tls_from_pem_files() {
         ],
         &[],
     );
-    let url = s.url();
+    let url = listening_url(&s);
     assert_eq!(
-        s.line(),
+        s.next_line(),
         format!("TLS certificate, SHA-256 fingerprint {want}")
     );
     let o = healthcheck(&["--url", &format!("{url}/healthz")], &[]);
@@ -227,11 +162,11 @@ fn tls_from_pem_files() {
 #[test]
 fn startup_warnings() {
     // Clear text on a non-loopback address, and a misspelt variable.
-    let s = Serve::start(
+    let s = serve(
         &["--bind", "0.0.0.0:0"],
         &[("TOTP_TOOLSET_MAX_SESION", "3")],
     );
-    let _ = s.url();
+    let _ = listening_url(&s);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !s.stderr().contains("plain HTTP") && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -244,8 +179,8 @@ fn startup_warnings() {
         "{err}"
     );
     // Loopback: no clear-text warning.
-    let s = Serve::start(&["--bind", "127.0.0.1:0"], &[]);
-    let _ = s.url();
+    let s = serve(&["--bind", "127.0.0.1:0"], &[]);
+    let _ = listening_url(&s);
     std::thread::sleep(Duration::from_millis(300));
     assert!(!s.stderr().contains("WARNING"), "{}", s.stderr());
 }
@@ -277,7 +212,7 @@ fn every_flag_has_an_environment_variable() {
 
 #[tokio::test]
 async fn hsts_only_when_tls_is_on() {
-    use crate::web_client::Server as Router;
+    use crate::support::router::TestApp as Router;
     let mut config = totp_toolset::web::WebConfig::default();
     let plain = Router::with_config(config.clone()).browser().get("/").await;
     assert!(plain.headers.get("strict-transport-security").is_none());

@@ -2,40 +2,12 @@
 //! seeds, times, algorithms, digits and periods. oathtool is installed by .ci/run; a missing
 //! oathtool fails the test rather than skipping it.
 
-use std::process::Command;
-
 use totp_toolset::otp::{Algorithm, Generator, Params, Secret};
 
+use crate::support::tools::oathtool_hex;
 use crate::support::{random_bytes, random_u64};
 
 const CASES: usize = 400;
-
-fn oathtool(alg: Algorithm, hex: &str, digits: u8, period: u32, at: u64) -> String {
-    let totp = match alg {
-        Algorithm::Sha1 => "--totp=SHA1",
-        Algorithm::Sha256 => "--totp=SHA256",
-        Algorithm::Sha512 => "--totp=SHA512",
-    };
-    let out = Command::new("oathtool")
-        .args([
-            totp,
-            "-d",
-            &digits.to_string(),
-            "-s",
-            &format!("{period}s"),
-            "-N",
-            &format!("@{at}"),
-            hex,
-        ])
-        .output()
-        .expect("oathtool must be installed (bash .ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "oathtool failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 #[test]
 fn codes_match_oathtool_on_random_cases() {
@@ -54,7 +26,7 @@ fn codes_match_oathtool_on_random_cases() {
         let at = random_u64() % (1u64 << 33);
         let params = Params::new(alg, digits, period).unwrap();
         let ours = Generator::new(&secret, params).code_at(at);
-        let theirs = oathtool(alg, secret.to_hex().as_str(), digits, period, at);
+        let theirs = oathtool_hex(alg, secret.to_hex().as_str(), digits, period, at);
         assert_eq!(
             ours, theirs,
             "case {case}: {alg} digits={digits} period={period} at={at} seed_len={len}"

@@ -10,8 +10,9 @@ use totp_toolset::otp::{
 };
 use totp_toolset::tokens::{RowInput, TokenSource, validate_row};
 
+use crate::support::html::field_error;
+use crate::support::router::TestApp;
 use crate::support::run;
-use crate::web_client::{Server, field_error};
 
 /// A valid 20-byte seed in base32: what the reproductions hide inside bad input.
 const SEED: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
@@ -87,7 +88,7 @@ fn cli_otp_refuses_a_seed_under_80_bits() {
 
 #[tokio::test]
 async fn seed_import_of_multibyte_text_is_a_form_error_not_a_dropped_connection() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     for insert in ["😀", "\u{202e}", "＝", "e\u{301}"] {
@@ -122,7 +123,7 @@ async fn seed_import_of_multibyte_text_is_a_form_error_not_a_dropped_connection(
 
 #[tokio::test]
 async fn imported_uri_labels_follow_the_label_rules_and_the_page_keeps_working() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     let long_issuer = "I".repeat(2000);
@@ -156,7 +157,7 @@ async fn imported_uri_labels_follow_the_label_rules_and_the_page_keeps_working()
 
 #[tokio::test]
 async fn a_upn_starting_with_a_formula_character_is_refused() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     for upn in ["-A1@contoso.com", "+A1@contoso.com", "=A1@contoso.com"] {

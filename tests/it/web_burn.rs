@@ -7,12 +7,13 @@ use axum::http::StatusCode;
 use totp_toolset::otp::{Algorithm, Generator, Params, Secret};
 use totp_toolset::web::WebConfig;
 
-use crate::agent::client;
-use crate::web_client::{Browser, RFC_SEED, Server, unescape};
+use crate::support::agent::{client, start};
+use crate::support::html::unescape;
+use crate::support::router::{Browser, RFC_SEED, TestApp};
 
 /// An in-process agent with a simulated token (the agent tests' own helper).
 async fn start_agent(serial: &str, fault: &str) -> String {
-    crate::agent::start(serial, false, fault.parse().unwrap()).await
+    start(serial, false, fault.parse().unwrap()).await
 }
 
 /// A toolset whose clock is the real one (the agent's token keeps real time too).
@@ -22,7 +23,7 @@ fn toolset(agent_url: Option<&str>) -> Browser {
         burn_wait_seconds: 1,
         ..WebConfig::default()
     };
-    let server = Server::with_config(config);
+    let server = TestApp::with_config(config);
     server.set_time(now());
     server.browser()
 }
@@ -34,7 +35,7 @@ fn now() -> u64 {
         .as_secs()
 }
 
-async fn burn(b: &mut Browser, extra: &[(&str, &str)]) -> crate::web_client::Resp {
+async fn burn(b: &mut Browser, extra: &[(&str, &str)]) -> crate::support::router::Resp {
     let mut fields = extra.to_vec();
     if !extra.iter().any(|(k, _)| *k == "display_timeout") {
         fields.push(("display_timeout", "30"));
@@ -249,7 +250,7 @@ async fn no_reader_is_its_own_message() {
         Device::Pcsc {
             reader: Some("No Such Reader 00 00".to_string()),
         },
-        zeroize::Zeroizing::new(crate::agent::TOKEN.to_string()),
+        zeroize::Zeroizing::new(crate::support::agent::TOKEN.to_string()),
         agent::hosts_for(addr, &[]),
         clock,
     ));

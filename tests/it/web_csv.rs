@@ -4,7 +4,8 @@
 use axum::http::StatusCode;
 use totp_toolset::web::{SessionConfig, WebConfig};
 
-use crate::web_client::{Browser, RFC_SEED, Server, field_error, input_value};
+use crate::support::html::{field_error, input_value};
+use crate::support::router::{Browser, RFC_SEED, TestApp};
 
 fn row<'a>(
     upn: &'a str,
@@ -24,7 +25,7 @@ fn row<'a>(
 }
 
 /// The two rows of tests/fixtures/entra.csv: one from the current token, one typed.
-async fn golden_session(server: &Server) -> Browser {
+async fn golden_session(server: &TestApp) -> Browser {
     let mut b = server.browser();
     b.get("/").await;
     b.import(RFC_SEED).await;
@@ -58,7 +59,7 @@ fn row_count(html: &str) -> usize {
 
 #[tokio::test]
 async fn download_matches_the_golden_file_byte_for_byte() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = golden_session(&server).await;
     let html = b.get("/csv").await.text();
     assert_eq!(row_count(&html), 2);
@@ -93,7 +94,7 @@ async fn download_matches_the_golden_file_byte_for_byte() {
 
 #[tokio::test]
 async fn graph_json_export() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = golden_session(&server).await;
     let r = b.get("/csv/graph.json").await;
     assert_eq!(r.status, StatusCode::OK);
@@ -123,7 +124,7 @@ async fn graph_json_export() {
 
 #[tokio::test]
 async fn sha256_token_goes_only_to_the_graph_json() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = golden_session(&server).await;
     b.import("otpauth://totp/x?secret=KRSXG5CTMVRXEZLUKRSXG5CT&algorithm=SHA256")
         .await;
@@ -153,7 +154,7 @@ async fn sha256_token_goes_only_to_the_graph_json() {
 
 #[tokio::test]
 async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = golden_session(&server).await;
     let good = row(
         "carol@contoso.com",
@@ -254,7 +255,7 @@ async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
 
 #[tokio::test]
 async fn current_token_interval_must_match() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     b.import(RFC_SEED).await;
@@ -279,7 +280,7 @@ async fn current_token_interval_must_match() {
 
 #[tokio::test]
 async fn delete_and_clear() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = golden_session(&server).await;
 
     // The serial must match the row at that index, so a stale page deletes nothing.
@@ -329,7 +330,7 @@ async fn delete_and_clear() {
 
 #[tokio::test]
 async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
-    let server = Server::with_config(WebConfig {
+    let server = TestApp::with_config(WebConfig {
         sessions: SessionConfig {
             max_rows: 1,
             ..SessionConfig::default()
@@ -366,7 +367,7 @@ async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
 
 #[tokio::test]
 async fn serial_field_is_prefilled_from_the_session() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     b.import(RFC_SEED).await;
@@ -400,7 +401,7 @@ async fn serial_field_is_prefilled_from_the_session() {
 
 #[tokio::test]
 async fn two_sessions_never_see_each_others_rows() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut a = golden_session(&server).await;
     let mut b = server.browser();
     let html_b = b.get("/csv").await.text();

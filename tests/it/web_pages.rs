@@ -1,18 +1,17 @@
 //! The seed and codes pages through the router: every form, good and bad input, the QR
 //! code decoded by a real decoder, and the JSON the page's script reads.
 
-use std::process::Command;
+use crate::support::tools::decode_page_qr;
 
 use axum::http::StatusCode;
 use totp_toolset::otp::{Drift, Generator, Params, Secret, SeedFormat};
 
-use crate::web_client::{
-    RFC_SEED, RFC_SEED_HEX, Server, T0, element_text, field_error, input_value, unescape,
-};
+use crate::support::html::{element_text, field_error, input_value, unescape};
+use crate::support::router::{RFC_SEED, RFC_SEED_HEX, T0, TestApp};
 
 #[tokio::test]
 async fn first_visit_gets_a_fresh_random_seed() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut a = server.browser();
     let mut b = server.browser();
     let page_a = a.get("/").await;
@@ -31,7 +30,7 @@ async fn first_visit_gets_a_fresh_random_seed() {
 
 #[tokio::test]
 async fn seed_page_shows_every_encoding_of_an_imported_seed() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     let r = b.import(RFC_SEED).await;
@@ -59,7 +58,7 @@ async fn seed_page_shows_every_encoding_of_an_imported_seed() {
 
 #[tokio::test]
 async fn import_of_a_uri_takes_its_parameters_and_label() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     b.import(&format!(
@@ -85,7 +84,7 @@ async fn import_of_a_uri_takes_its_parameters_and_label() {
 
 #[tokio::test]
 async fn import_errors_sit_beside_their_field_and_keep_the_input() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     let before = element_text(&b.get("/").await.text(), "seed-hex").unwrap();
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
@@ -165,7 +164,7 @@ async fn import_errors_sit_beside_their_field_and_keep_the_input() {
 
 #[tokio::test]
 async fn generate_asks_before_replacing_a_seed_not_in_the_csv() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     let before = element_text(&b.get("/").await.text(), "seed-hex").unwrap();
     let form = [
@@ -233,7 +232,7 @@ async fn generate_asks_before_replacing_a_seed_not_in_the_csv() {
 
 #[tokio::test]
 async fn generate_rejects_each_bad_field() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     let good = [
@@ -282,7 +281,7 @@ async fn generate_rejects_each_bad_field() {
 
 #[tokio::test]
 async fn label_is_editable_and_checked() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     b.import(RFC_SEED).await;
@@ -328,36 +327,9 @@ async fn label_is_editable_and_checked() {
     );
 }
 
-/// Rasterizes the page's inline SVG with rsvg-convert and decodes it with zbarimg.
-fn decode_qr(html: &str) -> String {
-    let start = html.find("<svg").expect("an inline svg");
-    let end = html[start..].find("</svg>").expect("svg end") + start + 6;
-    let dir = tempfile::tempdir().unwrap();
-    let svg = dir.path().join("qr.svg");
-    let png = dir.path().join("qr.png");
-    std::fs::write(&svg, &html[start..end]).unwrap();
-    let status = Command::new("rsvg-convert")
-        .args(["-w", "400", "-b", "white", "-o"])
-        .arg(&png)
-        .arg(&svg)
-        .status()
-        .expect("rsvg-convert (Debian librsvg2-bin) is installed");
-    assert!(status.success());
-    let out = Command::new("zbarimg")
-        .args(["--raw", "-q"])
-        .arg(&png)
-        .output()
-        .expect("zbarimg (Debian zbar-tools) is installed");
-    assert!(out.status.success(), "zbarimg found no QR code");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .trim_end_matches('\n')
-        .to_string()
-}
-
 #[tokio::test]
 async fn qr_code_decodes_to_the_exact_uri() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     b.import(RFC_SEED).await;
@@ -370,7 +342,7 @@ async fn qr_code_decodes_to_the_exact_uri() {
     let expected = format!(
         "otpauth://totp/Contoso:alice%40contoso.com?secret={RFC_SEED}&issuer=Contoso&algorithm=SHA1&digits=6&period=30"
     );
-    assert_eq!(decode_qr(&html), expected);
+    assert_eq!(decode_page_qr(&html), expected);
     assert_eq!(element_text(&html, "otpauth-uri").unwrap(), expected);
 
     // A freshly generated seed too: the QR code carries the seed the page shows.
@@ -381,7 +353,7 @@ async fn qr_code_decodes_to_the_exact_uri() {
         .split_whitespace()
         .collect();
     assert_eq!(
-        decode_qr(&html),
+        decode_page_qr(&html),
         format!(
             "otpauth://totp/totp-toolset:token?secret={base32}&issuer=totp-toolset&algorithm=SHA1&digits=6&period=30"
         )
@@ -398,7 +370,7 @@ fn rfc_generator() -> Generator {
 #[tokio::test]
 async fn otp_page_shows_code_countdown_window_and_seed_data() {
     // Sessions expire when the clock jumps, so each time gets its own browser.
-    let server = Server::new();
+    let server = TestApp::new();
     server.set_time(59);
     let mut b = server.browser();
     b.get("/").await;
@@ -461,7 +433,7 @@ async fn otp_page_shows_code_countdown_window_and_seed_data() {
 
 #[tokio::test]
 async fn api_otp_returns_codes_as_strings() {
-    let server = Server::new();
+    let server = TestApp::new();
     // RFC 6238 at 1111111109: 07081804, so the 6-digit code has a leading zero.
     server.set_time(1_111_111_109);
     let mut b = server.browser();
@@ -485,7 +457,7 @@ async fn api_otp_returns_codes_as_strings() {
 
 #[tokio::test]
 async fn drift_finder_gives_offset_and_entra_verdict() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     b.import(RFC_SEED).await;

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use totp_toolset::web::{SessionConfig, WebConfig};
 
-use crate::web_client::{RFC_SEED, RFC_SEED_HEX, Resp, Server, form_body};
+use crate::support::router::{RFC_SEED, RFC_SEED_HEX, Resp, TestApp, form_body};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -37,7 +37,7 @@ fn assert_security_headers(r: &Resp, what: &str, dynamic: bool) {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     b.import(RFC_SEED).await;
@@ -84,7 +84,7 @@ async fn every_response_carries_the_security_headers() {
 
 #[tokio::test]
 async fn health_check_and_static_files() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     let r = b.get("/healthz").await;
     assert_eq!(r.status, StatusCode::OK);
@@ -116,7 +116,7 @@ fn cross_site_post(path: &str, fields: &[(&str, &str)], cookie: &str) -> Request
 
 #[tokio::test]
 async fn cross_site_posts_are_refused() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     let cookie = b.cookie.clone().unwrap();
@@ -153,7 +153,7 @@ async fn cross_site_posts_are_refused() {
 
 #[tokio::test]
 async fn trusted_origin_may_post() {
-    let server = Server::with_config(WebConfig {
+    let server = TestApp::with_config(WebConfig {
         trusted_origins: vec!["https://totp.example.com".into()],
         ..WebConfig::default()
     });
@@ -181,7 +181,7 @@ async fn trusted_origin_may_post() {
 
 #[tokio::test]
 async fn session_cookie_attributes() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     let r = b.get("/").await;
     let cookie = r.header("set-cookie").unwrap();
@@ -194,7 +194,7 @@ async fn session_cookie_attributes() {
     // Only a new session sets the cookie.
     assert!(b.get("/").await.header("set-cookie").is_none());
 
-    let tls = Server::with_config(WebConfig {
+    let tls = TestApp::with_config(WebConfig {
         sessions: SessionConfig {
             tls: true,
             ..SessionConfig::default()
@@ -209,7 +209,7 @@ async fn session_cookie_attributes() {
 
 #[tokio::test]
 async fn pages_hold_no_inline_script_or_style_and_no_seed_in_urls() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     let r = b.import(RFC_SEED).await;
@@ -278,7 +278,7 @@ async fn pages_hold_no_inline_script_or_style_and_no_seed_in_urls() {
 
 #[tokio::test]
 async fn oversized_bodies_are_refused() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     let huge = "A".repeat(64 * 1024);
@@ -289,7 +289,7 @@ async fn oversized_bodies_are_refused() {
 
 #[tokio::test]
 async fn idle_sessions_expire_and_their_rows_go() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut b = server.browser();
     b.get("/").await;
     b.import(RFC_SEED).await;
@@ -312,7 +312,7 @@ async fn idle_sessions_expire_and_their_rows_go() {
 
 #[tokio::test]
 async fn sessions_end_at_the_absolute_limit_however_busy() {
-    let server = Server::with_config(WebConfig {
+    let server = TestApp::with_config(WebConfig {
         sessions: SessionConfig {
             absolute_secs: 3600,
             ..SessionConfig::default()
@@ -334,7 +334,7 @@ async fn sessions_end_at_the_absolute_limit_however_busy() {
 
 #[tokio::test]
 async fn session_cap_refuses_newcomers_and_evicts_no_one() {
-    let server = Server::with_config(WebConfig {
+    let server = TestApp::with_config(WebConfig {
         sessions: SessionConfig {
             max_sessions: 2,
             ..SessionConfig::default()
@@ -366,7 +366,7 @@ async fn session_cap_refuses_newcomers_and_evicts_no_one() {
 
 #[tokio::test]
 async fn sweeper_removes_only_expired_sessions() {
-    let server = Server::new();
+    let server = TestApp::new();
     let mut old = server.browser();
     old.get("/").await;
     server.advance(20 * 60);
@@ -393,4 +393,4 @@ async fn sweeper_removes_only_expired_sessions() {
     );
 }
 
-const T0_PLUS_35_MIN: u64 = crate::web_client::T0 + 35 * 60;
+const T0_PLUS_35_MIN: u64 = crate::support::router::T0 + 35 * 60;

@@ -1,15 +1,13 @@
 //! The real server as a child process (`serve --bind 127.0.0.1:0` with `RUST_LOG=debug`):
 //! every page over a real socket, then nothing it printed may hold a seed or a session id.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
-use crate::support;
-use crate::web_client::{RFC_SEED, RFC_SEED_HEX, element_text, form_body};
+use crate::support::html::element_text;
+use crate::support::process::ServerProcess;
+use crate::support::router::{RFC_SEED, RFC_SEED_HEX, form_body};
 
 struct Reply {
     status: u16,
@@ -52,87 +50,12 @@ fn request(addr: &str, method: &str, path: &str, cookie: &str, body: Option<&str
     }
 }
 
-/// Kills the child if the test fails half-way, so no server outlives the test run.
-struct Running(Child);
+/// One request of the walk through every page: method, path, form body, expected status.
+type Step = (&'static str, &'static str, Option<String>, u16);
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[test]
-fn real_server_serves_every_page_and_logs_no_seed() {
-    let mut child = Command::new(support::bin())
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("RUST_LOG", "debug")
-        .env_remove("TOTP_TOOLSET_BIND")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start totp-toolset serve");
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let running = Running(child);
-
-    // Read both pipes in threads so a chatty log never blocks the server.
-    let (line_tx, line_rx) = mpsc::channel();
-    let out_reader = thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = line_tx.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let err_reader = thread::spawn(move || {
-        let mut all = String::new();
-        let _ = BufReader::new(stderr).read_to_string(&mut all);
-        all
-    });
-
-    let first = line_rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server prints its URL");
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("a URL on the first line");
-    let addr = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    assert!(!addr.ends_with(":0"), "the real port is printed: {addr}");
-
-    let mut secrets: Vec<String> = vec![RFC_SEED.into(), RFC_SEED_HEX.into()];
-
-    let health = request(&addr, "GET", "/healthz", "", None);
-    assert_eq!(health.status, 200);
-
-    let home = request(&addr, "GET", "/", "", None);
-    assert_eq!(home.status, 200);
-    let cookie = home
-        .head
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .expect("a session cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let session_value = cookie.split_once('=').unwrap().1.to_string();
-    for id in ["seed-hex", "seed-base32"] {
-        let s: String = element_text(&home.body, id)
-            .unwrap()
-            .split_whitespace()
-            .collect();
-        secrets.push(s);
-    }
-
-    let steps: Vec<(&str, &str, Option<String>, u16)> = vec![
+/// Every page and form of the toolset, the good and the refused, in the order a user might.
+fn every_page() -> Vec<Step> {
+    vec![
         (
             "POST",
             "/seed",
@@ -227,33 +150,20 @@ fn real_server_serves_every_page_and_logs_no_seed() {
         ("GET", "/static/app.css", None, 200),
         ("GET", "/static/app.js", None, 200),
         ("GET", "/nowhere", None, 404),
-    ];
-    for (method, path, body, expected) in &steps {
-        let r = request(&addr, method, path, &cookie, body.as_deref());
-        assert_eq!(r.status, *expected, "{method} {path}: {}", r.body);
-        if *path == "/" {
-            for id in ["seed-hex", "seed-base32"] {
-                let s: String = element_text(&r.body, id)
-                    .unwrap()
-                    .split_whitespace()
-                    .collect();
-                secrets.push(s);
-            }
-        }
-        if *path == "/csv/download" {
-            assert!(r.body.contains(RFC_SEED), "the download holds the seed");
-        }
-    }
+    ]
+}
 
-    drop(running);
-    let out = out_reader.join().unwrap();
-    let err = err_reader.join().unwrap();
-    assert!(
-        err.contains("started processing request") || err.contains("finished processing request"),
-        "debug logging was on: {err}"
-    );
-    let logs = format!("{out}\n{err}");
-    for secret in &secrets {
+/// The current token's base32 and hex as the seed page shows them (with their spaces gone).
+fn seeds_on_page(html: &str) -> Vec<String> {
+    ["seed-hex", "seed-base32"]
+        .iter()
+        .map(|id| element_text(html, id).unwrap().split_whitespace().collect())
+        .collect()
+}
+
+/// Neither a seed (in any case, or a 16-character piece of one) nor the session id appears.
+fn assert_nothing_secret_in(logs: &str, secrets: &[String], session_value: &str) {
+    for secret in secrets {
         assert!(secret.len() >= 32, "collected a real seed");
         for form in [secret.clone(), secret.to_lowercase(), secret.to_uppercase()] {
             assert!(
@@ -268,7 +178,49 @@ fn real_server_serves_every_page_and_logs_no_seed() {
         );
     }
     assert!(
-        !logs.contains(&session_value),
+        !logs.contains(session_value),
         "the session id appeared in the output"
     );
+}
+
+#[test]
+fn real_server_serves_every_page_and_logs_no_seed() {
+    let mut server = ServerProcess::start(&[]);
+    let addr = server.addr().to_string();
+    assert!(!addr.ends_with(":0"), "the real port is printed: {addr}");
+
+    let mut secrets: Vec<String> = vec![RFC_SEED.into(), RFC_SEED_HEX.into()];
+    assert_eq!(request(&addr, "GET", "/healthz", "", None).status, 200);
+    let home = request(&addr, "GET", "/", "", None);
+    assert_eq!(home.status, 200);
+    let cookie = home
+        .head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .expect("a session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let session_value = cookie.split_once('=').unwrap().1.to_string();
+    secrets.extend(seeds_on_page(&home.body));
+
+    for (method, path, body, expected) in &every_page() {
+        let r = request(&addr, method, path, &cookie, body.as_deref());
+        assert_eq!(r.status, *expected, "{method} {path}: {}", r.body);
+        if *path == "/" {
+            secrets.extend(seeds_on_page(&r.body));
+        }
+        if *path == "/csv/download" {
+            assert!(r.body.contains(RFC_SEED), "the download holds the seed");
+        }
+    }
+
+    server.child.kill();
+    let logs = server.output();
+    assert!(
+        logs.contains("started processing request") || logs.contains("finished processing request"),
+        "debug logging was on: {logs}"
+    );
+    assert_nothing_secret_in(&logs, &secrets, &session_value);
 }

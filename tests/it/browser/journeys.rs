@@ -6,10 +6,12 @@
 //! toolset's origin and seeds in URLs; every page type passes axe-core and can be worked
 //! by keyboard. Codes are checked against oathtool, QR codes with a real decoder (zbarimg).
 
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::harness::{Agent, BROWSER_LOCK, Browser, Server};
+use crate::support::agent::SimulatedAgent;
+use crate::support::browser::{BROWSER_LOCK, Browser};
+use crate::support::process::ServerProcess;
+use crate::support::tools::{decode_qr_svg, oathtool_base32};
 
 /// The Entra CSV header, exactly as Entra wants it.
 const CSV_HEADER: &str = "upn,serial number,secret key,time interval,manufacturer,model\r\n";
@@ -19,49 +21,6 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs()
-}
-
-/// The code oathtool (an independent implementation) gives for a base32 seed at a time.
-fn oathtool(base32: &str, at: u64) -> String {
-    let out = Command::new("oathtool")
-        .args(["--totp", "-b", "-N", &format!("@{at}"), base32])
-        .output()
-        .expect("oathtool must be installed (bash .ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "oathtool failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// Rasterizes an SVG with rsvg-convert and decodes the QR code in it with zbarimg.
-fn decode_qr_svg(svg: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let svg_path = dir.path().join("qr.svg");
-    let png_path = dir.path().join("qr.png");
-    std::fs::write(&svg_path, svg).unwrap();
-    let status = Command::new("rsvg-convert")
-        .args(["-w", "400", "-b", "white", "-o"])
-        .arg(&png_path)
-        .arg(&svg_path)
-        .status()
-        .expect("rsvg-convert (Debian librsvg2-bin) is installed");
-    assert!(status.success(), "rsvg-convert failed");
-    decode_qr_png(&png_path)
-}
-
-fn decode_qr_png(png: &std::path::Path) -> String {
-    let out = Command::new("zbarimg")
-        .args(["--raw", "-q"])
-        .arg(png)
-        .output()
-        .expect("zbarimg (Debian zbar-tools) is installed");
-    assert!(out.status.success(), "zbarimg found no QR code");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .trim_end_matches('\n')
-        .to_string()
 }
 
 /// The current token as the seed page shows it once revealed: base32 (ungrouped), hex and
@@ -176,7 +135,7 @@ async fn leaving_would_warn(b: &Browser) -> bool {
 async fn burn_and_take_serial(
     b: &Browser,
     origin: &str,
-    agent: &Agent,
+    agent: &SimulatedAgent,
     seed: &ShownSeed,
 ) -> String {
     b.goto(&format!("{origin}/")).await;
@@ -200,7 +159,7 @@ async fn burn_and_take_serial(
     for c in &shown.codes {
         assert_eq!(
             c.code,
-            oathtool(&seed.base32, c.counter * 30),
+            oathtool_base32(&seed.base32, c.counter * 30),
             "counter {}",
             c.counter
         );
@@ -238,9 +197,9 @@ async fn burn_and_take_serial(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provision_one_token() {
     let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let agent = Agent::start("8659600012345");
+    let agent = SimulatedAgent::start("8659600012345");
     let args = agent.serve_args();
-    let server = Server::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let server = ServerProcess::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let origin = server.url.clone();
     let b = Browser::start().await;
 
@@ -284,8 +243,8 @@ async fn provision_one_token() {
     let shown = b.text("#live-code").await;
     let after = unix_now();
     let expected = [
-        oathtool(&seed.base32, before),
-        oathtool(&seed.base32, after),
+        oathtool_base32(&seed.base32, before),
+        oathtool_base32(&seed.base32, after),
     ];
     assert!(
         expected.contains(&shown),
@@ -360,7 +319,7 @@ async fn provision_one_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn find_a_tokens_drift() {
     let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = Server::start(&[]);
+    let server = ServerProcess::start(&[]);
     let origin = server.url.clone();
     let b = Browser::start().await;
 
@@ -375,7 +334,7 @@ async fn find_a_tokens_drift() {
     let mut headline = None;
     for _ in 0..3 {
         let before = unix_now();
-        b.fill("#drift-code", &oathtool(&seed.base32, before + 150))
+        b.fill("#drift-code", &oathtool_base32(&seed.base32, before + 150))
             .await;
         b.click_and_load("form[action='/otp/drift'] button[type=submit]")
             .await;
@@ -431,7 +390,7 @@ async fn assert_field_error(b: &Browser, id: &str, needle: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fix_mistakes_in_the_csv_form() {
     let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = Server::start(&[]);
+    let server = ServerProcess::start(&[]);
     let origin = server.url.clone();
     let b = Browser::start().await;
 
@@ -513,7 +472,7 @@ async fn fix_mistakes_in_the_csv_form() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn works_with_javascript_off() {
     let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = Server::start(&[]);
+    let server = ServerProcess::start(&[]);
     let origin = server.url.clone();
     let b = Browser::start_with(false).await;
 
@@ -537,8 +496,8 @@ async fn works_with_javascript_off() {
     let after = unix_now();
     assert!(
         [
-            oathtool(&seed.base32, before),
-            oathtool(&seed.base32, after)
+            oathtool_base32(&seed.base32, before),
+            oathtool_base32(&seed.base32, after)
         ]
         .contains(&shown)
     );
@@ -564,7 +523,7 @@ async fn works_with_javascript_off() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sessions_never_see_each_others_rows() {
     let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = Server::start(&[]);
+    let server = ServerProcess::start(&[]);
     let origin = server.url.clone();
     let one = Browser::start().await;
     let two = Browser::start().await;

@@ -1,9 +1,8 @@
-//! Journeys through the toolset in a real headless Chromium (see `harness`).
+//! Journeys through the toolset in a real headless Chromium (see `support::browser`).
 
-pub mod harness;
 mod journeys;
 
-use harness::{BROWSER_LOCK, Browser};
+use crate::support::browser::{BROWSER_LOCK, Browser};
 
 /// The harness itself: Chromium starts headless through chromedriver, runs scripts, reads
 /// its console, and axe-core loads into a page.

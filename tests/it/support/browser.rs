@@ -1,17 +1,12 @@
-//! The browser test harness: a real `totp-toolset serve` child process, a real headless
-//! Chromium driven over WebDriver (chromedriver + fantoccini), and the checks every journey
-//! makes: no console errors, no CSP violations, no request off the toolset's origin, no
+//! The browser test harness: a real headless Chromium driven over WebDriver (chromedriver +
+//! fantoccini), and the checks every journey makes: no console errors, no CSP violations, no request off the toolset's origin, no
 //! seed in a URL, and no serious accessibility finding (axe-core).
 //!
 //! A browser that cannot start fails the test: these tests never skip silently.
 
-#![allow(dead_code)]
-
-use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
@@ -21,72 +16,6 @@ use serde_json::{Value, json};
 
 /// One browser at a time: two Chromiums on a 2-core machine only make both flaky.
 pub static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A running toolset server and everything it printed.
-pub struct Server {
-    child: Child,
-    pub url: String,
-    output: Arc<Mutex<String>>,
-}
-
-impl Server {
-    /// Starts `totp-toolset serve` on a free loopback port with extra arguments.
-    pub fn start(extra: &[&str]) -> Server {
-        Self::start_with_env(extra, &[])
-    }
-
-    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(crate::support::bin());
-        cmd.args(["serve", "--bind", "127.0.0.1:0"])
-            .args(extra)
-            .env("RUST_LOG", "debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start totp-toolset serve");
-        let output = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let output = output.clone();
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    output.lock().unwrap().push_str(&line);
-                    output.lock().unwrap().push('\n');
-                    if let Some(i) = line.find("http://") {
-                        let url: String = line[i..]
-                            .chars()
-                            .take_while(|c| !c.is_whitespace())
-                            .collect();
-                        let _ = tx.send(url.trim_end_matches('/').to_string());
-                    }
-                }
-            });
-        }
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("serve printed no URL: {}", output.lock().unwrap()));
-        Server { child, url, output }
-    }
-
-    /// Everything the server wrote to stdout and stderr so far.
-    pub fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -567,92 +496,4 @@ pub fn axe_path() -> PathBuf {
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("target/axe/node_modules/axe-core/axe.min.js")
         })
-}
-
-/// A running `totp-toolset agent --simulate`: the real agent binary with an in-memory Token2
-/// token, and the token file the toolset server shares with it.
-pub struct Agent {
-    child: Child,
-    pub url: String,
-    pub serial: String,
-    token_dir: tempfile::TempDir,
-    log: Arc<Mutex<String>>,
-}
-
-/// The bearer token the journeys' agent and server share.
-pub const AGENT_TOKEN: &str = "journey-agent-token-0123456789";
-
-impl Agent {
-    pub fn start(serial: &str) -> Agent {
-        let token_dir = tempfile::tempdir().unwrap();
-        std::fs::write(token_dir.path().join("token"), format!("{AGENT_TOKEN}\n")).unwrap();
-        let mut child = Command::new(crate::support::bin())
-            .args(["agent", "--simulate", "--simulate-serial", serial])
-            .args(["--bind", "127.0.0.1:0", "--token-file"])
-            .arg(token_dir.path().join("token"))
-            .env("RUST_LOG", "debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start totp-toolset agent --simulate");
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("agent prints its URL");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected agent output {line:?}"))
-            .to_string();
-        Agent {
-            child,
-            url,
-            serial: serial.to_string(),
-            token_dir,
-            log,
-        }
-    }
-
-    /// Everything the agent logged (at debug level) so far.
-    pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    pub fn token_file(&self) -> PathBuf {
-        self.token_dir.path().join("token")
-    }
-
-    /// The arguments that point `serve` at this agent.
-    pub fn serve_args(&self) -> Vec<String> {
-        vec![
-            "--agent-url".into(),
-            self.url.clone(),
-            "--agent-token-file".into(),
-            self.token_file().display().to_string(),
-        ]
-    }
-
-    pub fn client(&self) -> totp_toolset::agent::client::AgentClient {
-        totp_toolset::agent::client::AgentClient::new(
-            &self.url,
-            zeroize::Zeroizing::new(AGENT_TOKEN.to_string()),
-        )
-        .unwrap()
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -1,8 +1,6 @@
 //! A small browser for the router tests: one cookie jar per `Browser`, requests sent with
 //! `tower::ServiceExt::oneshot`, and a clock the test can move.
 
-#![allow(dead_code)]
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,13 +21,13 @@ pub const T0: u64 = 1_111_111_111;
 
 /// The server under test: router, state and a clock fixed until the test moves it.
 #[derive(Clone)]
-pub struct Server {
+pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub time: Arc<AtomicU64>,
 }
 
-impl Server {
+impl TestApp {
     pub fn new() -> Self {
         Self::with_config(WebConfig::default())
     }
@@ -39,7 +37,7 @@ impl Server {
         let clock_time = time.clone();
         let state = AppState::new(config, Arc::new(move || clock_time.load(Ordering::SeqCst)));
         let router = web::app(state.clone()).expect("router");
-        Server {
+        TestApp {
             router,
             state,
             time,
@@ -64,7 +62,7 @@ impl Server {
 
 /// One browser: keeps the session cookie it is given.
 pub struct Browser {
-    pub server: Server,
+    pub server: TestApp,
     pub cookie: Option<String>,
 }
 
@@ -204,41 +202,4 @@ impl Browser {
         let value = cookie.split_once('=').unwrap().1;
         totp_toolset::web::session::SessionId::from_cookie_value(value).expect("valid id")
     }
-}
-
-/// Undoes the HTML escaping askama applies, for comparing page text with plain strings.
-pub fn unescape(s: &str) -> String {
-    s.replace("&#38;", "&")
-        .replace("&amp;", "&")
-        .replace("&#34;", "\"")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&#60;", "<")
-        .replace("&#62;", ">")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-}
-
-/// The text inside the first element with this id (no nested tags expected).
-pub fn element_text(html: &str, id: &str) -> Option<String> {
-    let start = html.find(&format!("id=\"{id}\""))?;
-    let open_end = start + html[start..].find('>')? + 1;
-    let close = open_end + html[open_end..].find('<')?;
-    Some(unescape(&html[open_end..close]))
-}
-
-/// The error paragraph of a field, by the field's id.
-pub fn field_error(html: &str, field_id: &str) -> Option<String> {
-    element_text(html, &format!("{field_id}-error"))
-}
-
-/// The `value` attribute of the input with this id.
-pub fn input_value(html: &str, id: &str) -> Option<String> {
-    let start = html.find(&format!("id=\"{id}\""))?;
-    let tag_end = start + html[start..].find('>')?;
-    let tag = &html[start..tag_end];
-    let v = tag.find("value=\"")? + 7;
-    let end = v + tag[v..].find('"')?;
-    Some(unescape(&tag[v..end]))
 }

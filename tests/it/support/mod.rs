@@ -1,0 +1,31 @@
+//! Helpers shared by the integration tests, in one place: test modules import from here and
+//! never from each other.
+//!
+//! - `process`: the binary as a child process (one run, or a server/agent killed on drop);
+//! - `router`: the web app in process, driven through its router by a small cookie browser;
+//! - `html`: reading values and messages out of rendered pages;
+//! - `tools`: the independent tools our output is checked against (oathtool, zbarimg);
+//! - `agent`: an NFC agent with a simulated token, in process or as the real binary;
+//! - `browser`: a real headless Chromium over WebDriver and the checks every journey makes.
+
+#![allow(dead_code)]
+
+pub mod agent;
+pub mod browser;
+pub mod html;
+pub mod process;
+pub mod router;
+pub mod tools;
+
+pub use process::{bin, run, stderr, stdout};
+
+/// A few random bytes from the OS, for property tests.
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    getrandom::fill(&mut v).expect("getrandom");
+    v
+}
+
+pub fn random_u64() -> u64 {
+    u64::from_le_bytes(random_bytes(8).try_into().unwrap())
+}
