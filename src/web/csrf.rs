@@ -81,9 +81,8 @@ impl CsrfGuard {
         let trusted = trusted_origins
             .iter()
             .map(|o| {
-                Origin::parse(o.trim()).map_err(|e| {
-                    format!("--trusted-origin '{}' {e}", crate::otp::excerpt(o, 64))
-                })
+                Origin::parse(o.trim())
+                    .map_err(|e| format!("--trusted-origin '{}' {e}", crate::otp::excerpt(o, 64)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(CsrfGuard {
@@ -179,7 +178,10 @@ mod tests {
                 false,
             ),
             (
-                &[("origin", "http://localhost:8080"), ("sec-fetch-site", "none")],
+                &[
+                    ("origin", "http://localhost:8080"),
+                    ("sec-fetch-site", "none"),
+                ],
                 false,
             ),
         ];
@@ -201,7 +203,13 @@ mod tests {
 
     #[test]
     fn bad_trusted_origins_are_named() {
-        for bad in ["not a url", "ftp://x", "https://", "https://a/b", "https://u@a"] {
+        for bad in [
+            "not a url",
+            "ftp://x",
+            "https://",
+            "https://a/b",
+            "https://u@a",
+        ] {
             let e = CsrfGuard::new(&[bad.into()], false).unwrap_err();
             assert!(e.starts_with("--trusted-origin '"), "{e}");
         }

@@ -127,7 +127,15 @@ impl IntoResponse for AppError {
                 "The server gave up on this request because it took too long. Nothing it was about was stored; please try again.".to_string(),
             ),
         };
-        (status, ErrorPage { title, message, hint }).into_response()
+        (
+            status,
+            ErrorPage {
+                title,
+                message,
+                hint,
+            },
+        )
+            .into_response()
     }
 }
 

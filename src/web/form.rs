@@ -49,7 +49,9 @@ where
         );
         match axum::Form::<T>::from_request(request, state).await {
             Ok(axum::Form(value)) => Ok(Form(value)),
-            Err(FormRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(FormRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 Err(AppError::PayloadTooLarge)
             }
             Err(FormRejection::FailedToDeserializeFormBody(e)) => {

@@ -279,13 +279,21 @@ mod tests {
     #[test]
     fn wildcard_bind_accepts_ip_literals_and_loopback_with_the_port() {
         let h = AllowedHosts::for_bind(bind("0.0.0.0:8080"), []);
-        for ok in ["localhost:8080", "10.0.0.5:8080", "[fe80::1]:8080", "0.0.0.0:8080"] {
+        for ok in [
+            "localhost:8080",
+            "10.0.0.5:8080",
+            "[fe80::1]:8080",
+            "0.0.0.0:8080",
+        ] {
             assert!(h.allows(ok, 80), "{ok}");
         }
         for bad in ["intranet:8080", "10.0.0.5:9000", "evil.example:8080"] {
             assert!(!h.allows(bad, 80), "{bad}");
         }
-        assert!(h.describe().contains("any IP address of this machine with port 8080"));
+        assert!(
+            h.describe()
+                .contains("any IP address of this machine with port 8080")
+        );
     }
 
     #[test]

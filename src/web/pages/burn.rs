@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use axum::Extension;
 use crate::web::form::Form;
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
