@@ -201,6 +201,26 @@ mod tests {
         assert!(!g.allows(&h, Some("totp.example.com:8443")));
     }
 
+    proptest::proptest! {
+        /// Any text as an `Origin`, `Host` or trusted origin: no panic, a message repeats at
+        /// most 64 characters of it, and a random origin is never taken for ours.
+        #[test]
+        fn any_text_is_checked_without_panic(text in proptest::prelude::any::<String>(), pad in 65usize..200) {
+            let _ = Origin::parse(&text);
+            let long = format!("{}{text}", "q".repeat(pad));
+            if let Err(e) = CsrfGuard::new(&[long], false) {
+                proptest::prop_assert!(!e.contains(&"q".repeat(65)), "{}", e);
+            }
+            let g = CsrfGuard::new(&[], false).unwrap();
+            let mut h = HeaderMap::new();
+            if let Ok(v) = text.parse() {
+                h.insert("origin", v);
+                proptest::prop_assert!(!g.allows(&h, Some("localhost:8080")) || text.eq_ignore_ascii_case("http://localhost:8080"));
+            }
+            let _ = g.allows(&HeaderMap::new(), Some(text.as_str()));
+        }
+    }
+
     #[test]
     fn bad_trusted_origins_are_named() {
         for bad in [

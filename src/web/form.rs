@@ -135,3 +135,46 @@ impl Drop for SecretField {
         zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_sent_twice_is_named() {
+        let m = unreadable("Failed to deserialize form body: duplicate field `seed`");
+        assert!(m.starts_with("The field \"seed\" was sent twice"), "{m}");
+    }
+
+    #[test]
+    fn the_content_type_is_matched_without_regard_to_case() {
+        let mut h = HeaderMap::new();
+        for (ct, want) in [
+            ("application/x-www-form-urlencoded", true),
+            ("Application/X-WWW-Form-Urlencoded; charset=UTF-8", true),
+            (" application/x-www-form-urlencoded ;q", true),
+            ("application/x-www-form-urlencodedx", false),
+            ("text/plain", false),
+            ("multipart/form-data; boundary=x", false),
+        ] {
+            h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
+            assert_eq!(is_form(&h), want, "{ct}");
+        }
+        assert!(!is_form(&HeaderMap::new()));
+    }
+
+    proptest::proptest! {
+        /// Whatever serde says, the message repeats at most 64 characters of it.
+        #[test]
+        fn messages_are_bounded(text in proptest::prelude::any::<String>(), pad in 65usize..300) {
+            for detail in [
+                format!("{}{text}", "z".repeat(pad)),
+                format!("duplicate field `{}{text}`", "z".repeat(pad)),
+                text.clone(),
+            ] {
+                let m = unreadable(&detail);
+                proptest::prop_assert!(!m.contains(&"z".repeat(65)), "{}", m);
+            }
+        }
+    }
+}

@@ -330,6 +330,34 @@ mod tests {
         assert!(!h.allows("intranet", 443));
     }
 
+    proptest::proptest! {
+        /// Any text as a `Host` or an `--allowed-host`: no panic, and only a name that is
+        /// listed (here none but loopback) is ever accepted.
+        #[test]
+        fn any_text_is_parsed_without_panic(text in proptest::prelude::any::<String>()) {
+            let h = AllowedHosts::for_bind(bind("127.0.0.1:8080"), []);
+            if h.allows(&text, 80) {
+                let (name, _) = split_host(&text).unwrap();
+                proptest::prop_assert!(LOOPBACK_NAMES.contains(&name.as_str()), "{}", name);
+            }
+            if let Err(e) = HostPattern::parse(&text) {
+                proptest::prop_assert!(text.chars().count() < 3 || !e.contains(text.as_str()));
+            }
+            let _ = AllowedHosts::default().allows(&text, 443);
+        }
+
+        #[test]
+        fn listed_names_match_in_any_case(name in "[a-z][a-z0-9-]{0,20}(\\.[a-z0-9-]{1,10}){0,3}", port in 1u16..) {
+            let h = AllowedHosts::for_bind(bind("10.0.0.1:8080"), [HostPattern::parse(&name).unwrap()]);
+            let upper = name.to_ascii_uppercase();
+            let with_port = format!("{upper}:{port}");
+            proptest::prop_assert!(h.allows(&upper, 80));
+            proptest::prop_assert!(h.allows(&with_port, 80));
+            let other = format!("x{name}:{port}");
+            proptest::prop_assert!(!h.allows(&other, 80));
+        }
+    }
+
     #[test]
     fn bad_patterns_say_what_is_allowed() {
         for bad in ["", "a b", "host:99999", "*.10.0.0.1", "http://x", "x/y"] {

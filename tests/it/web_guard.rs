@@ -799,3 +799,19 @@ fn serve_answers_to_allowed_host_names() {
     assert!(err.contains("--allowed-host"), "{err}");
     assert!(longest_run(&err, 'b') <= 64, "{err}");
 }
+
+proptest::proptest! {
+    /// The helper every echoing message uses: at most 64 characters of the input (then an
+    /// ellipsis), no control character, never a panic, whatever the text.
+    #[test]
+    fn excerpt_keeps_at_most_64_characters(text in proptest::prelude::any::<String>()) {
+        let e = totp_toolset::otp::excerpt(&text, 64);
+        let kept: Vec<char> = e.chars().collect();
+        let cut = text.chars().count() > 64;
+        proptest::prop_assert_eq!(kept.len(), text.chars().count().min(64) + usize::from(cut));
+        proptest::prop_assert!(!e.chars().any(char::is_control));
+        for (k, t) in kept.iter().zip(text.chars()) {
+            proptest::prop_assert!(*k == t || (*k == '?' && t.is_control()));
+        }
+    }
+}
