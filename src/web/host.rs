@@ -235,7 +235,7 @@ pub async fn check(State(state): State<super::AppState>, request: Request, next:
         }
         host => {
             let shown = host.map(|h| crate::otp::excerpt(h, 64)).unwrap_or_default();
-            tracing::info!(host = %shown, "refused a request for a host this server does not answer to");
+            tracing::debug!(host = %shown, "refused a request for a host this server does not answer to");
             AppError::MisdirectedHost(shown).into_response()
         }
     }
