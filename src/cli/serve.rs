@@ -15,6 +15,7 @@ use clap::Args;
 
 use super::common::{CliError, CliResult, out, read_agent_token};
 use crate::agent::client::AgentClient;
+use crate::web::host::{AllowedHosts, HostPattern};
 use crate::web::tls::{self, TlsSetup};
 use crate::web::{self, AppState, SessionConfig, WebConfig};
 
@@ -105,6 +106,17 @@ pub struct ServeArgs {
     /// for a reverse proxy that rewrites Host; repeat or separate with commas
     #[arg(long, env = "TOTP_TOOLSET_TRUSTED_ORIGIN", value_delimiter = ',')]
     pub trusted_origin: Vec<String>,
+    /// Another name browsers use for this server (totp.intranet.example, or name:port for
+    /// that port only); without it only the bind address, loopback names and certificate
+    /// names are answered, so no look-alike domain can reach the server (DNS rebinding).
+    /// Repeat or separate with commas
+    #[arg(
+        long,
+        env = "TOTP_TOOLSET_ALLOWED_HOSTS",
+        value_name = "HOST",
+        value_delimiter = ','
+    )]
+    pub allowed_host: Vec<String>,
 }
 
 impl ServeArgs {
@@ -138,7 +150,40 @@ impl ServeArgs {
             .map_err(|e| CliError::usage("--agent-url", e))
     }
 
+    /// `--allowed-host` entries, checked before anything is bound.
+    fn allowed_host_patterns(&self) -> Result<Vec<HostPattern>, CliError> {
+        self.allowed_host
+            .iter()
+            .filter(|h| !h.trim().is_empty())
+            .map(|h| {
+                HostPattern::parse(h).map_err(|e| {
+                    CliError::usage(
+                        "--allowed-host",
+                        format!("'{}' {e}", crate::otp::excerpt(h, 64)),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Every host the server answers to, once the real address is known: the bind address,
+    /// loopback names, the certificate's names and `--allowed-host`.
+    fn allowed_hosts(
+        &self,
+        addr: SocketAddr,
+        tls: Option<&TlsSetup>,
+    ) -> Result<AllowedHosts, CliError> {
+        let mut extra = self.allowed_host_patterns()?;
+        for name in tls.map(|t| t.names.as_slice()).unwrap_or_default() {
+            if let Ok(p) = HostPattern::parse(name) {
+                extra.push(p);
+            }
+        }
+        Ok(AllowedHosts::for_bind(addr, extra))
+    }
+
     pub fn config(&self) -> Result<WebConfig, CliError> {
+        self.allowed_host_patterns()?;
         Ok(WebConfig {
             sessions: SessionConfig {
                 idle_secs: u64::from(self.session_idle_minutes) * 60,
@@ -150,6 +195,8 @@ impl ServeArgs {
             max_body_bytes: self.max_body_bytes as usize,
             request_timeout: Duration::from_secs(u64::from(self.request_timeout_seconds)),
             trusted_origins: self.trusted_origin.clone(),
+            // Replaced by `allowed_hosts` once the bound address is known.
+            allowed_hosts: AllowedHosts::default(),
             agent: self.agent()?,
             burn_wait_seconds: self.burn_wait_seconds,
         })
@@ -186,6 +233,20 @@ fn cleartext_warning(addr: &SocketAddr) -> Option<String> {
     ))
 }
 
+/// Bound to every interface with no name given: which hosts are answered, and how to add
+/// the name people will type.
+fn wildcard_note(addr: &SocketAddr, hosts: &AllowedHosts) -> Option<String> {
+    if !addr.ip().is_unspecified() || !hosts.defaults_only() {
+        return None;
+    }
+    Some(format!(
+        "note: answering only to {}.\nnote: to reach the server by a name (an intranet host name), \
+         add it with --allowed-host NAME or TOTP_TOOLSET_ALLOWED_HOSTS=NAME (comma-separated); \
+         other names get a 421 page (protection against DNS rebinding).",
+        hosts.describe()
+    ))
+}
+
 pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
     // Logs go to stderr; RUST_LOG chooses the detail. Nothing logged may hold a seed.
     let _ = tracing_subscriber::fmt()
@@ -202,8 +263,10 @@ pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
         .build()
         .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let state = AppState::new(args.config()?, web::system_clock());
-        let app = web::app(state.clone()).map_err(CliError::bad_input)?;
+        let mut config = args.config()?;
+        // Checked before binding, so a bad origin never leaves a port half-opened.
+        let _ = web::app(AppState::new(config.clone(), web::system_clock()))
+            .map_err(CliError::bad_input)?;
         let listener = std::net::TcpListener::bind(&args.bind).map_err(|e| {
             CliError::usage("--bind", format!("cannot listen on {}: {e}", args.bind))
         })?;
@@ -211,6 +274,9 @@ pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
             .local_addr()
             .map_err(|e| CliError::failure(format!("cannot read the bound address: {e}")))?;
         let tls = args.tls_setup(&addr)?;
+        config.allowed_hosts = args.allowed_hosts(addr, tls.as_ref())?;
+        let state = AppState::new(config, web::system_clock());
+        let app = web::app(state.clone()).map_err(CliError::bad_input)?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         // The first line of stdout is the URL, so scripts and tests can read the real port.
         let mut banner = format!("totp-toolset listening on {scheme}://{addr}/\n");
@@ -233,7 +299,10 @@ pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
         {
             eprintln!("{w}");
         }
-        tracing::info!(%addr, scheme, "serving");
+        if let Some(note) = wildcard_note(&addr, &state.config.allowed_hosts) {
+            eprintln!("{note}");
+        }
+        tracing::info!(%addr, scheme, accepted_hosts = %state.config.allowed_hosts.describe(), "serving");
         let sweeper = web::spawn_sweeper(state.clone());
 
         let served = match tls {

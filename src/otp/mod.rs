@@ -62,3 +62,18 @@ pub fn parse_seed_input(input: &str, format: SeedFormat) -> Result<ParsedSeed, S
         uri: None,
     })
 }
+
+/// At most `max_chars` characters of outside text for an error message (with `…` when cut),
+/// control characters shown as `?`: no message repeats a long input or breaks a log line.
+/// Never give it a seed: a message must not contain one at all.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if text.chars().nth(max_chars).is_some() {
+        out.push('…');
+    }
+    out
+}

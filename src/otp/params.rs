@@ -77,7 +77,7 @@ impl FromStr for Algorithm {
             "sha1" => Ok(Algorithm::Sha1),
             "sha256" => Ok(Algorithm::Sha256),
             "sha512" => Ok(Algorithm::Sha512),
-            _ => Err(ParamError::Algorithm(s.to_string())),
+            _ => Err(ParamError::Algorithm(super::excerpt(s.trim(), 64))),
         }
     }
 }
@@ -154,7 +154,10 @@ pub fn parse_digits(s: &str) -> Result<u8, ParamError> {
     match s.trim() {
         "6" => Ok(6),
         "8" => Ok(8),
-        _ => Err(ParamError::Digits(format!("'{}'", s.trim()))),
+        _ => Err(ParamError::Digits(format!(
+            "'{}'",
+            super::excerpt(s.trim(), 64)
+        ))),
     }
 }
 
@@ -162,6 +165,9 @@ pub fn parse_digits(s: &str) -> Result<u8, ParamError> {
 pub fn parse_period(s: &str) -> Result<u32, ParamError> {
     match s.trim().parse::<u32>() {
         Ok(p) if (MIN_PERIOD..=MAX_PERIOD).contains(&p) => Ok(p),
-        _ => Err(ParamError::Period(format!("'{}'", s.trim()))),
+        _ => Err(ParamError::Period(format!(
+            "'{}'",
+            super::excerpt(s.trim(), 64)
+        ))),
     }
 }

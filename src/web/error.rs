@@ -6,7 +6,9 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 #[derive(Debug)]
@@ -22,6 +24,22 @@ pub enum AppError {
     Conflict(String),
     /// Something on our side failed; the detail is logged, never shown.
     Internal(String),
+    /// The `Host` is not one this server answers to (DNS rebinding, or a name the admin has
+    /// not listed yet); carries the host as sent, cut to 64 characters.
+    MisdirectedHost(String),
+    /// The body is larger than `--max-body-bytes`.
+    PayloadTooLarge,
+    /// A form arrived with another `Content-Type` than a form's.
+    UnsupportedMediaType,
+    /// The form's body could not be read into its fields (a field given twice, say); the
+    /// message names the field and never repeats more than 64 characters of the input.
+    UnreadableForm(String),
+    /// A request this server cannot read at all (a malformed query string, say).
+    BadRequest(String),
+    /// The path exists but not for this method (a GET of a form's target).
+    MethodNotAllowed,
+    /// The request took longer than `--request-timeout-seconds`.
+    Timeout,
 }
 
 #[derive(Template, WebTemplate)]
@@ -29,10 +47,13 @@ pub enum AppError {
 struct ErrorPage {
     title: &'static str,
     message: String,
+    /// What to do about it, when there is something to do.
+    hint: Option<String>,
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let mut hint = None;
         let (status, title, message) = match self {
             AppError::NotFound => (
                 StatusCode::NOT_FOUND,
@@ -63,7 +84,93 @@ impl IntoResponse for AppError {
                     "Something went wrong on the server. Nothing you entered was stored by this request.".to_string(),
                 )
             }
+            AppError::MisdirectedHost(host) => {
+                let named = if host.is_empty() {
+                    "This request names no host".to_string()
+                } else {
+                    format!("This server does not answer to the name \"{host}\"")
+                };
+                let example = if host.is_empty() { "NAME" } else { host.as_str() };
+                hint = Some(format!(
+                    "If this is the address you use for the toolset, the administrator can allow it: start the server with --allowed-host {example} (or set TOTP_TOOLSET_ALLOWED_HOSTS={example}; separate several names with commas)."
+                ));
+                (
+                    StatusCode::MISDIRECTED_REQUEST,
+                    "Unknown host name",
+                    format!("{named}. Pages are refused under names the server was not told it has, so that another site cannot reach it through a look-alike address (DNS rebinding)."),
+                )
+            }
+            AppError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request too large",
+                "The form sent more data than the server accepts in one request. Nothing was stored; go back and send less (the administrator can raise --max-body-bytes).".to_string(),
+            ),
+            AppError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Not a form",
+                "This address takes an HTML form (Content-Type: application/x-www-form-urlencoded), and the request was something else. Nothing was stored.".to_string(),
+            ),
+            AppError::UnreadableForm(message) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Form not understood",
+                message,
+            ),
+            AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, "Bad request", message),
+            AppError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Not here",
+                "This address does not take that kind of request (HTTP method). Nothing was changed.".to_string(),
+            ),
+            AppError::Timeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "Request took too long",
+                "The server gave up on this request because it took too long. Nothing it was about was stored; please try again.".to_string(),
+            ),
         };
-        (status, ErrorPage { title, message }).into_response()
+        (
+            status,
+            ErrorPage {
+                title,
+                message,
+                hint,
+            },
+        )
+            .into_response()
     }
+}
+
+/// Turns the plain-text or empty error answers of axum and tower-http (a 413 from the body
+/// limit, a 408 from the timeout, a 405, a malformed query string) into our error page with
+/// the same status. Our own pages, JSON answers and successes pass untouched.
+pub async fn html_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let plain = content_type.is_empty() || content_type.starts_with("text/plain");
+    if !plain || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let page = match status {
+        StatusCode::BAD_REQUEST => AppError::BadRequest(
+            "The server could not read this request (a malformed address or form). Nothing was stored.".into(),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+        StatusCode::REQUEST_TIMEOUT => AppError::Timeout,
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => AppError::UnreadableForm(
+            "The form's fields could not be read. Nothing was stored; send the form again from its page.".into(),
+        ),
+        _ => return response,
+    };
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut html = page.into_response();
+    if let Some(allow) = allow {
+        html.headers_mut().insert(header::ALLOW, allow);
+    }
+    html
 }

@@ -2,6 +2,91 @@
 //! sits beside its field (and is tied to it with `aria-describedby`).
 //!
 //! Messages must never contain a seed.
+//!
+//! Also the form extractor every page uses instead of axum's, so that a bad form is answered
+//! with our error page rather than axum's plain text.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::AppError;
+
+const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// A form body read into `T`. Unlike axum's `Form`, the `Content-Type` is matched without
+/// regard to case (media types are case-insensitive: `Application/X-WWW-Form-Urlencoded;
+/// charset=UTF-8` is a form), and every rejection is an [`AppError`] page with its status
+/// kept: 415 for another type, 413 for a body over the limit, 422 for fields that do not fit.
+#[derive(Debug)]
+pub struct Form<T>(pub T);
+
+/// Whether the request says it carries a URL-encoded form.
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(FORM_CONTENT_TYPE))
+}
+
+impl<T, S> FromRequest<S> for Form<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(mut request: Request, state: &S) -> Result<Self, AppError> {
+        if !is_form(request.headers()) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        // axum's `Form` compares the type case-sensitively: hand it the canonical spelling.
+        request.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(FORM_CONTENT_TYPE),
+        );
+        match axum::Form::<T>::from_request(request, state).await {
+            Ok(axum::Form(value)) => Ok(Form(value)),
+            Err(FormRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(AppError::PayloadTooLarge)
+            }
+            Err(FormRejection::FailedToDeserializeFormBody(e)) => {
+                Err(AppError::UnreadableForm(unreadable(&e.body_text())))
+            }
+            Err(FormRejection::InvalidFormContentType(_)) => Err(AppError::UnsupportedMediaType),
+            Err(e) => Err(AppError::BadRequest(format!(
+                "The form could not be read ({}). Nothing was stored; send it again from its page.",
+                crate::otp::excerpt(&e.body_text(), 64)
+            ))),
+        }
+    }
+}
+
+/// The message for a form whose fields do not fit, from serde's: our forms hold only text
+/// fields, so the one real case is a field sent twice, said with the field's name.
+fn unreadable(detail: &str) -> String {
+    let detail = detail
+        .strip_prefix("Failed to deserialize form body: ")
+        .unwrap_or(detail);
+    let field = detail
+        .split_once("duplicate field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match field {
+        Some(name) => format!(
+            "The field \"{}\" was sent twice; a form sends each field once. Nothing was stored; send the form again from its page.",
+            crate::otp::excerpt(name, 64)
+        ),
+        None => format!(
+            "The form's fields could not be read ({}). Nothing was stored; send the form again from its page.",
+            crate::otp::excerpt(detail, 64)
+        ),
+    }
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct Errors(Vec<(&'static str, String)>);
@@ -48,5 +133,48 @@ impl std::fmt::Debug for SecretField {
 impl Drop for SecretField {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_sent_twice_is_named() {
+        let m = unreadable("Failed to deserialize form body: duplicate field `seed`");
+        assert!(m.starts_with("The field \"seed\" was sent twice"), "{m}");
+    }
+
+    #[test]
+    fn the_content_type_is_matched_without_regard_to_case() {
+        let mut h = HeaderMap::new();
+        for (ct, want) in [
+            ("application/x-www-form-urlencoded", true),
+            ("Application/X-WWW-Form-Urlencoded; charset=UTF-8", true),
+            (" application/x-www-form-urlencoded ;q", true),
+            ("application/x-www-form-urlencodedx", false),
+            ("text/plain", false),
+            ("multipart/form-data; boundary=x", false),
+        ] {
+            h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
+            assert_eq!(is_form(&h), want, "{ct}");
+        }
+        assert!(!is_form(&HeaderMap::new()));
+    }
+
+    proptest::proptest! {
+        /// Whatever serde says, the message repeats at most 64 characters of it.
+        #[test]
+        fn messages_are_bounded(text in proptest::prelude::any::<String>(), pad in 65usize..300) {
+            for detail in [
+                format!("{}{text}", "z".repeat(pad)),
+                format!("duplicate field `{}{text}`", "z".repeat(pad)),
+                text.clone(),
+            ] {
+                let m = unreadable(&detail);
+                proptest::prop_assert!(!m.contains(&"z".repeat(65)), "{}", m);
+            }
+        }
     }
 }

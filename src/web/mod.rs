@@ -5,8 +5,10 @@
 //! It must never put a seed in a URL, a log line, a cache or a file on disk: seeds travel
 //! only in POST bodies and in the pages and downloads of the session that owns them.
 
+mod csrf;
 mod error;
 mod form;
+pub mod host;
 mod pages;
 mod security;
 pub mod session;
@@ -20,7 +22,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -42,6 +43,8 @@ pub struct WebConfig {
     /// Origins allowed to POST besides the request's own host (a reverse proxy that
     /// rewrites `Host`), written exactly as browsers send them: `https://totp.example.com`.
     pub trusted_origins: Vec<String>,
+    /// The `Host`s the server answers to; any other gets a 421 page (DNS rebinding).
+    pub allowed_hosts: host::AllowedHosts,
     /// The NFC agent that burns tokens (`--agent-url`); without one the burn panel says
     /// how to start it.
     pub agent: Option<crate::agent::client::AgentClient>,
@@ -56,6 +59,7 @@ impl Default for WebConfig {
             max_body_bytes: 16 * 1024,
             request_timeout: Duration::from_secs(10),
             trusted_origins: Vec::new(),
+            allowed_hosts: host::AllowedHosts::default(),
             agent: None,
             burn_wait_seconds: pages::burn::BURN_WAIT_SECONDS,
         }
@@ -147,18 +151,14 @@ pub fn app(state: AppState) -> Result<Router, String> {
             session::with_session,
         ));
 
-    let mut csrf = CsrfLayer::new();
-    for origin in &state.config.trusted_origins {
-        csrf = csrf
-            .add_trusted_origin(origin)
-            .map_err(|e| format!("--trusted-origin: {e}"))?;
-    }
-    let csrf = csrf.with_rejection_response(|_| AppError::CrossSite.into_response());
+    let csrf = csrf::CsrfGuard::new(&state.config.trusted_origins, state.config.sessions.tls)?;
 
     // Layers run outside-in in the reverse order of the `.layer` calls: tracing sees
-    // everything; the security headers are added to every response, including CSRF
-    // rejections, timeouts and 413s; the timeout bounds the whole request; CSRF refuses
-    // cross-site writes before any body is read; the body limit guards the extractors.
+    // everything; the security headers are added to every response, including refusals,
+    // timeouts and 413s; plain-text errors of the layers below become our HTML page; the
+    // timeout bounds the whole request; a foreign Host is refused before anything else
+    // (DNS rebinding); CSRF refuses cross-site writes before any body is read; the body
+    // limit guards the extractors.
     Ok(Router::new()
         .merge(pages)
         .route("/static/app.css", get(static_css))
@@ -168,11 +168,13 @@ pub fn app(state: AppState) -> Result<Router, String> {
         .route("/healthz", get(healthz))
         .fallback(|| async { AppError::NotFound })
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
-        .layer(csrf)
+        .layer(middleware::from_fn_with_state(csrf, csrf::check))
+        .layer(middleware::from_fn_with_state(state.clone(), host::check))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.config.request_timeout,
         ))
+        .layer(middleware::from_fn(error::html_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::headers,

@@ -17,6 +17,9 @@ pub struct TlsSetup {
     /// SHA-256 of the leaf certificate (DER), as colon-separated uppercase hex.
     pub fingerprint: String,
     pub self_signed: bool,
+    /// The DNS names (and, self-signed, the addresses) the certificate is for: the server
+    /// answers to them (see `web::host`).
+    pub names: Vec<String>,
 }
 
 impl std::fmt::Debug for TlsSetup {
@@ -24,6 +27,7 @@ impl std::fmt::Debug for TlsSetup {
         f.debug_struct("TlsSetup")
             .field("fingerprint", &self.fingerprint)
             .field("self_signed", &self.self_signed)
+            .field("names", &self.names)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +82,10 @@ pub fn from_files(cert: &Path, key: &Path) -> Result<TlsSetup, TlsError> {
         return Err(cert_err("no CERTIFICATE block found".into()));
     };
     let fingerprint = fingerprint(leaf);
+    // A leaf rustls cannot parse fails below with its own message; no names then.
+    let names = webpki::EndEntityCert::try_from(leaf)
+        .map(|c| c.valid_dns_names().map(str::to_string).collect())
+        .unwrap_or_default();
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key {
         path: key.display().to_string(),
         message: format!("no usable PEM private key (PKCS#8, PKCS#1 or SEC1): {e}"),
@@ -86,12 +94,13 @@ pub fn from_files(cert: &Path, key: &Path) -> Result<TlsSetup, TlsError> {
         config: server_config(certs, key)?,
         fingerprint,
         self_signed: false,
+        names,
     })
 }
 
 /// A fresh self-signed certificate for `names` (host names or IP addresses), in memory only.
 pub fn self_signed(names: Vec<String>) -> Result<TlsSetup, TlsError> {
-    let made = rcgen::generate_simple_self_signed(names)
+    let made = rcgen::generate_simple_self_signed(names.clone())
         .map_err(|e| TlsError::SelfSigned(e.to_string()))?;
     let der = made.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
@@ -99,6 +108,7 @@ pub fn self_signed(names: Vec<String>) -> Result<TlsSetup, TlsError> {
         fingerprint: fingerprint(&der),
         config: server_config(vec![der], key)?,
         self_signed: true,
+        names,
     })
 }
 

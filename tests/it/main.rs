@@ -17,6 +17,7 @@ mod support;
 mod tokens;
 mod web_burn;
 mod web_csv;
+mod web_guard;
 mod web_pages;
 mod web_security;
 mod web_server;

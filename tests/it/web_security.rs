@@ -4,6 +4,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use totp_toolset::web::host::{AllowedHosts, HostPattern};
 use totp_toolset::web::{SessionConfig, WebConfig};
 
 use crate::support::router::{RFC_SEED, RFC_SEED_HEX, Resp, TestApp, form_body};
@@ -23,7 +24,7 @@ fn assert_security_headers(r: &Resp, what: &str, dynamic: bool) {
     );
     assert_eq!(
         r.header("referrer-policy").as_deref(),
-        Some("no-referrer"),
+        Some("same-origin"),
         "{what}"
     );
     if dynamic {
@@ -153,8 +154,14 @@ async fn cross_site_posts_are_refused() {
 
 #[tokio::test]
 async fn trusted_origin_may_post() {
+    // The proxy forwards to the name the server was told it has (its bind address, when
+    // started by `serve`).
     let server = TestApp::with_config(WebConfig {
         trusted_origins: vec!["https://totp.example.com".into()],
+        allowed_hosts: AllowedHosts::for_bind(
+            "0.0.0.0:8080".parse().unwrap(),
+            [HostPattern::parse("internal").unwrap()],
+        ),
         ..WebConfig::default()
     });
     let mut b = server.browser();

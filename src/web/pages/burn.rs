@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
+use crate::web::form::Form;
 use axum::Extension;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::agent::api::{BurnRequest, StatusResponse};
 use crate::agent::client::AgentClientError;
-use crate::otp::{Algorithm, Params};
+use crate::otp::{Algorithm, Params, excerpt};
 use crate::web::session::{Session, SessionCtx};
 use crate::web::{AppError, AppState};
 
@@ -83,16 +83,16 @@ pub fn unburnable_reason(params: Params) -> Option<String> {
 
 fn describe_status(s: &StatusResponse) -> (String, Option<String>) {
     let reader = match (&s.reader, s.readers.len()) {
-        (Some(r), _) => format!("reader \"{r}\""),
+        (Some(r), _) => format!("reader \"{}\"", excerpt(r, 64)),
         (None, 0) => "no reader".to_string(),
-        (None, 1) => format!("reader \"{}\"", s.readers[0].name),
+        (None, 1) => format!("reader \"{}\"", excerpt(&s.readers[0].name, 64)),
         (None, n) => format!("{n} readers"),
     };
     let card = match &s.token {
         Some(t) => format!(
             "token {} ({}) on the reader",
-            t.serial,
-            t.model.as_deref().unwrap_or("unknown model")
+            excerpt(&t.serial, 64),
+            excerpt(t.model.as_deref().unwrap_or("unknown model"), 64)
         ),
         None if s.card_present => "a card is on the reader".to_string(),
         None => "no token on the reader yet".to_string(),
@@ -278,7 +278,7 @@ pub async fn view_burn_post(
                 session.pending_serial = Some(outcome.serial.clone());
                 session.flash = Some(format!(
                     "Burned token {}. Power-cycle it and compare its code with the ones below.",
-                    outcome.serial
+                    excerpt(&outcome.serial, 64)
                 ));
                 session.last_burn = Some(outcome);
             })?;

@@ -6,16 +6,16 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{Layout, layout};
 use crate::tokens::{EntraCsv, GraphJson, RowInput, TokenSource, validate_row};
-use crate::web::form::{Errors, SecretField};
+use crate::web::form::{Errors, Form, SecretField};
 use crate::web::session::{Session, SessionCtx};
 use crate::web::{AppError, AppState};
 

@@ -10,13 +10,13 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Form, Json};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::{Layout, layout};
 use crate::otp::{Drift, Generator, default_drift_steps, normalize_code, utc_datetime, utc_time};
 use crate::tokens::entra_drift_verdict;
-use crate::web::form::Errors;
+use crate::web::form::{Errors, Form};
 use crate::web::session::{Session, SessionCtx};
 use crate::web::{AppError, AppState};
 

@@ -7,7 +7,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Extension;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,7 +21,7 @@ use crate::otp::{
     Algorithm, GENERATE_SIZES, OtpAuth, Params, SeedFormat, check_label_part, parse_digits,
     parse_period, parse_seed_input,
 };
-use crate::web::form::{Errors, SecretField};
+use crate::web::form::{Errors, Form, SecretField};
 use crate::web::session::{CurrentToken, Session, SessionCtx};
 use crate::web::{AppError, AppState};
 

@@ -52,12 +52,17 @@ pub struct Spawned {
 }
 
 impl Spawned {
-    /// Starts the binary with `args` and extra environment. `TOTP_TOOLSET_BIND` is removed
-    /// so the developer's own setting cannot move a test server.
+    /// Starts the binary with `args` and extra environment. Every inherited
+    /// `TOTP_TOOLSET_*` variable is removed, so the developer's own settings cannot change
+    /// what a test sees.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Spawned {
         let mut cmd = Command::new(bin());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("TOTP_TOOLSET_") {
+                cmd.env_remove(name);
+            }
+        }
         cmd.args(args)
-            .env_remove("TOTP_TOOLSET_BIND")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -124,6 +129,15 @@ impl Spawned {
 
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// stderr once it holds `text` (or after 10 s, for the test's assertion to explain).
+    pub fn stderr_with(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.stderr().contains(text) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.stderr()
     }
 
     /// Everything printed so far, stdout then stderr.
