@@ -6,11 +6,14 @@
 //! only in POST bodies and in the pages and downloads of the session that owns them.
 
 mod error;
+pub mod extract;
 mod form;
 mod pages;
+mod qr;
 mod security;
 pub mod session;
 pub mod tls;
+mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,8 +124,15 @@ async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, "ok\n")
 }
 
+/// Why the service could not be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum AppSetupError {
+    #[error("--trusted-origin: {0}")]
+    TrustedOrigin(String),
+}
+
 /// The whole service. Fails only when a configured trusted origin is malformed.
-pub fn app(state: AppState) -> Result<Router, String> {
+pub fn app(state: AppState) -> Result<Router, AppSetupError> {
     let pages = Router::new()
         .route("/", get(pages::seed::view_seed_get))
         .route("/seed", post(pages::seed::view_seed_post))
@@ -131,7 +141,6 @@ pub fn app(state: AppState) -> Result<Router, String> {
         .route("/burn", post(pages::burn::view_burn_post))
         .route("/otp", get(pages::otp::view_otp_get))
         .route("/otp/drift", post(pages::otp::view_otp_drift_post))
-        .route("/api/otp", get(pages::otp::api_otp_get))
         .route("/csv", get(pages::csv::view_csv_get))
         .route("/csv/rows", post(pages::csv::view_csv_rows_post))
         .route(
@@ -144,19 +153,23 @@ pub fn app(state: AppState) -> Result<Router, String> {
         // Only pages get a session: static files and health checks must not create one.
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            session::with_session,
-        ));
+            session::resolve,
+        ))
+        // The page script's poll resumes the session the page was shown in and never starts
+        // one: a seed the user never saw has no codes worth showing.
+        .route("/api/otp", get(pages::otp::api_otp_get));
 
     let mut csrf = CsrfLayer::new();
     for origin in &state.config.trusted_origins {
         csrf = csrf
             .add_trusted_origin(origin)
-            .map_err(|e| format!("--trusted-origin: {e}"))?;
+            .map_err(|e| AppSetupError::TrustedOrigin(e.to_string()))?;
     }
     let csrf = csrf.with_rejection_response(|_| AppError::CrossSite.into_response());
 
     // Layers run outside-in in the reverse order of the `.layer` calls: tracing sees
-    // everything; the security headers are added to every response, including CSRF
+    // everything; every error answer is logged once, inside the request's span; the
+    // security headers are added to every response, including CSRF
     // rejections, timeouts and 413s; the timeout bounds the whole request; CSRF refuses
     // cross-site writes before any body is read; the body limit guards the extractors.
     Ok(Router::new()
@@ -177,6 +190,7 @@ pub fn app(state: AppState) -> Result<Router, String> {
             state.clone(),
             security::headers,
         ))
+        .layer(middleware::from_fn(error::log_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state))
 }

@@ -204,7 +204,10 @@ async fn session_cookie_attributes() {
     let r = tls.browser().get("/").await;
     let cookie = r.header("set-cookie").unwrap();
     assert!(cookie.starts_with("__Host-session="));
-    assert!(cookie.ends_with("; HttpOnly; SameSite=Strict; Path=/; Secure"));
+    // Attributes may come in any order; exactly these four.
+    let mut attrs: Vec<&str> = cookie.split(';').skip(1).map(str::trim).collect();
+    attrs.sort_unstable();
+    assert_eq!(attrs, ["HttpOnly", "Path=/", "SameSite=Strict", "Secure"]);
 }
 
 #[tokio::test]
@@ -343,8 +346,11 @@ async fn session_cap_refuses_newcomers_and_evicts_no_one() {
     });
     let mut a = server.browser();
     let mut b = server.browser();
+    // A session counts against the cap once its browser comes back with the cookie.
+    a.get("/").await;
     a.get("/").await;
     b.get("/").await;
+    b.get("/csv").await;
     let mut c = server.browser();
     let r = c.get("/").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
