@@ -79,7 +79,8 @@
       }
       code.textContent = "------";
       next.textContent = "------";
-      live.classList.add("ended");
+      // No code is coming: no countdown to one either.
+      remainingText.parentNode.hidden = true;
     }
 
     function show() {

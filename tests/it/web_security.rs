@@ -8,7 +8,7 @@ use totp_toolset::web::{SessionConfig, WebConfig};
 
 use crate::web_client::{RFC_SEED, RFC_SEED_HEX, Resp, Server, form_body};
 
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn assert_security_headers(r: &Resp, what: &str, dynamic: bool) {
     assert_eq!(
