@@ -6,7 +6,7 @@
 //! only in POST bodies and in the pages and downloads of the session that owns them.
 
 mod error;
-pub mod extract;
+mod extract;
 mod form;
 mod pages;
 mod qr;
