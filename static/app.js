@@ -1,6 +1,7 @@
 // totp-toolset: the little script the pages use. Every page works without it; it adds a live
-// countdown and code refresh on the codes page (from /api/otp), copy buttons, focus on the
-// first field in error, and a warning before leaving with rows not yet downloaded.
+// countdown and code refresh on the codes page (from /api/otp; "your session ended" when it
+// answers 410), copy buttons, focus on the first field in error, and a warning before
+// leaving with rows not yet downloaded.
 // It never sends a seed anywhere: it only reads /api/otp, which holds codes, not seeds.
 "use strict";
 
@@ -64,6 +65,23 @@
     // The deadline of the current code, on this browser's clock.
     var deadline = Date.now() + parseInt(live.getAttribute("data-remaining"), 10) * 1000;
     var fetching = false;
+    var ended = false;
+    var timer = null;
+
+    // The server no longer knows this page's session (it expired, or the server restarted):
+    // the codes on screen belong to a seed that is gone. Say so once and stop counting.
+    function sessionEnded() {
+      ended = true;
+      clearInterval(timer);
+      var notice = document.getElementById("live-ended");
+      if (notice) {
+        notice.hidden = false;
+      }
+      code.textContent = "------";
+      next.textContent = "------";
+      // No code is coming: no countdown to one either.
+      remainingText.parentNode.hidden = true;
+    }
 
     function show() {
       var left = Math.max(0, deadline - Date.now());
@@ -78,18 +96,25 @@
     }
 
     function refresh() {
-      if (fetching) {
+      if (fetching || ended) {
         return;
       }
       fetching = true;
       fetch("/api/otp", { credentials: "same-origin", cache: "no-store" })
         .then(function (response) {
+          if (response.status === 410) {
+            sessionEnded();
+            return null;
+          }
           if (!response.ok) {
             throw new Error("status " + response.status);
           }
           return response.json();
         })
         .then(function (data) {
+          if (!data) {
+            return;
+          }
           code.textContent = data.code;
           next.textContent = data.next_code;
           time.textContent = data.now_utc;
@@ -105,7 +130,7 @@
         });
     }
 
-    setInterval(function () {
+    timer = setInterval(function () {
       if (Date.now() >= deadline) {
         // The next code is already known: show it the moment the ring runs out, so code
         // and countdown change together; the server then confirms it (and the clock).

@@ -189,6 +189,8 @@ impl ServeArgs {
                 idle_secs: u64::from(self.session_idle_minutes) * 60,
                 absolute_secs: u64::from(self.session_max_hours) * 3600,
                 max_sessions: self.max_sessions as usize,
+                // As many again for first visits whose cookie has not come back yet.
+                max_provisional: self.max_sessions as usize,
                 max_rows: self.max_rows as usize,
                 tls: self.tls || self.serves_tls(),
             },

@@ -7,12 +7,15 @@
 
 mod csrf;
 mod error;
+mod extract;
 mod form;
 pub mod host;
 mod pages;
+mod qr;
 mod security;
 pub mod session;
 pub mod tls;
+mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,8 +128,15 @@ async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, "ok\n")
 }
 
+/// Why the service could not be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum AppSetupError {
+    #[error("--trusted-origin: {0}")]
+    TrustedOrigin(String),
+}
+
 /// The whole service. Fails only when a configured trusted origin is malformed.
-pub fn app(state: AppState) -> Result<Router, String> {
+pub fn app(state: AppState) -> Result<Router, AppSetupError> {
     let pages = Router::new()
         .route("/", get(pages::seed::view_seed_get))
         .route("/seed", post(pages::seed::view_seed_post))
@@ -135,7 +145,6 @@ pub fn app(state: AppState) -> Result<Router, String> {
         .route("/burn", post(pages::burn::view_burn_post))
         .route("/otp", get(pages::otp::view_otp_get))
         .route("/otp/drift", post(pages::otp::view_otp_drift_post))
-        .route("/api/otp", get(pages::otp::api_otp_get))
         .route("/csv", get(pages::csv::view_csv_get))
         .route("/csv/rows", post(pages::csv::view_csv_rows_post))
         .route(
@@ -148,17 +157,22 @@ pub fn app(state: AppState) -> Result<Router, String> {
         // Only pages get a session: static files and health checks must not create one.
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            session::with_session,
-        ));
+            session::resolve,
+        ))
+        // The page script's poll resumes the session the page was shown in and never starts
+        // one: a seed the user never saw has no codes worth showing.
+        .route("/api/otp", get(pages::otp::api_otp_get));
 
-    let csrf = csrf::CsrfGuard::new(&state.config.trusted_origins, state.config.sessions.tls)?;
+    let csrf = csrf::CsrfGuard::new(&state.config.trusted_origins, state.config.sessions.tls)
+        .map_err(AppSetupError::TrustedOrigin)?;
 
     // Layers run outside-in in the reverse order of the `.layer` calls: tracing sees
-    // everything; the security headers are added to every response, including refusals,
-    // timeouts and 413s; plain-text errors of the layers below become our HTML page; the
-    // timeout bounds the whole request; a foreign Host is refused before anything else
-    // (DNS rebinding); CSRF refuses cross-site writes before any body is read; the body
-    // limit guards the extractors.
+    // everything; every error answer is logged once, inside the request's span; the
+    // security headers are added to every response, including refusals, timeouts and 413s;
+    // plain-text errors of the layers below become our HTML page; the timeout bounds the
+    // whole request; a foreign Host is refused before anything else (DNS rebinding); CSRF
+    // refuses cross-site writes before any body is read; the body limit guards the
+    // extractors.
     Ok(Router::new()
         .merge(pages)
         .route("/static/app.css", get(static_css))
@@ -179,6 +193,7 @@ pub fn app(state: AppState) -> Result<Router, String> {
             state.clone(),
             security::headers,
         ))
+        .layer(middleware::from_fn(error::log_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state))
 }

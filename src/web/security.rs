@@ -8,8 +8,9 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-/// Only our own script and stylesheet, no inline code, no frames, forms post only to us.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Only our own script and stylesheet, no inline code, no frames, forms post only to us;
+/// the codes page's script may fetch from us (`/api/otp`) and nowhere else.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Powerful browser features a TOTP toolset never uses, switched off for our pages and any
 /// frame in them, so injected markup could not use them either.

@@ -21,3 +21,4 @@ mod web_guard;
 mod web_pages;
 mod web_security;
 mod web_server;
+mod web_sessions;

@@ -375,7 +375,7 @@ async fn serial_field_is_prefilled_from_the_session() {
     server
         .state
         .sessions
-        .with(id, |s| s.pending_serial = Some("60239999".into()))
+        .with(id, |s| s.set_pending_serial("60239999".into()))
         .unwrap();
     let html = b.get("/csv").await.text();
     assert_eq!(

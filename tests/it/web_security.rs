@@ -9,7 +9,7 @@ use totp_toolset::web::{SessionConfig, WebConfig};
 
 use crate::support::router::{RFC_SEED, RFC_SEED_HEX, Resp, TestApp, form_body};
 
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn assert_security_headers(r: &Resp, what: &str, dynamic: bool) {
     assert_eq!(
@@ -211,7 +211,10 @@ async fn session_cookie_attributes() {
     let r = tls.browser().get("/").await;
     let cookie = r.header("set-cookie").unwrap();
     assert!(cookie.starts_with("__Host-session="));
-    assert!(cookie.ends_with("; HttpOnly; SameSite=Strict; Path=/; Secure"));
+    // Attributes may come in any order; exactly these four.
+    let mut attrs: Vec<&str> = cookie.split(';').skip(1).map(str::trim).collect();
+    attrs.sort_unstable();
+    assert_eq!(attrs, ["HttpOnly", "Path=/", "SameSite=Strict", "Secure"]);
 }
 
 #[tokio::test]
@@ -350,8 +353,11 @@ async fn session_cap_refuses_newcomers_and_evicts_no_one() {
     });
     let mut a = server.browser();
     let mut b = server.browser();
+    // A session counts against the cap once its browser comes back with the cookie.
+    a.get("/").await;
     a.get("/").await;
     b.get("/").await;
+    b.get("/csv").await;
     let mut c = server.browser();
     let r = c.get("/").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);

@@ -1,156 +1,27 @@
-//! The seed page's "Burn to token" panel: the NFC agent's status, the burn form, and the
-//! outcome (model, serial, the codes to compare after a power cycle) or the one message
-//! that explains what went wrong.
+//! The burn form's handler: burns the current token through the NFC agent and answers
+//! with the seed page showing the outcome (model, serial, the codes to compare after a
+//! power cycle) or the one message that explains what went wrong. The panel itself is
+//! built in `views::burn_panel`.
 //!
 //! The server never touches a reader itself: it asks the agent (`--agent-url`) over HTTP on
 //! loopback, sending the current token's seed in the request body only. Nothing here may
 //! log the seed or put it in a URL.
 
-use std::time::Duration;
-
 use crate::web::form::Form;
-use axum::Extension;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::agent::api::{BurnRequest, StatusResponse};
+use crate::agent::api::BurnRequest;
 use crate::agent::client::AgentClientError;
-use crate::otp::{Algorithm, Params, excerpt};
-use crate::web::session::{Session, SessionCtx};
-use crate::web::{AppError, AppState};
+use crate::web::AppError;
+use crate::web::extract::CurrentSession;
+use crate::web::session::BurnResult;
+use crate::web::views::burn_panel::{BurnPanel, panel_offline, unburnable_reason};
+use crate::web::views::seed::seed_page;
 
-/// How long the panel waits for the agent's status before rendering without it.
-const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a burn waits for a token to be held on the reader, unless configured.
 pub const BURN_WAIT_SECONDS: u64 = 30;
-
-/// What a successful burn left behind, shown on the seed page and used to fill the CSV form.
-#[derive(Clone, Debug)]
-pub struct BurnOutcome {
-    pub serial: String,
-    pub model: Option<String>,
-    pub algorithm: String,
-    pub period: u32,
-    pub previous: String,
-    pub current: String,
-    pub next: String,
-    pub clock_utc: String,
-    /// Seconds the token's clock was off before the burn set it.
-    pub old_offset_seconds: i64,
-}
-
-/// The panel's data.
-#[derive(Clone, Debug, Default)]
-pub struct BurnPanel {
-    /// False when the server was started without `--agent-url`.
-    pub configured: bool,
-    pub agent_url: String,
-    /// One line on the agent and its reader, when it answered.
-    pub status: Option<String>,
-    /// The agent's own word for why it cannot burn now (no reader, a FIDO key on it...).
-    pub problem: Option<String>,
-    /// Why the current token cannot be burned at all (SHA-512, 8 digits, odd period).
-    pub unburnable: Option<String>,
-    pub error: Option<String>,
-    pub error_kind: String,
-    pub outcome: Option<BurnOutcome>,
-    pub display_timeout: String,
-    pub force: bool,
-    pub wait_seconds: u64,
-}
-
-/// Why these parameters cannot go on a Token2 programmable token, if they cannot.
-pub fn unburnable_reason(params: Params) -> Option<String> {
-    let mut why = Vec::new();
-    if params.algorithm() == Algorithm::Sha512 {
-        why.push("SHA-512");
-    }
-    if params.digits() != 6 {
-        why.push("8 digits");
-    }
-    if !matches!(params.period(), 30 | 60) {
-        why.push("a period other than 30 or 60 seconds");
-    }
-    (!why.is_empty()).then(|| {
-        format!(
-            "This token uses {}: Token2 programmable tokens can only do SHA-1 or SHA-256, 6 digits, 30 or 60 seconds. Generate or import a seed with those settings to burn it.",
-            why.join(" and ")
-        )
-    })
-}
-
-fn describe_status(s: &StatusResponse) -> (String, Option<String>) {
-    let reader = match (&s.reader, s.readers.len()) {
-        (Some(r), _) => format!("reader \"{}\"", excerpt(r, 64)),
-        (None, 0) => "no reader".to_string(),
-        (None, 1) => format!("reader \"{}\"", excerpt(&s.readers[0].name, 64)),
-        (None, n) => format!("{n} readers"),
-    };
-    let card = match &s.token {
-        Some(t) => format!(
-            "token {} ({}) on the reader",
-            excerpt(&t.serial, 64),
-            excerpt(t.model.as_deref().unwrap_or("unknown model"), 64)
-        ),
-        None if s.card_present => "a card is on the reader".to_string(),
-        None => "no token on the reader yet".to_string(),
-    };
-    let mode = if s.mode == "simulated" {
-        " (simulated token)"
-    } else {
-        ""
-    };
-    (
-        format!("Agent ready{mode}: {reader}, {card}."),
-        s.problem.as_ref().map(|p| p.message.clone()),
-    )
-}
-
-/// The panel for a page render: asks the agent for its status (briefly) when one is set.
-pub async fn panel(state: &AppState, params: Params) -> BurnPanel {
-    let mut panel = BurnPanel {
-        unburnable: unburnable_reason(params),
-        display_timeout: "30".into(),
-        wait_seconds: state.config.burn_wait_seconds,
-        ..BurnPanel::default()
-    };
-    let Some(agent) = &state.config.agent else {
-        return panel;
-    };
-    panel.configured = true;
-    panel.agent_url = agent.url().to_string();
-    match tokio::time::timeout(STATUS_TIMEOUT, agent.status()).await {
-        Ok(Ok(status)) => {
-            let (line, problem) = describe_status(&status);
-            panel.status = Some(line);
-            panel.problem = problem;
-        }
-        Ok(Err(e)) => panel.problem = Some(e.to_string()),
-        Err(_) => {
-            panel.problem = Some("the NFC agent did not answer its status in time".into());
-        }
-    }
-    panel
-}
-
-/// The panel without asking the agent (for re-rendering a form error quickly).
-pub fn panel_offline(state: &AppState, params: Params) -> BurnPanel {
-    BurnPanel {
-        configured: state.config.agent.is_some(),
-        agent_url: state
-            .config
-            .agent
-            .as_ref()
-            .map(|a| a.url().to_string())
-            .unwrap_or_default(),
-        unburnable: unburnable_reason(params),
-        display_timeout: "30".into(),
-        wait_seconds: state.config.burn_wait_seconds,
-        ..BurnPanel::default()
-    }
-}
 
 /// The burn form.
 #[derive(Deserialize, Default)]
@@ -209,27 +80,23 @@ fn advice(e: &AgentClientError) -> &'static str {
 }
 
 pub async fn view_burn_post(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
+    session: CurrentSession,
     Form(form): Form<BurnForm>,
 ) -> Result<Response, AppError> {
+    let state = &session.state;
     let display_timeout = form.display_timeout.trim().parse::<u32>().ok();
     let force = form.force == "yes";
     // Copy what the burn needs and let go of the session before waiting on the agent.
-    let (secret, params) = state
-        .sessions
-        .with(ctx.id, |s| (s.current.secret.clone(), s.current.params))?;
+    let (secret, params) = session.with(|s| (s.current().secret().clone(), s.current().params()));
 
     let failure =
         |panel_error: String, kind: &str, status: StatusCode| -> Result<Response, AppError> {
-            state.sessions.with(ctx.id, |session| {
-                let mut panel = panel_offline(&state, params);
-                panel.error = Some(panel_error);
-                panel.error_kind = kind.to_string();
-                panel.force = force;
-                panel.display_timeout = form.display_timeout.clone();
-                render(&state, session, ctx, panel, status)
-            })?
+            let mut panel = panel_offline(state, params);
+            panel.error = Some(panel_error);
+            panel.error_kind = kind.to_string();
+            panel.force = force;
+            panel.display_timeout = form.display_timeout.clone();
+            render(&session, panel, status)
         };
 
     let Some(display_timeout) = display_timeout.filter(|t| matches!(t, 15 | 30 | 60 | 120)) else {
@@ -262,7 +129,7 @@ pub async fn view_burn_post(
 
     match result {
         Ok(done) => {
-            let outcome = BurnOutcome {
+            let burned = BurnResult {
                 serial: done.token.serial.clone(),
                 model: done.token.model.clone(),
                 algorithm: done.algorithm.clone(),
@@ -273,15 +140,14 @@ pub async fn view_burn_post(
                 clock_utc: crate::otp::utc_datetime(done.clock_set),
                 old_offset_seconds: done.token.offset_seconds,
             };
-            tracing::info!(serial = %outcome.serial, "token burned");
-            state.sessions.with(ctx.id, |session| {
-                session.pending_serial = Some(outcome.serial.clone());
-                session.flash = Some(format!(
+            tracing::info!(serial = %burned.serial, "token burned");
+            session.with(|s| {
+                s.set_flash(format!(
                     "Burned token {}. Power-cycle it and compare its code with the ones below.",
-                    excerpt(&outcome.serial, 64)
+                    crate::otp::excerpt(&burned.serial, 64)
                 ));
-                session.last_burn = Some(outcome);
-            })?;
+                s.record_burn(burned);
+            });
             Ok(Redirect::to("/#burn").into_response())
         }
         Err(e) => {
@@ -300,14 +166,15 @@ pub async fn view_burn_post(
 
 /// The seed page with this panel, at `status`.
 fn render(
-    state: &AppState,
-    session: &mut Session,
-    ctx: SessionCtx,
+    session: &CurrentSession,
     mut panel: BurnPanel,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    panel.outcome = session.last_burn.clone();
-    let mut page = super::seed::page(state, session, ctx)?;
+    let page = session.with(|s| {
+        panel.outcome = s.last_burn().cloned();
+        seed_page(&session.state, s, session.ctx)
+    });
+    let mut page = page?;
     page.burn = panel;
     Ok((status, page).into_response())
 }

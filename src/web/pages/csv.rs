@@ -6,18 +6,18 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::{Layout, layout};
 use crate::tokens::{EntraCsv, GraphJson, RowInput, TokenSource, validate_row};
+use crate::web::AppError;
+use crate::web::extract::CurrentSession;
 use crate::web::form::{Errors, Form, SecretField};
 use crate::web::session::{Session, SessionCtx};
-use crate::web::{AppError, AppState};
+use crate::web::views::{Layout, layout};
 
 /// The row form as typed. A typed secret is wiped when the form is dropped.
 #[derive(Deserialize, Default)]
@@ -82,7 +82,7 @@ pub struct CsvPage {
 
 fn page(session: &mut Session, ctx: SessionCtx, max_rows: usize) -> CsvPage {
     let rows: Vec<RowView> = session
-        .rows
+        .rows()
         .iter()
         .enumerate()
         .map(|(i, r)| RowView {
@@ -105,16 +105,15 @@ fn page(session: &mut Session, ctx: SessionCtx, max_rows: usize) -> CsvPage {
     let graph_only_rows = rows.iter().filter(|r| r.graph_only).count();
     // Convenient defaults: the current token's interval, the last row's make and model,
     // and the serial a burn just read.
-    let last = session.rows.last();
-    let period = session.current.params.period();
+    let last = session.rows().last();
+    let period = session.current().params().period();
     // A token just burned and not yet in the list: its maker and model are known.
     let burned = session
-        .last_burn
-        .as_ref()
-        .filter(|b| session.pending_serial.as_deref() == Some(b.serial.as_str()));
+        .last_burn()
+        .filter(|b| session.pending_serial() == Some(b.serial.as_str()));
     let form = FormView {
         upn: String::new(),
-        serial: session.pending_serial.clone().unwrap_or_default(),
+        serial: session.pending_serial().unwrap_or_default().to_string(),
         secret: Zeroizing::new(String::new()),
         interval: if period == 60 { "60" } else { "30" }.to_string(),
         manufacturer: burned
@@ -139,23 +138,16 @@ fn page(session: &mut Session, ctx: SessionCtx, max_rows: usize) -> CsvPage {
     }
 }
 
-pub async fn view_csv_get(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
-) -> Result<Response, AppError> {
-    let max_rows = state.sessions.config().max_rows;
-    state
-        .sessions
-        .with(ctx.id, |s| page(s, ctx, max_rows).into_response())
+pub async fn view_csv_get(session: CurrentSession) -> Response {
+    let max_rows = session.state.sessions.config().max_rows;
+    session
+        .with(|s| page(s, session.ctx, max_rows))
+        .into_response()
 }
 
-pub async fn view_csv_rows_post(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
-    Form(form): Form<RowForm>,
-) -> Result<Response, AppError> {
-    let max_rows = state.sessions.config().max_rows;
-    state.sessions.with(ctx.id, |session| {
+pub async fn view_csv_rows_post(session: CurrentSession, Form(form): Form<RowForm>) -> Response {
+    let max_rows = session.state.sessions.config().max_rows;
+    let refused = session.with(|s| {
         let input = RowInput {
             upn: &form.upn,
             serial: &form.serial,
@@ -166,30 +158,22 @@ pub async fn view_csv_rows_post(
             graph_only: form.graph_only == "yes",
         };
         let mut errors = Errors::default();
-        if session.rows.len() >= max_rows {
+        if s.rows().len() >= max_rows {
             errors.push(
                 "form",
                 format!("The list already holds {max_rows} rows, the most one session may; download it and clear it to start another."),
             );
         } else {
             let source = TokenSource {
-                secret: &session.current.secret,
-                params: session.current.params,
+                secret: s.current().secret(),
+                params: s.current().params(),
             };
-            match validate_row(&input, Some(source), &session.rows) {
+            match validate_row(&input, Some(source), s.rows()) {
                 Ok(row) => {
-                    if session.pending_serial.as_deref() == Some(row.serial.as_str()) {
-                        session.pending_serial = None;
-                    }
-                    session.flash = Some(format!(
-                        "Added {} (serial {}) as row {}.",
-                        row.upn,
-                        row.serial,
-                        session.rows.len() + 1
-                    ));
-                    session.rows.push(row);
-                    session.rows_downloaded = false;
-                    return Redirect::to("/csv").into_response();
+                    let flash = format!("Added {} (serial {}) as row", row.upn, row.serial);
+                    let number = s.add_row(row);
+                    s.set_flash(format!("{flash} {number}."));
+                    return None;
                 }
                 Err(field_errors) => {
                     for e in field_errors {
@@ -198,7 +182,7 @@ pub async fn view_csv_rows_post(
                 }
             }
         }
-        let mut p = page(session, ctx, max_rows);
+        let mut p = page(s, session.ctx, max_rows);
         p.form = FormView {
             upn: form.upn.clone(),
             serial: form.serial.clone(),
@@ -209,54 +193,53 @@ pub async fn view_csv_rows_post(
             graph_only: form.graph_only == "yes",
         };
         p.errors = errors;
-        (StatusCode::UNPROCESSABLE_ENTITY, p).into_response()
-    })
+        Some(p)
+    });
+    match refused {
+        Some(p) => (StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
+        None => Redirect::to("/csv").into_response(),
+    }
 }
 
 pub async fn view_csv_row_delete_post(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
+    session: CurrentSession,
     Path(index): Path<String>,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, AppError> {
-    state.sessions.with(ctx.id, |session| {
-        let index = index.parse::<usize>().ok();
-        // The serial guards against deleting the wrong row when another tab changed the list.
-        match index.filter(|i| session.rows.get(*i).is_some_and(|r| r.serial == form.serial)) {
-            Some(i) => {
-                let row = session.rows.remove(i);
-                session.rows_downloaded = false;
-                session.flash = Some(format!("Deleted the row for serial {}.", row.serial));
+    let index = index.parse::<usize>().ok();
+    // The serial guards against deleting the wrong row when another tab changed the list.
+    session.with(|s| {
+        match index.and_then(|i| s.remove_row(i, &form.serial)) {
+            Some(row) => {
+                s.set_flash(format!("Deleted the row for serial {}.", row.serial));
                 Ok(Redirect::to("/csv").into_response())
             }
             None => Err(AppError::Conflict(
                 "That row is not in the list any more (it may have been changed in another tab). Nothing was deleted; reload the CSV page to see the list as it is.".into(),
             )),
         }
-    })?
+    })
 }
 
-pub async fn view_csv_clear_post(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
-    Form(form): Form<ClearForm>,
-) -> Result<Response, AppError> {
-    let max_rows = state.sessions.config().max_rows;
-    state.sessions.with(ctx.id, |session| {
+pub async fn view_csv_clear_post(session: CurrentSession, Form(form): Form<ClearForm>) -> Response {
+    let max_rows = session.state.sessions.config().max_rows;
+    let refused = session.with(|s| {
         if form.confirm == "yes" {
-            let n = session.rows.len();
-            // Dropping the rows wipes their seeds.
-            session.rows.clear();
-            session.flash = Some(format!("Cleared {n} row{}.", if n == 1 { "" } else { "s" }));
-            return Redirect::to("/csv").into_response();
+            let n = s.clear_rows();
+            s.set_flash(format!("Cleared {n} row{}.", if n == 1 { "" } else { "s" }));
+            return None;
         }
-        let mut p = page(session, ctx, max_rows);
+        let mut p = page(s, session.ctx, max_rows);
         p.clear_errors.push(
             "confirm",
             "Tick the box to confirm: clearing deletes every row and its seed.",
         );
-        (StatusCode::UNPROCESSABLE_ENTITY, p).into_response()
-    })
+        Some(p)
+    });
+    match refused {
+        Some(p) => (StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
+        None => Redirect::to("/csv").into_response(),
+    }
 }
 
 fn attachment(content_type: &'static str, filename: &'static str, body: Vec<u8>) -> Response {
@@ -273,21 +256,17 @@ fn attachment(content_type: &'static str, filename: &'static str, body: Vec<u8>)
         .into_response()
 }
 
-pub async fn view_csv_download_get(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
-) -> Result<Response, AppError> {
-    let bytes = state.sessions.with(ctx.id, |session| {
-        if !session.rows.iter().any(|r| r.in_csv()) {
+pub async fn view_csv_download_get(session: CurrentSession) -> Result<Response, AppError> {
+    let bytes = session.with(|s| {
+        if !s.rows().iter().any(|r| r.in_csv()) {
             return Err(AppError::Conflict(
                 "There are no rows for Entra's CSV yet. Add rows on the CSV page first (rows marked Graph JSON only are in the JSON export).".into(),
             ));
         }
-        let bytes =
-            EntraCsv::write(&session.rows).map_err(|e| AppError::Internal(e.to_string()))?;
-        session.rows_downloaded = true;
+        let bytes = EntraCsv::write(s.rows())?;
+        s.mark_rows_downloaded();
         Ok(bytes)
-    })??;
+    })?;
     Ok(attachment(
         "text/csv; charset=utf-8",
         "attachment; filename=\"entra-oath-tokens.csv\"",
@@ -295,21 +274,17 @@ pub async fn view_csv_download_get(
     ))
 }
 
-pub async fn view_csv_graph_get(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
-) -> Result<Response, AppError> {
-    let json = state.sessions.with(ctx.id, |session| {
-        if session.rows.is_empty() {
+pub async fn view_csv_graph_get(session: CurrentSession) -> Result<Response, AppError> {
+    let json = session.with(|s| {
+        if s.rows().is_empty() {
             return Err(AppError::Conflict(
                 "There are no rows yet. Add rows on the CSV page first.".into(),
             ));
         }
-        let json =
-            GraphJson::write(&session.rows).map_err(|e| AppError::Internal(e.to_string()))?;
-        session.rows_downloaded = true;
+        let json = GraphJson::write(s.rows())?;
+        s.mark_rows_downloaded();
         Ok(json)
-    })??;
+    })?;
     Ok(attachment(
         "application/json",
         "attachment; filename=\"hardware-oath-devices.json\"",

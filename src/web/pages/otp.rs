@@ -7,18 +7,19 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::Json;
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
-use super::{Layout, layout};
 use crate::otp::{Drift, Generator, default_drift_steps, normalize_code, utc_datetime, utc_time};
 use crate::tokens::entra_drift_verdict;
+use crate::web::AppError;
+use crate::web::extract::CurrentSession;
 use crate::web::form::{Errors, Form};
 use crate::web::session::{Session, SessionCtx};
-use crate::web::{AppError, AppState};
+use crate::web::views::{Layout, layout};
 
 pub const DEFAULT_SKEW: u32 = 4;
 pub const MAX_SKEW: u32 = 20;
@@ -102,8 +103,8 @@ fn group_bytes(hex: &str) -> String {
 }
 
 fn page(session: &mut Session, ctx: SessionCtx, now: u64, skew: u32) -> OtpPage {
-    let generator = Generator::new(&session.current.secret, session.current.params);
-    let params = session.current.params;
+    let params = session.current().params();
+    let generator = Generator::new(session.current().secret(), params);
     let window = generator
         .window(now, skew)
         .rows
@@ -165,88 +166,85 @@ fn parse_skew(input: Option<&str>) -> Result<u32, String> {
     }
 }
 
-pub async fn view_otp_get(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
-    Query(query): Query<OtpQuery>,
-) -> Result<Response, AppError> {
-    let now = state.now();
+pub async fn view_otp_get(session: CurrentSession, Query(query): Query<OtpQuery>) -> Response {
+    let now = session.now();
     let parsed = parse_skew(query.skew.as_deref());
-    state.sessions.with(ctx.id, |session| match parsed {
-        Ok(skew) => page(session, ctx, now, skew).into_response(),
+    let ctx = session.ctx;
+    match parsed {
+        Ok(skew) => session.with(|s| page(s, ctx, now, skew)).into_response(),
         Err(message) => {
-            let mut p = page(session, ctx, now, DEFAULT_SKEW);
+            let mut p = session.with(|s| page(s, ctx, now, DEFAULT_SKEW));
             p.skew_input = query.skew.clone().unwrap_or_default();
             p.skew_errors.push("skew", message);
             (StatusCode::UNPROCESSABLE_ENTITY, p).into_response()
         }
-    })
+    }
 }
 
-pub async fn view_otp_drift_post(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
-    Form(form): Form<DriftForm>,
-) -> Result<Response, AppError> {
-    let now = state.now();
+pub async fn view_otp_drift_post(session: CurrentSession, Form(form): Form<DriftForm>) -> Response {
+    let now = session.now();
     let skew = parse_skew(Some(&form.skew)).unwrap_or(DEFAULT_SKEW);
-    state.sessions.with(ctx.id, |session| {
-        let params = session.current.params;
-        let mut errors = Errors::default();
-        let code = normalize_code("Code", &form.code, params.digits())
-            .map_err(|e| errors.push("code", e.to_string()))
-            .ok();
-        let next = if form.next_code.trim().is_empty() {
-            None
-        } else {
-            normalize_code("Next code", &form.next_code, params.digits())
-                .map_err(|e| errors.push("next_code", e.to_string()))
-                .ok()
-        };
-        let mut p = page(session, ctx, now, skew);
-        p.drift_code = form.code.clone();
-        p.drift_next_code = form.next_code.clone();
-        let Some(code) = code.filter(|_| errors.is_empty()) else {
-            p.drift_errors = errors;
-            return (StatusCode::UNPROCESSABLE_ENTITY, p).into_response();
-        };
-        // Two days of steps either way: Entra's activation tolerance for 60 s tokens.
-        let max_steps = 2 * default_drift_steps(params.period());
-        let generator = Generator::new(&session.current.secret, params);
-        p.drift = Some(
-            match generator.find_drift(now, &code, next.as_deref(), max_steps) {
-                Drift::Found(offset) => DriftView {
-                    found: true,
-                    headline: format!("{offset}: {}", offset.verdict()),
-                    verdict: entra_drift_verdict(offset.seconds, params.period())
-                        .explain()
-                        .to_string(),
-                    offsets: Vec::new(),
-                },
-                Drift::Ambiguous(offsets) => DriftView {
-                    found: false,
-                    headline: format!(
-                        "Ambiguous: this code appears at {} offsets within ±{max_steps} steps. Type the code the token shows next as well to settle it.",
-                        offsets.len()
-                    ),
-                    verdict: String::new(),
-                    offsets: offsets.iter().map(|o| o.to_string()).collect(),
-                },
-                Drift::NotFound {
-                    max_steps,
-                    max_seconds,
-                } => DriftView {
-                    found: false,
-                    headline: format!(
-                        "Not found within ±{max_steps} steps (±{max_seconds} s). Check that the token really holds this seed, with these parameters, and that the code was typed right."
-                    ),
-                    verdict: String::new(),
-                    offsets: Vec::new(),
-                },
+    let ctx = session.ctx;
+    let (mut p, secret, params) = session.with(|s| {
+        (
+            page(s, ctx, now, skew),
+            s.current().secret().clone(),
+            s.current().params(),
+        )
+    });
+    let mut errors = Errors::default();
+    let code = normalize_code("Code", &form.code, params.digits())
+        .map_err(|e| errors.push("code", e.to_string()))
+        .ok();
+    let next = if form.next_code.trim().is_empty() {
+        None
+    } else {
+        normalize_code("Next code", &form.next_code, params.digits())
+            .map_err(|e| errors.push("next_code", e.to_string()))
+            .ok()
+    };
+    p.drift_code = form.code.clone();
+    p.drift_next_code = form.next_code.clone();
+    let Some(code) = code.filter(|_| errors.is_empty()) else {
+        p.drift_errors = errors;
+        return (StatusCode::UNPROCESSABLE_ENTITY, p).into_response();
+    };
+    // Two days of steps either way: Entra's activation tolerance for 60 s tokens.
+    let max_steps = 2 * default_drift_steps(params.period());
+    let generator = Generator::new(&secret, params);
+    p.drift = Some(
+        match generator.find_drift(now, &code, next.as_deref(), max_steps) {
+            Drift::Found(offset) => DriftView {
+                found: true,
+                headline: format!("{offset}: {}", offset.verdict()),
+                verdict: entra_drift_verdict(offset.seconds, params.period())
+                    .explain()
+                    .to_string(),
+                offsets: Vec::new(),
             },
-        );
-        p.into_response()
-    })
+            Drift::Ambiguous(offsets) => DriftView {
+                found: false,
+                headline: format!(
+                    "Ambiguous: this code appears at {} offsets within ±{max_steps} steps. Type the code the token shows next as well to settle it.",
+                    offsets.len()
+                ),
+                verdict: String::new(),
+                offsets: offsets.iter().map(|o| o.to_string()).collect(),
+            },
+            Drift::NotFound {
+                max_steps,
+                max_seconds,
+            } => DriftView {
+                found: false,
+                headline: format!(
+                    "Not found within ±{max_steps} steps (±{max_seconds} s). Check that the token really holds this seed, with these parameters, and that the code was typed right."
+                ),
+                verdict: String::new(),
+                offsets: Vec::new(),
+            },
+        },
+    );
+    p.into_response()
 }
 
 /// The live data for the page's script. Codes are strings: leading zeros matter.
@@ -262,23 +260,34 @@ pub struct OtpApi {
     next_code: String,
 }
 
-pub async fn api_otp_get(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
-) -> Result<Json<OtpApi>, AppError> {
-    let now = state.now();
-    state.sessions.with(ctx.id, |session| {
-        let params = session.current.params;
-        let generator = Generator::new(&session.current.secret, params);
-        Json(OtpApi {
-            now,
-            now_utc: utc_time(now),
-            period: params.period(),
-            digits: params.digits(),
-            counter: generator.counter_at(now),
-            seconds_remaining: generator.seconds_remaining(now),
-            code: generator.code_at(now),
-            next_code: generator.code_at(now + u64::from(params.period())),
-        })
+/// The live codes, for the session the page was shown in. A cookie that names no live
+/// session is refused (410, or 503 when the store is full) with a JSON body the page's
+/// script turns into "your session ended": never codes of a seed the user never saw.
+pub async fn api_otp_get(session: Result<CurrentSession, AppError>) -> Response {
+    let session = match session {
+        Ok(session) => session,
+        Err(e) => {
+            let kind = match e {
+                AppError::SessionGone => "session_ended",
+                AppError::SessionsFull => "sessions_full",
+                _ => "error",
+            };
+            let body = serde_json::json!({ "error": kind, "message": e.message() });
+            return (e.status(), Json(body)).into_response();
+        }
+    };
+    let now = session.now();
+    let (secret, params) = session.with(|s| (s.current().secret().clone(), s.current().params()));
+    let generator = Generator::new(&secret, params);
+    Json(OtpApi {
+        now,
+        now_utc: utc_time(now),
+        period: params.period(),
+        digits: params.digits(),
+        counter: generator.counter_at(now),
+        seconds_remaining: generator.seconds_remaining(now),
+        code: generator.code_at(now),
+        next_code: generator.code_at(now + u64::from(params.period())),
     })
+    .into_response()
 }

@@ -4,26 +4,21 @@
 //! Seeds arrive only in POST bodies and leave only in this page's body; a seed that was
 //! never added to the CSV list is not replaced without the user's confirmation.
 
-use askama::Template;
-use askama_web::WebTemplate;
-use axum::Extension;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use qrcode::render::svg;
-use qrcode::{EcLevel, QrCode};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::burn::{self, BurnPanel};
-use super::{Layout, layout};
 use crate::otp::{
-    Algorithm, GENERATE_SIZES, OtpAuth, Params, SeedFormat, check_label_part, parse_digits,
-    parse_period, parse_seed_input,
+    Algorithm, GENERATE_SIZES, Params, SeedFormat, check_label_part, parse_digits, parse_period,
+    parse_seed_input,
 };
+use crate::web::AppError;
+use crate::web::extract::CurrentSession;
 use crate::web::form::{Errors, Form, SecretField};
-use crate::web::session::{CurrentToken, Session, SessionCtx};
-use crate::web::{AppError, AppState};
+use crate::web::session::CurrentToken;
+use crate::web::views::burn_panel::{self, BurnPanel};
+use crate::web::views::seed::{GenView, ImportView, LabelView, seed_page};
 
 /// The generate form as typed (strings, so a bad value can be shown back as it was).
 #[derive(Deserialize, Default)]
@@ -55,142 +50,15 @@ pub struct LabelForm {
     account: String,
 }
 
-pub struct GenView {
-    size: String,
-    algorithm: String,
-    digits: String,
-    period: String,
-    confirm: bool,
-}
-
-pub struct ImportView {
-    seed: Zeroizing<String>,
-    format: String,
-    algorithm: String,
-    digits: String,
-    period: String,
-    confirm: bool,
-}
-
-pub struct LabelView {
-    issuer: String,
-    account: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "seed.html")]
-pub struct SeedPage {
-    layout: Layout,
-    base32: Zeroizing<String>,
-    base32_grouped: Zeroizing<String>,
-    hex: Zeroizing<String>,
-    bits: usize,
-    weak: bool,
-    uri: Zeroizing<String>,
-    qr_svg: Zeroizing<String>,
-    algorithm: &'static str,
-    digits: u8,
-    period: u32,
-    params_default: bool,
-    in_list: bool,
-    generate: GenView,
-    gen_errors: Errors,
-    import: ImportView,
-    import_errors: Errors,
-    label: LabelView,
-    label_errors: Errors,
-    pub(crate) burn: BurnPanel,
-}
-
-/// The QR code of a URI as an inline `<svg>` element (no XML declaration, no style
-/// attributes: the CSP forbids inline styles). It encodes the seed, so it is wiped on drop.
-pub fn qr_svg(uri: &str) -> Result<Zeroizing<String>, AppError> {
-    let code = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M)
-        .map_err(|e| AppError::Internal(format!("QR code: {e}")))?;
-    let image = Zeroizing::new(
-        code.render::<svg::Color<'_>>()
-            .quiet_zone(true)
-            .module_dimensions(4, 4)
-            .build(),
-    );
-    let start = image.find("<svg").unwrap_or(0);
-    let body = image[start..].replacen(
-        "<svg ",
-        "<svg role=\"img\" aria-label=\"QR code of the otpauth URI\" ",
-        1,
-    );
-    Ok(Zeroizing::new(body))
-}
-
-pub(crate) fn page(
-    state: &AppState,
-    session: &mut Session,
-    ctx: SessionCtx,
-) -> Result<SeedPage, AppError> {
-    let current = &session.current;
-    let uri = current.otpauth().to_uri();
-    let qr = qr_svg(&uri)?;
-    let params = current.params;
-    let period = params.period().to_string();
-    Ok(SeedPage {
-        base32: current.secret.to_base32(),
-        base32_grouped: current.secret.to_base32_grouped(),
-        hex: current.secret.to_hex(),
-        bits: current.secret.bits(),
-        weak: current.secret.is_weak(),
-        uri,
-        qr_svg: qr,
-        algorithm: params.algorithm().display_name(),
-        digits: params.digits(),
-        period: params.period(),
-        params_default: params.is_default(),
-        in_list: session.current_in_list(),
-        generate: GenView {
-            size: crate::otp::DEFAULT_GENERATE_BYTES.to_string(),
-            algorithm: params.algorithm().cli_name().to_string(),
-            digits: params.digits().to_string(),
-            period: period.clone(),
-            confirm: false,
-        },
-        gen_errors: Errors::default(),
-        import: ImportView {
-            seed: Zeroizing::new(String::new()),
-            format: "auto".into(),
-            algorithm: "sha1".into(),
-            digits: "6".into(),
-            period: "30".into(),
-            confirm: false,
-        },
-        import_errors: Errors::default(),
-        label: LabelView {
-            issuer: current.issuer.clone(),
-            account: current.account.clone(),
-        },
-        label_errors: Errors::default(),
-        burn: BurnPanel {
-            outcome: session.last_burn.clone(),
-            ..burn::panel_offline(state, params)
-        },
-        layout: layout("seed", session, ctx),
-    })
-}
-
-pub async fn view_seed_get(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
-) -> Result<Response, AppError> {
-    // The agent is asked outside the session lock: it may take a moment to answer.
-    let params = state.sessions.with(ctx.id, |s| s.current.params)?;
-    let live = burn::panel(&state, params).await;
-    let page = state.sessions.with(ctx.id, |s| {
-        page(&state, s, ctx).map(|mut p| {
-            p.burn = BurnPanel {
-                outcome: p.burn.outcome.take(),
-                ..live
-            };
-            p
-        })
-    })??;
+pub async fn view_seed_get(session: CurrentSession) -> Result<Response, AppError> {
+    // The agent is asked outside the session's lock: it may take a moment to answer.
+    let params = session.with(|s| s.current().params());
+    let live = burn_panel::panel(&session.state, params).await;
+    let mut page = session.with(|s| seed_page(&session.state, s, session.ctx))?;
+    page.burn = BurnPanel {
+        outcome: page.burn.outcome.take(),
+        ..live
+    };
     Ok(page.into_response())
 }
 
@@ -232,8 +100,7 @@ fn error_status(errors: &Errors) -> StatusCode {
 }
 
 pub async fn view_seed_post(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
+    session: CurrentSession,
     Form(form): Form<GenerateForm>,
 ) -> Result<Response, AppError> {
     let mut errors = Errors::default();
@@ -248,25 +115,24 @@ pub async fn view_seed_post(
     }
     let params = parse_params(&form.algorithm, &form.digits, &form.period, &mut errors);
     let confirmed = form.confirm_replace == "yes";
+    let token = match (size, params) {
+        (Some(size), Some(params)) => Some(CurrentToken::generate(size, params)?),
+        _ => None,
+    };
 
-    state.sessions.with(ctx.id, |session| {
-        if !confirmed && !session.current_in_list() {
+    let refused = session.with(|s| {
+        if !confirmed && !s.current_in_list() {
             errors.push("confirm_replace", REPLACE_WARNING);
         }
-        if let (true, Some(size), Some(params)) = (errors.is_empty(), size, params) {
-            let mut token = CurrentToken::generate(size, params)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            token.issuer = std::mem::take(&mut session.current.issuer);
-            token.account = std::mem::take(&mut session.current.account);
-            session.current = token;
-            session.flash = Some(format!(
-                "New {}-bit seed generated from the operating system's random source.",
-                size * 8
+        if let (true, Some(token)) = (errors.is_empty(), token) {
+            let bits = token.secret().bits();
+            s.replace_current(token.labelled_like(s.current()));
+            s.set_flash(format!(
+                "New {bits}-bit seed generated from the operating system's random source."
             ));
-            return Ok(Redirect::to("/").into_response());
+            return Ok(None);
         }
-        let status = error_status(&errors);
-        let mut p = page(&state, session, ctx)?;
+        let mut p = seed_page(&session.state, s, session.ctx)?;
         p.generate = GenView {
             size: form.size.clone(),
             algorithm: form.algorithm.clone(),
@@ -274,14 +140,18 @@ pub async fn view_seed_post(
             period: form.period.clone(),
             confirm: confirmed,
         };
+        let status = error_status(&errors);
         p.gen_errors = errors;
-        Ok((status, p).into_response())
-    })?
+        Ok::<_, AppError>(Some((status, p)))
+    })?;
+    Ok(match refused {
+        Some(page) => page.into_response(),
+        None => Redirect::to("/").into_response(),
+    })
 }
 
 pub async fn view_seed_import_post(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
+    session: CurrentSession,
     Form(form): Form<ImportForm>,
 ) -> Result<Response, AppError> {
     let mut errors = Errors::default();
@@ -302,41 +172,30 @@ pub async fn view_seed_import_post(
     // A URI states its own parameters and label; the fields are for bare seeds.
     let token = match parsed {
         Some(p) => match p.uri {
-            Some(uri) => Some(CurrentToken {
-                secret: uri.secret,
-                params: uri.params,
-                issuer: uri.issuer,
-                account: uri.account,
-            }),
-            None => parse_params(&form.algorithm, &form.digits, &form.period, &mut errors).map(
-                |params| CurrentToken {
-                    secret: p.secret,
-                    params,
-                    issuer: String::new(),
-                    account: String::new(),
-                },
-            ),
+            Some(uri) => Some(CurrentToken::from_otpauth(uri)),
+            None => parse_params(&form.algorithm, &form.digits, &form.period, &mut errors)
+                .map(|params| CurrentToken::unlabelled(p.secret, params)),
         },
         None => None,
     };
     let confirmed = form.confirm_replace == "yes";
 
-    state.sessions.with(ctx.id, |session| {
-        if !confirmed && !session.current_in_list() {
+    let refused = session.with(|s| {
+        if !confirmed && !s.current_in_list() {
             errors.push("confirm_replace", REPLACE_WARNING);
         }
-        if let (true, Some(mut token)) = (errors.is_empty(), token) {
-            if token.issuer.is_empty() && token.account.is_empty() {
-                token.issuer = std::mem::take(&mut session.current.issuer);
-                token.account = std::mem::take(&mut session.current.account);
-            }
-            let bits = token.secret.bits();
-            session.current = token;
-            session.flash = Some(format!("Imported a {bits}-bit seed as the current token."));
-            return Ok(Redirect::to("/").into_response());
+        if let (true, Some(token)) = (errors.is_empty(), token) {
+            let token = if token.is_unlabelled() {
+                token.labelled_like(s.current())
+            } else {
+                token
+            };
+            let bits = token.secret().bits();
+            s.replace_current(token);
+            s.set_flash(format!("Imported a {bits}-bit seed as the current token."));
+            return Ok(None);
         }
-        let status = error_status(&errors);
-        let mut p = page(&state, session, ctx)?;
+        let mut p = seed_page(&session.state, s, session.ctx)?;
         p.import = ImportView {
             seed: Zeroizing::new(form.seed.as_str().to_string()),
             format: form.format.clone(),
@@ -345,14 +204,18 @@ pub async fn view_seed_import_post(
             period: form.period.clone(),
             confirm: confirmed,
         };
+        let status = error_status(&errors);
         p.import_errors = errors;
-        Ok((status, p).into_response())
-    })?
+        Ok::<_, AppError>(Some((status, p)))
+    })?;
+    Ok(match refused {
+        Some(page) => page.into_response(),
+        None => Redirect::to("/").into_response(),
+    })
 }
 
 pub async fn view_seed_label_post(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<SessionCtx>,
+    session: CurrentSession,
     Form(form): Form<LabelForm>,
 ) -> Result<Response, AppError> {
     let mut errors = Errors::default();
@@ -367,30 +230,27 @@ pub async fn view_seed_label_post(
             errors.push(field, format!("{name}: {said}"));
         }
     }
-    state.sessions.with(ctx.id, |session| {
+    let refused = session.with(|s| {
         if errors.is_empty() {
-            let checked = OtpAuth::new(
-                session.current.secret.clone(),
-                session.current.params,
-                &form.issuer,
-                &form.account,
-            );
-            match checked {
-                Ok(label) => {
-                    session.current.issuer = label.issuer;
-                    session.current.account = label.account;
-                    session.flash = Some("Label saved; the QR code now carries it.".into());
-                    return Ok(Redirect::to("/").into_response());
+            match s.current().relabelled(&form.issuer, &form.account) {
+                Ok(token) => {
+                    s.replace_current(token);
+                    s.set_flash("Label saved; the QR code now carries it.".into());
+                    return Ok(None);
                 }
                 Err(e) => errors.push("issuer", format!("Label: {e}")),
             }
         }
-        let mut p = page(&state, session, ctx)?;
+        let mut p = seed_page(&session.state, s, session.ctx)?;
         p.label = LabelView {
             issuer: form.issuer.clone(),
             account: form.account.clone(),
         };
         p.label_errors = errors;
-        Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response())
-    })?
+        Ok::<_, AppError>(Some(p))
+    })?;
+    Ok(match refused {
+        Some(page) => (StatusCode::UNPROCESSABLE_ENTITY, page).into_response(),
+        None => Redirect::to("/").into_response(),
+    })
 }

@@ -1,6 +1,7 @@
 //! The journeys an admin makes through the toolset, driven in a real headless Chromium
 //! against the real binary: provisioning a token, finding a token's drift, fixing mistakes
-//! in the CSV form, working with JavaScript off, and two sessions side by side.
+//! in the CSV form, working with JavaScript off, two sessions side by side, and the codes
+//! page whose session ended.
 //!
 //! Every page visited is checked for console errors, CSP violations, requests off the
 //! toolset's origin and seeds in URLs; every page type passes axe-core and can be worked
@@ -568,4 +569,57 @@ async fn two_sessions_never_see_each_others_rows() {
     two.assert_clean(&origin, &all).await;
     one.close().await;
     two.close().await;
+}
+
+/// When the codes page's session is gone (expired, or the server restarted), the page says
+/// "your session ended — reload" instead of counting on with codes of a wiped seed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_codes_page_says_when_its_session_ended() {
+    let _one_at_a_time = BROWSER_LOCK.lock().await;
+    let server = ServerProcess::start(&[]);
+    let origin = server.url.clone();
+    let b = Browser::start().await;
+
+    b.goto(&format!("{origin}/")).await;
+    // A 3-second period, so the page asks the server for the next code within seconds.
+    b.fill("#gen-period", "3").await;
+    b.click("#gen-confirm").await;
+    b.click_and_load("form[action='/seed'] button[type=submit]")
+        .await;
+    open_page(&b, "/otp", "#live-code").await;
+    let hidden = "return document.getElementById('live-ended').hidden;";
+    assert_eq!(b.exec(hidden).await, serde_json::json!(true));
+    // While the session lives, the page fetches each next code and the server's time.
+    let shown_time = b.text("#live-time").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while b.text("#live-time").await == shown_time {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page never fetched /api/otp"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(b.exec(hidden).await, serde_json::json!(true));
+
+    // The browser no longer has the session, as after expiry or a restart.
+    b.client.delete_all_cookies().await.expect("delete cookies");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while b.exec(hidden).await == serde_json::json!(true) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page never said its session ended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let notice = b.text("#live-ended").await;
+    assert!(notice.contains("Your session ended — reload"), "{notice}");
+    assert_eq!(b.text("#live-code").await, "------");
+    assert_eq!(
+        b.attr("#live-ended", "role").await.as_deref(),
+        Some("alert")
+    );
+    b.assert_accessible("the codes page after its session ended")
+        .await;
+    b.screenshots("otp-session-ended").await;
+    b.close().await;
 }
