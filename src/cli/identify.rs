@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::common::{CliResult, now_or, out};
 use super::nfc_args::ReaderArgs;
+use crate::agent::api::TokenView;
 use crate::nfc::{self, reader};
 
 #[derive(Args, Debug)]
@@ -32,7 +33,7 @@ pub fn run(args: &IdentifyArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
         let mut card = reader::connect(args.reader.reader.as_deref())?;
         nfc::identify(&mut card)
     })?;
-    let view = id.view(now_or(None));
+    let view = TokenView::new(&id, now_or(None));
     if args.json {
         let value = serde_json::to_string(&view).expect("token view serializes");
         return out(stdout, &format!("{value}\n"));

@@ -1,10 +1,10 @@
-//! What the token subcommands (readers, identify, burn) share: the reader flags, the
-//! display-timeout parser, and turning NFC errors into exit codes.
+//! What the token subcommands (readers, identify, burn) share: the reader flags and
+//! turning NFC errors into exit codes.
 
 use clap::Args;
 
 use super::common::CliError;
-use crate::nfc::{DisplayTimeout, NfcError};
+use crate::nfc::NfcError;
 
 /// Choosing a reader and how long to wait for a token on it.
 #[derive(Args, Debug, Clone)]
@@ -25,12 +25,4 @@ impl From<NfcError> for CliError {
             CliError::failure(e.to_string())
         }
     }
-}
-
-pub fn parse_display_timeout(s: &str) -> Result<DisplayTimeout, String> {
-    s.trim()
-        .parse::<u32>()
-        .ok()
-        .and_then(DisplayTimeout::from_seconds)
-        .ok_or_else(|| format!("display timeout must be 15, 30, 60 or 120 seconds, not '{s}'"))
 }

@@ -202,7 +202,7 @@ pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
         .build()
         .map_err(|e| CliError::failure(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let state = AppState::new(args.config()?, web::system_clock());
+        let state = AppState::new(args.config()?, crate::clock::system_clock());
         let app = web::app(state.clone()).map_err(CliError::bad_input)?;
         let listener = std::net::TcpListener::bind(&args.bind).map_err(|e| {
             CliError::usage("--bind", format!("cannot listen on {}: {e}", args.bind))

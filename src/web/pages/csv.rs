@@ -14,8 +14,9 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{Layout, layout};
+use crate::otp::SecretText;
 use crate::tokens::{EntraCsv, GraphJson, RowInput, TokenSource, validate_row};
-use crate::web::form::{Errors, SecretField};
+use crate::web::form::Errors;
 use crate::web::session::{Session, SessionCtx};
 use crate::web::{AppError, AppState};
 
@@ -25,7 +26,7 @@ use crate::web::{AppError, AppState};
 pub struct RowForm {
     upn: String,
     serial: String,
-    secret: SecretField,
+    secret: SecretText,
     interval: String,
     manufacturer: String,
     model: String,

@@ -18,11 +18,12 @@ use zeroize::Zeroizing;
 
 use super::burn::{self, BurnPanel};
 use super::{Layout, layout};
+use crate::otp::SecretText;
 use crate::otp::{
     Algorithm, GENERATE_SIZES, OtpAuth, Params, SeedFormat, check_label_part, parse_digits,
     parse_period, parse_seed_input,
 };
-use crate::web::form::{Errors, SecretField};
+use crate::web::form::Errors;
 use crate::web::session::{CurrentToken, Session, SessionCtx};
 use crate::web::{AppError, AppState};
 
@@ -41,7 +42,7 @@ pub struct GenerateForm {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ImportForm {
-    seed: SecretField,
+    seed: SecretText,
     format: String,
     algorithm: String,
     digits: String,
