@@ -131,7 +131,10 @@ proptest! {
     #[test]
     fn display_timeouts_from_any_text(text in "\\PC{0,200}", seconds: u32) {
         if let Err(e) = text.parse::<DisplayTimeout>() {
-            prop_assert!(!repeats_too_much(&e.to_string(), &text), "{}", e);
+            let nfc::ConfigError::DisplayTimeout(echoed) = &e else {
+                return Err(TestCaseError::fail(format!("{e:?}")));
+            };
+            prop_assert!(echoed.chars().count() <= 64, "{}", e);
         }
         if let Ok(t) = DisplayTimeout::try_from(seconds) {
             prop_assert_eq!(t.seconds(), seconds);
@@ -324,7 +327,8 @@ proptest! {
     #[test]
     fn the_agent_never_repeats_the_secret_or_long_fields(
         secret in prop_oneof!["[A-Z2-7]{8,120}", "\\PC{8,120}", "[a-z2-7 =-]{8,120}"],
-        algorithm in maybe(prop_oneof![Just("SHA256".to_string()), "\\PC{0,150}"]),
+        // No `'`: the message quotes the field with them, which could extend a run.
+        algorithm in maybe(prop_oneof![Just("SHA256".to_string()), "[\\PC&&[^']]{0,150}"]),
         period in maybe(any_json()),
         display_timeout in maybe(prop_oneof![any::<u32>().prop_map(serde_json::Value::from), any_json()]),
         wait_seconds in maybe(prop_oneof![Just(serde_json::Value::from(0)), any_json()]),
