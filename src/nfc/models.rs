@@ -5,7 +5,7 @@
 //! Pure data and lookups: no I/O.
 
 /// A Token2 model, known by the first digits of its serial number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Model {
     pub prefix: &'static str,
     pub name: &'static str,

@@ -446,7 +446,7 @@ impl Reply {
 }
 
 /// What get info tells us without authentication.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
     pub serial: String,
     /// The token's clock, Unix seconds UTC.

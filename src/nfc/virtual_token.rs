@@ -96,7 +96,7 @@ impl fmt::Debug for VirtualToken {
 }
 
 /// What the token's state looks like from outside (never the seed).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenState {
     pub serial: String,
     pub model: Option<&'static str>,

@@ -25,12 +25,6 @@ impl SecretText {
     }
 }
 
-impl From<Zeroizing<String>> for SecretText {
-    fn from(text: Zeroizing<String>) -> Self {
-        SecretText(text)
-    }
-}
-
 impl fmt::Debug for SecretText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
