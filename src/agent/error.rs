@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn the_doc_lists_every_kind_with_its_status() {
         let mut doc = documented();
-        for kind in ErrorKind::ALL {
+        for &kind in ErrorKind::ALL {
             let status = doc
                 .remove(kind.as_str())
                 .unwrap_or_else(|| panic!("docs/agent-api.md does not list `{kind}`"));

@@ -108,112 +108,68 @@ impl NfcError {
     }
 }
 
-/// The name of every way a burn (or an identify, or a time sync) can fail, the one
-/// vocabulary from the card to the page: [`NfcError::kind`] gives it, the agent sends it
-/// as `kind` in its JSON with the HTTP status `agent` gives each one, the agent's client
-/// carries it unchanged, and the burn page picks its status and advice by it.
-///
-/// The first group are requests the agent refuses before any card work; they are listed
-/// here too so that the list is whole. docs/agent-api.md documents every kind, and a test
-/// keeps it in step with [`ErrorKind::ALL`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    // The request.
-    BadRequest,
-    BadSeed,
-    BadConfig,
-    ConfirmationRequired,
-    Unauthorized,
-    OriginRefused,
-    HostRefused,
-    NotFound,
-    BodyTooLarge,
-    Internal,
-    // The reader.
-    PcscUnavailable,
-    PcscServiceUnavailable,
-    NoReader,
-    ReaderNotFound,
-    ReaderError,
-    NoCard,
-    NoCardInTime,
-    // The token.
-    CardRemoved,
-    CardLiftedMidWrite,
-    FidoKey,
-    OathApplet,
-    NotToken2,
-    WrongKey,
-    TokenStatus,
-    BadReply,
-    UnknownModel,
-    SeedLossUnconfirmed,
+/// Declares [`ErrorKind`], its [`ErrorKind::ALL`] and its names from one list, so no kind
+/// can be missing from either.
+macro_rules! error_kinds {
+    ($($variant:ident => $name:literal,)+) => {
+        /// The name of every way a burn (or an identify, or a time sync) can fail, the one
+        /// vocabulary from the card to the page: [`NfcError::kind`] gives it, the agent sends
+        /// it as `kind` in its JSON with the HTTP status `agent` gives each one, the agent's
+        /// client carries it unchanged, and the burn page picks its status and advice by it.
+        ///
+        /// The first group are requests the agent refuses before any card work; they are
+        /// here too so that the list is whole. docs/agent-api.md documents every kind, and a
+        /// test keeps it in step with [`ErrorKind::ALL`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorKind {
+            $($variant,)+
+        }
+
+        impl ErrorKind {
+            /// Every kind, in the order declared.
+            pub const ALL: &[ErrorKind] = &[$(ErrorKind::$variant,)+];
+
+            /// The name programs see (snake_case), the only place each is written.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$variant => $name,)+
+                }
+            }
+        }
+    };
 }
 
-impl ErrorKind {
-    /// Every kind, in the order above.
-    pub const ALL: [ErrorKind; 27] = [
-        ErrorKind::BadRequest,
-        ErrorKind::BadSeed,
-        ErrorKind::BadConfig,
-        ErrorKind::ConfirmationRequired,
-        ErrorKind::Unauthorized,
-        ErrorKind::OriginRefused,
-        ErrorKind::HostRefused,
-        ErrorKind::NotFound,
-        ErrorKind::BodyTooLarge,
-        ErrorKind::Internal,
-        ErrorKind::PcscUnavailable,
-        ErrorKind::PcscServiceUnavailable,
-        ErrorKind::NoReader,
-        ErrorKind::ReaderNotFound,
-        ErrorKind::ReaderError,
-        ErrorKind::NoCard,
-        ErrorKind::NoCardInTime,
-        ErrorKind::CardRemoved,
-        ErrorKind::CardLiftedMidWrite,
-        ErrorKind::FidoKey,
-        ErrorKind::OathApplet,
-        ErrorKind::NotToken2,
-        ErrorKind::WrongKey,
-        ErrorKind::TokenStatus,
-        ErrorKind::BadReply,
-        ErrorKind::UnknownModel,
-        ErrorKind::SeedLossUnconfirmed,
-    ];
-
-    /// The name programs see (snake_case), the only place each is written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::BadRequest => "bad_request",
-            ErrorKind::BadSeed => "bad_seed",
-            ErrorKind::BadConfig => "bad_config",
-            ErrorKind::ConfirmationRequired => "confirmation_required",
-            ErrorKind::Unauthorized => "unauthorized",
-            ErrorKind::OriginRefused => "origin_refused",
-            ErrorKind::HostRefused => "host_refused",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::BodyTooLarge => "body_too_large",
-            ErrorKind::Internal => "internal",
-            ErrorKind::PcscUnavailable => "pcsc_unavailable",
-            ErrorKind::PcscServiceUnavailable => "pcsc_service_unavailable",
-            ErrorKind::NoReader => "no_reader",
-            ErrorKind::ReaderNotFound => "reader_not_found",
-            ErrorKind::ReaderError => "reader_error",
-            ErrorKind::NoCard => "no_card",
-            ErrorKind::NoCardInTime => "no_card_in_time",
-            ErrorKind::CardRemoved => "card_removed",
-            ErrorKind::CardLiftedMidWrite => "card_lifted_mid_write",
-            ErrorKind::FidoKey => "fido_key",
-            ErrorKind::OathApplet => "oath_applet",
-            ErrorKind::NotToken2 => "not_token2",
-            ErrorKind::WrongKey => "wrong_key",
-            ErrorKind::TokenStatus => "token_status",
-            ErrorKind::BadReply => "bad_reply",
-            ErrorKind::UnknownModel => "unknown_model",
-            ErrorKind::SeedLossUnconfirmed => "seed_loss_unconfirmed",
-        }
-    }
+error_kinds! {
+    // The request, refused before any card work.
+    BadRequest => "bad_request",
+    BadSeed => "bad_seed",
+    BadConfig => "bad_config",
+    ConfirmationRequired => "confirmation_required",
+    Unauthorized => "unauthorized",
+    OriginRefused => "origin_refused",
+    HostRefused => "host_refused",
+    NotFound => "not_found",
+    BodyTooLarge => "body_too_large",
+    Internal => "internal",
+    // The reader.
+    PcscUnavailable => "pcsc_unavailable",
+    PcscServiceUnavailable => "pcsc_service_unavailable",
+    NoReader => "no_reader",
+    ReaderNotFound => "reader_not_found",
+    ReaderError => "reader_error",
+    NoCard => "no_card",
+    NoCardInTime => "no_card_in_time",
+    // The token.
+    CardRemoved => "card_removed",
+    CardLiftedMidWrite => "card_lifted_mid_write",
+    FidoKey => "fido_key",
+    OathApplet => "oath_applet",
+    NotToken2 => "not_token2",
+    WrongKey => "wrong_key",
+    TokenStatus => "token_status",
+    BadReply => "bad_reply",
+    UnknownModel => "unknown_model",
+    SeedLossUnconfirmed => "seed_loss_unconfirmed",
 }
 
 impl fmt::Display for ErrorKind {
@@ -232,7 +188,8 @@ impl FromStr for ErrorKind {
 
     fn from_str(s: &str) -> Result<Self, UnknownKind> {
         ErrorKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| UnknownKind(s.chars().take(64).collect()))
     }
@@ -258,7 +215,7 @@ mod tests {
     #[test]
     fn every_kind_has_its_own_name_and_reads_back() {
         let mut names: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
-        for kind in ErrorKind::ALL {
+        for &kind in ErrorKind::ALL {
             assert_eq!(kind.as_str().parse(), Ok(kind));
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{kind}\""));
