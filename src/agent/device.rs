@@ -85,10 +85,7 @@ impl Device {
         mut f: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
     ) -> Result<T, NfcError> {
         match self {
-            Device::Pcsc { reader } => reader::wait_for(wait, || {
-                let mut card = reader::connect(reader.as_deref())?;
-                f(&mut card)
-            }),
+            Device::Pcsc { reader } => reader::with_card(reader.as_deref(), wait, f),
             Device::Simulated { absent: true, .. } => {
                 reader::wait_for(wait, || Err::<T, _>(NfcError::NoCard))
             }

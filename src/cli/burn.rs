@@ -3,7 +3,6 @@
 //! codes the token must show after a power cycle: nothing can be read back from a token.
 
 use std::io::{BufRead, Write};
-use std::time::Duration;
 
 use clap::Args;
 use serde_json::json;
@@ -79,17 +78,9 @@ pub fn run(
         "press the token's button, then hold it on the reader"
     );
 
-    let wait = Duration::from_secs(args.reader.wait);
-    let report = reader::wait_for(wait, || {
-        let mut card = reader::connect(args.reader.reader.as_deref())?;
-        nfc::burn(
-            &mut card,
-            &parsed.secret,
-            settings,
-            now_or(None),
-            args.force,
-        )
-    })?;
+    let report = args
+        .reader
+        .on_card(|card| nfc::burn(card, &parsed.secret, settings, now_or(None), args.force))?;
     let at = u64::from(report.config.clock);
     let codes = CompareCodes::new(&parsed.secret, settings.algorithm, settings.period, at);
     let model = report.token.model.map(|m| m.name);

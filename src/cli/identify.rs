@@ -2,7 +2,6 @@
 //! authenticating or writing anything.
 
 use std::io::Write;
-use std::time::Duration;
 
 use clap::Args;
 
@@ -28,11 +27,7 @@ pub fn run(args: &IdentifyArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
         stderr,
         "press the token's button, then hold it on the reader"
     );
-    let wait = Duration::from_secs(args.reader.wait);
-    let id = reader::wait_for(wait, || {
-        let mut card = reader::connect(args.reader.reader.as_deref())?;
-        nfc::identify(&mut card)
-    })?;
+    let id = args.reader.on_card(nfc::identify)?;
     let view = TokenView::new(&id, now_or(None));
     if args.json {
         let value = serde_json::to_string(&view).expect("token view serializes");
