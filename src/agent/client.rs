@@ -300,7 +300,7 @@ impl AgentClient {
             Err(_) if status == StatusCode::UNAUTHORIZED => Err(AgentClientError::Unauthorized),
             Err(_) if status == StatusCode::REQUEST_TIMEOUT => Err(AgentClientError::Timeout),
             Err(_) => Err(AgentClientError::Protocol(format!(
-                "status {status} without an error body"
+                "status {status} without an error body this server knows (is the agent the same version?)"
             ))),
         }
     }

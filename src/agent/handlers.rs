@@ -34,7 +34,7 @@ pub async fn not_found() -> AgentError {
 
 /// Parses a JSON body (empty means `empty()`, when that gives one), then wipes the raw
 /// bytes if nothing else holds them, since a burn body carries the seed.
-pub(super) fn parse_body<T: DeserializeOwned>(
+fn parse_body<T: DeserializeOwned>(
     body: Bytes,
     empty: impl FnOnce() -> Option<T>,
 ) -> Result<T, AgentError> {
@@ -86,7 +86,7 @@ fn wait(seconds: Option<u64>) -> Duration {
 
 /// The settings a request asks for, each missing one at its default. The token's own
 /// rules (period, display timeout) are `nfc`'s, so their failures are `bad_config`.
-pub(super) fn settings(
+fn settings(
     algorithm: Option<&str>,
     period: Option<u32>,
     display_timeout: Option<u32>,
