@@ -155,9 +155,10 @@ pub enum PgpUnlock<'a> {
 
 /// What a signature on the opened message amounts to. Never "trusted" by default: a signed
 /// message opened without the signer's key is `NotVerified`, and callers must say so.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum SignatureStatus {
     /// The message carries no signature.
+    #[default]
     Unsigned,
     /// Signed, but no signer key was given: the signature was not checked.
     NotVerified { signers: Vec<String> },
@@ -228,6 +229,9 @@ pub fn open_pgp(
     .map_err(|e| corrupted_from(&e))?;
 
     let encrypted = msg.is_encrypted();
+    // Set for a symmetric message: rPGP has no quick check, so a wrong passphrase shows up
+    // later as a failed integrity check or as garbage packets, like a damaged body would.
+    let mut symmetric_password: Option<Password> = None;
     let mut msg = if let Message::Encrypted { esk, edata, .. } = &msg {
         if matches!(edata, Edata::SymEncryptedData { .. }) {
             return Err(ContainerError::Unsupported {
@@ -252,21 +256,20 @@ pub fn open_pgp(
                     decrypt_options: decrypt_options(),
                     ..Default::default()
                 };
+                symmetric_password = Some(password(passphrase));
                 match msg.decrypt_the_ring(ring, true) {
                     Ok((m, _)) => m,
                     Err(PgpError::MissingKey) => {
                         return Err(ContainerError::WrongPassphrase { what: MESSAGE });
                     }
-                    Err(PgpError::MdcError) => {
-                        // No quick check in rPGP: a wrong passphrase and a damaged body both
-                        // end at the integrity check; the check bytes tell them apart.
-                        return Err(if symmetric_passphrase_matches(message, armored, &pw) {
-                            corrupted("its integrity check failed")
-                        } else {
-                            ContainerError::WrongPassphrase { what: MESSAGE }
-                        });
+                    Err(e) => {
+                        return Err(name_failure(
+                            message,
+                            armored,
+                            symmetric_password.as_ref(),
+                            decrypt_error(&e),
+                        ));
                     }
-                    Err(e) => return Err(decrypt_error(&e)),
                 }
             }
             PgpUnlock::Key { key, passphrase } => {
@@ -305,12 +308,13 @@ pub fn open_pgp(
         msg
     };
 
+    let named = |e: ContainerError| name_failure(message, armored, symmetric_password.as_ref(), e);
     while msg.is_compressed() {
-        msg = msg.decompress().map_err(|e| corrupted_from(&e))?;
+        msg = msg.decompress().map_err(|e| named(corrupted_from(&e)))?;
     }
     if msg.is_signed() {
         // A signed message may wrap compressed data; decompressing a literal is a no-op.
-        msg = msg.decompress().map_err(|e| corrupted_from(&e))?;
+        msg = msg.decompress().map_err(|e| named(corrupted_from(&e)))?;
     }
 
     // The header is only there before the data is read.
@@ -321,7 +325,7 @@ pub fn open_pgp(
     let plaintext = match read_to_zeroizing(&mut msg, MAX_PLAINTEXT_BYTES) {
         Ok(Ok(p)) => p,
         Ok(Err(too)) => return Err(ContainerError::TooLarge { limit: too.limit }),
-        Err(e) => return Err(io_error(&e)),
+        Err(e) => return Err(named(io_error(&e))),
     };
     let signature = signature_status(&msg, signer)?;
     Ok(PgpOpened {
@@ -485,6 +489,25 @@ fn signature_status(
             signers: describe_ids(&signers),
             given: signer.fingerprint(),
         })
+    }
+}
+
+/// For a symmetric message that failed after decryption: a wrong passphrase when the check
+/// bytes say so, else the failure as found.
+fn name_failure(
+    message: &[u8],
+    armored: bool,
+    symmetric: Option<&Password>,
+    found: ContainerError,
+) -> ContainerError {
+    match symmetric {
+        Some(pw)
+            if matches!(found, ContainerError::Corrupted { .. })
+                && !symmetric_passphrase_matches(message, armored, pw) =>
+        {
+            ContainerError::WrongPassphrase { what: MESSAGE }
+        }
+        _ => found,
     }
 }
 
