@@ -33,6 +33,12 @@ struct GnuPg {
 
 impl GnuPg {
     fn new(uid: &str) -> Self {
+        Self::with_algorithm(uid, "future-default")
+    }
+
+    /// A key of `algo` as `gpg --quick-gen-key` names it (`future-default` is ed25519 with a
+    /// cv25519 subkey; `rsa2048` an RSA primary key with an RSA encryption subkey).
+    fn with_algorithm(uid: &str, algo: &str) -> Self {
         let home = tempfile::Builder::new()
             .prefix("gpg")
             .tempdir()
@@ -59,7 +65,7 @@ impl GnuPg {
                 KEY_PASS,
                 "--quick-gen-key",
                 uid,
-                "future-default",
+                algo,
                 "default",
                 "never",
             ],
@@ -77,6 +83,23 @@ impl GnuPg {
             .and_then(|l| l.split(':').find(|f| f.len() == 40))
             .expect("fingerprint")
             .to_string();
+        if algo != "future-default" {
+            // Other algorithms make only the signing primary key: add the encryption subkey.
+            let fpr = g.fingerprint.clone();
+            let out = g.run(
+                &[
+                    "--passphrase",
+                    KEY_PASS,
+                    "--quick-add-key",
+                    &fpr,
+                    algo,
+                    "encr",
+                    "never",
+                ],
+                b"",
+            );
+            assert!(out.status.success(), "subkey: {}", text(&out.stderr));
+        }
         g
     }
 
@@ -327,6 +350,30 @@ fn what_we_encrypt_gpg_decrypts_to_the_same_bytes() {
         encrypt_pgp_with_passphrase(PLAIN, &pass("short")),
         Err(ContainerError::PassphraseTooShort { .. })
     ));
+}
+
+#[test]
+fn rsa_keys_work_both_ways() {
+    let gpg = GnuPg::with_algorithm("Vendor <rsa@vendor.example>", "rsa2048");
+    let secret = PgpSecretKey::parse(&gpg.secret_key()).expect("secret key");
+    let public = PgpPublicKey::parse(&gpg.public_key()).expect("public key");
+    let key_pass = pass(KEY_PASS);
+    let theirs = gpg.make(&[
+        "--passphrase",
+        KEY_PASS,
+        "--sign",
+        "--armor",
+        "-r",
+        &gpg.fingerprint,
+        "--encrypt",
+    ]);
+    let opened = open_pgp(&theirs, with_key(&secret, &key_pass), Some(&public)).unwrap();
+    assert_eq!(&opened.plaintext[..], PLAIN);
+    assert!(matches!(opened.signature, SignatureStatus::Verified { .. }));
+    let ours = encrypt_pgp_to_key(PLAIN, &public).unwrap();
+    let out = gpg.decrypt(ours.as_bytes(), KEY_PASS);
+    assert!(out.status.success(), "gpg -d: {}", text(&out.stderr));
+    assert_eq!(out.stdout, PLAIN);
 }
 
 #[test]

@@ -70,15 +70,23 @@ impl PgpPublicKey {
         user_ids(&self.key.details.users)
     }
 
-    /// The key that gets the session key: the first subkey that may encrypt, else the primary.
+    /// The key that gets the session key: the first subkey flagged for encryption, else (old
+    /// keys without flags) the first subkey whose algorithm can encrypt.
     fn encryption_subkey(&self) -> Option<&::pgp::composed::SignedPublicSubKey> {
-        self.key.public_subkeys.iter().find(|sub| {
-            sub.key.algorithm().can_encrypt()
-                && sub.signatures.iter().any(|s| {
+        let capable = || {
+            self.key
+                .public_subkeys
+                .iter()
+                .filter(|sub| sub.key.algorithm().can_encrypt())
+        };
+        capable()
+            .find(|sub| {
+                sub.signatures.iter().any(|s| {
                     let flags = s.key_flags();
                     flags.encrypt_comms() || flags.encrypt_storage()
                 })
-        })
+            })
+            .or_else(|| capable().next())
     }
 
     fn key_ids(&self) -> Vec<[u8; 8]> {
@@ -250,13 +258,12 @@ pub fn open_pgp(
                         recipients: describe_ids(&recipients),
                     });
                 }
-                let pw = password(passphrase);
+                symmetric_password = Some(password(passphrase));
                 let ring = TheRing {
-                    message_password: vec![&pw],
+                    message_password: symmetric_password.iter().collect(),
                     decrypt_options: decrypt_options(),
                     ..Default::default()
                 };
-                symmetric_password = Some(password(passphrase));
                 match msg.decrypt_the_ring(ring, true) {
                     Ok((m, _)) => m,
                     Err(PgpError::MissingKey) => {
@@ -267,7 +274,7 @@ pub fn open_pgp(
                             message,
                             armored,
                             symmetric_password.as_ref(),
-                            decrypt_error(&e),
+                            corrupted_from(&e),
                         ));
                     }
                 }
@@ -300,7 +307,7 @@ pub fn open_pgp(
                             what: "private key",
                         });
                     }
-                    Err(e) => return Err(decrypt_error(&e)),
+                    Err(e) => return Err(corrupted_from(&e)),
                 }
             }
         }
@@ -704,10 +711,6 @@ fn corrupted_from(e: &PgpError) -> ContainerError {
 
 fn io_error(e: &std::io::Error) -> ContainerError {
     from_failure(classify_io(e))
-}
-
-fn decrypt_error(e: &PgpError) -> ContainerError {
-    corrupted_from(e)
 }
 
 /// SEIPD v1 and v2 as the standard has them, and GnuPG 2.4's OCB packets (its default when a
