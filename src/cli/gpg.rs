@@ -67,6 +67,10 @@ pub enum GpgError {
     WrongPassphrase,
     #[error("no secret key for this message in the gpg keyring (it is for key ID {0})")]
     NoSecretKey(String),
+    #[error(
+        "gpg could not get the passphrase or PIN (pinentry cancelled or not available here); give the passphrase in a file"
+    )]
+    NoPassphrase,
     #[error("the passphrase contains a line break, which gpg cannot read from a pipe")]
     PassphraseHasLineBreak,
     #[error("the OpenPGP message is damaged or truncated ({0}); nothing from it was used")]
@@ -183,7 +187,7 @@ impl Gpg {
             .map_err(|e| GpgError::NotRunnable(e.kind().to_string()))?;
 
         let status = Status::parse(&String::from_utf8_lossy(&status_text));
-        status.verdict(exit.success(), exit.code())?;
+        status.verdict(passphrase.is_some(), exit.success(), exit.code())?;
         let Some(plaintext) = plaintext else {
             return Err(GpgError::Failed("output unreadable".into()));
         };
@@ -204,6 +208,8 @@ struct Status {
     bad_mdc: bool,
     bad_passphrase: bool,
     no_data: bool,
+    /// gpg-agent tried to ask the admin (pinentry) and got nothing.
+    asking_failed: bool,
     saw_plaintext: bool,
     no_seckey: Vec<String>,
     bad_sig: Option<String>,
@@ -235,6 +241,9 @@ impl Status {
                 "BAD_PASSPHRASE" => s.bad_passphrase = true,
                 "NODATA" => s.no_data = true,
                 "NO_SECKEY" => s.no_seckey.push(clip_word(arg)),
+                "PINENTRY_LAUNCHED" | "CANCELED_BY_USER" | "MISSING_PASSPHRASE" => {
+                    s.asking_failed = true;
+                }
                 "ERROR" => {
                     let code = words.next().unwrap_or_default();
                     let numeric = code.split('_').next().unwrap_or_default();
@@ -244,6 +253,8 @@ impl Status {
                             .is_ok_and(|c| c & 0xFFFF == GPG_ERR_BAD_PASSPHRASE)
                     {
                         s.bad_passphrase = true;
+                    } else if arg == "get_passphrase" || arg == "pkdecrypt_failed" {
+                        s.asking_failed = true;
                     }
                 }
                 "PLAINTEXT" => {
@@ -281,12 +292,18 @@ impl Status {
 
     /// Ok only for a whole message: decrypted with its integrity checked (or, for a message
     /// that was only signed, read to its end), with no bad signature.
-    fn verdict(&self, exited_ok: bool, code: Option<i32>) -> Result<(), GpgError> {
+    ///
+    /// `asked` says whether we gave gpg the passphrase: without it, gpg-agent asks the admin,
+    /// and a failure to ask is its own message.
+    fn verdict(&self, asked: bool, exited_ok: bool, code: Option<i32>) -> Result<(), GpgError> {
         if let Some(id) = &self.bad_sig {
             return Err(GpgError::BadSignature(id.clone()));
         }
         if self.bad_passphrase {
             return Err(GpgError::WrongPassphrase);
+        }
+        if !asked && self.asking_failed && !self.decryption_okay {
+            return Err(GpgError::NoPassphrase);
         }
         if self.decryption_failed && !self.no_seckey.is_empty() && !self.decryption_okay {
             return Err(GpgError::NoSecretKey(self.no_seckey.join(", ")));
@@ -349,7 +366,10 @@ mod tests {
         let s = Status::parse(
             "[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] ERROR symkey_decrypt.maybe_error 11_BAD_PASSPHRASE\n[GNUPG:] DECRYPTION_FAILED\n",
         );
-        assert_eq!(s.verdict(false, Some(2)), Err(GpgError::WrongPassphrase));
+        assert_eq!(
+            s.verdict(true, false, Some(2)),
+            Err(GpgError::WrongPassphrase)
+        );
     }
 
     #[test]
@@ -357,7 +377,10 @@ mod tests {
         let s = Status::parse(
             "[GNUPG:] ENC_TO C96F873DA1A7BF73 1 0\n[GNUPG:] ERROR pkdecrypt_failed 67108875\n[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] DECRYPTION_FAILED\n",
         );
-        assert_eq!(s.verdict(false, Some(2)), Err(GpgError::WrongPassphrase));
+        assert_eq!(
+            s.verdict(true, false, Some(2)),
+            Err(GpgError::WrongPassphrase)
+        );
     }
 
     #[test]
@@ -365,7 +388,7 @@ mod tests {
         let s = Status::parse(
             "[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] PLAINTEXT 62 1796143458 seeds%20a.csv\n[GNUPG:] GOODSIG 3690DA2198A99009 Test <t@example.org>\n[GNUPG:] VALIDSIG DC194840BD8FFF638A73A6B23690DA2198A99009 2026-12-01 1 0 4 0 1 10 00 DC19\n[GNUPG:] DECRYPTION_OKAY\n[GNUPG:] GOODMDC\n",
         );
-        assert_eq!(s.verdict(true, Some(0)), Ok(()));
+        assert_eq!(s.verdict(true, true, Some(0)), Ok(()));
         assert_eq!(s.file_name.as_deref(), Some("seeds a.csv"));
         assert_eq!(
             s.signature,
@@ -379,11 +402,32 @@ mod tests {
     fn exit_zero_without_decryption_okay_is_refused() {
         let s = Status::parse("[GNUPG:] NODATA 3\n");
         assert!(matches!(
-            s.verdict(true, Some(0)),
+            s.verdict(true, true, Some(0)),
             Err(GpgError::BadData(_))
         ));
         let s = Status::parse("[GNUPG:] BEGIN_DECRYPTION\n");
-        assert!(matches!(s.verdict(true, Some(0)), Err(GpgError::Failed(_))));
+        assert!(matches!(
+            s.verdict(true, true, Some(0)),
+            Err(GpgError::Failed(_))
+        ));
+    }
+
+    #[test]
+    fn no_pinentry_is_named_when_we_gave_no_passphrase() {
+        let s = Status::parse(
+            "[GNUPG:] NEED_PASSPHRASE_SYM 9 3 2\n[GNUPG:] PINENTRY_LAUNCHED 1 curses\n[GNUPG:] ERROR get_passphrase 32870\n[GNUPG:] CANCELED_BY_USER\n[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] DECRYPTION_FAILED\n",
+        );
+        assert_eq!(
+            s.verdict(false, false, Some(2)),
+            Err(GpgError::NoPassphrase)
+        );
+        let s = Status::parse(
+            "[GNUPG:] ENC_TO BB2D6AA14452275D 18 0\n[GNUPG:] ERROR pkdecrypt_failed 83918950\n[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] DECRYPTION_FAILED\n",
+        );
+        assert_eq!(
+            s.verdict(false, false, Some(2)),
+            Err(GpgError::NoPassphrase)
+        );
     }
 
     #[test]

@@ -500,6 +500,11 @@ fn gpg_over_pipes_decrypts_and_reports_what_gpg_says() {
             .unwrap_err(),
         GpgError::WrongPassphrase
     );
+    // No passphrase given and no pinentry that can ask (no terminal here): said so.
+    assert_eq!(
+        runner.decrypt(&symmetric, None).unwrap_err(),
+        GpgError::NoPassphrase
+    );
     // gpg writes plaintext before it sees the cut; none of it may come back.
     let big: Vec<u8> = PLAIN.iter().cycle().take(40_000).copied().collect();
     let out = gpg.run(

@@ -5,6 +5,9 @@
 //! Never returns part of a message: the integrity check (MDC) is done before any plaintext is
 //! released, and a signature by a given key that does not check out is an error. Never puts
 //! rPGP's own error text in a message (it may describe the input).
+//!
+//! Our plaintext buffers are wiped on drop; rPGP's internal ones are not (it holds the
+//! decrypted body while checking the MDC), a limit of the crate rather than of this module.
 
 use std::fmt;
 use std::io::Read;

@@ -3,6 +3,8 @@
 //! the seed file inside, and writing one AES-256 entry for admins who use 7-Zip.
 //!
 //! Never a temporary file: the archive is read from and written to a `Cursor` over memory.
+//! The entry's plaintext comes back wiped on drop; the `zip` crate's inflate and AES
+//! buffers are its own and are not.
 
 use std::fmt;
 use std::io::{Cursor, Write};
