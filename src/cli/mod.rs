@@ -5,6 +5,7 @@ mod agent;
 mod burn;
 mod common;
 mod drift;
+pub mod gpg;
 mod healthcheck;
 mod identify;
 mod nfc_args;

@@ -4,6 +4,7 @@
 //! Pure: no I/O, no clock, no logging. Rows hold seeds, so they are never printed by Debug
 //! and the files built from them come back in buffers that are wiped when dropped.
 
+pub mod containers;
 mod entra;
 mod validate;
 

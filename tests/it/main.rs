@@ -4,6 +4,7 @@
 mod agent;
 mod browser;
 mod cli;
+mod containers;
 mod nfc_cli;
 mod nfc_protocol;
 mod ops;
