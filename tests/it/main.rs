@@ -16,6 +16,7 @@ mod support;
 mod tokens;
 mod web_burn;
 mod web_client;
+mod web_conns;
 mod web_csv;
 mod web_pages;
 mod web_security;
