@@ -151,7 +151,11 @@ fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let closed = closed_within(&mut slow, GENEROUS, |s| {
         // One more header byte every read timeout: never the blank line that ends them.
         n += 1;
-        let _ = s.write_all(if n % 8 == 0 { b"\r\nX-Slow: " } else { b"a" });
+        let _ = s.write_all(if n.is_multiple_of(8) {
+            b"\r\nX-Slow: "
+        } else {
+            b"a"
+        });
     });
     assert!(
         closed,
