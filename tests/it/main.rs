@@ -18,6 +18,7 @@ mod robustness;
 mod support;
 mod tokens;
 mod web_burn;
+mod web_conns;
 mod web_csv;
 mod web_guard;
 mod web_pages;
