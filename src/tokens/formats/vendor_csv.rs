@@ -135,12 +135,15 @@ fn hex_only(value: &str) -> bool {
         .all(|c| c.is_ascii_hexdigit())
 }
 
-/// The one rule (`SeedFormat::detect`) applied to the whole column: hex when every value is
-/// made of hex digits and at least one of them is hex by the rule (a `0x` prefix, or a digit
-/// base32 never uses). So one seed that happens to avoid 0, 1, 8 and 9 is still read as hex
-/// when its neighbours are.
+/// The one rule (`SeedFormat::detect`) lifted to the whole column: count the values that
+/// are hex by the rule (a `0x` prefix, or only hex digits with one base32 never uses: 0, 1,
+/// 8, 9) against the values that cannot be hex (any other character). The column is hex
+/// when the first outnumber the second. Values made only of hex digits that base32 also
+/// uses count for neither. So one mistyped cell does not flip a hex column to base32, one
+/// hex seed pasted among base32 ones does not flip a base32 column, and a hex seed that
+/// happens to avoid 0, 1, 8 and 9 is still read as hex when its neighbours are.
 fn column_encoding(text: &str, delimiter: u8, secret: usize) -> SeedFormat {
-    let mut evidence = false;
+    let (mut hex, mut not_hex) = (0usize, 0usize);
     let mut rows = reader(text, delimiter).into_records();
     rows.next();
     for row in rows.flatten() {
@@ -148,16 +151,38 @@ fn column_encoding(text: &str, delimiter: u8, secret: usize) -> SeedFormat {
             continue;
         };
         if !hex_only(value) {
-            return SeedFormat::Base32;
-        }
-        if !evidence && SeedFormat::detect(value) == SeedFormat::Hex {
-            evidence = true;
+            not_hex += 1;
+        } else if SeedFormat::detect(value) == SeedFormat::Hex {
+            hex += 1;
         }
     }
-    if evidence {
+    if hex > not_hex {
         SeedFormat::Hex
     } else {
         SeedFormat::Base32
+    }
+}
+
+/// Line numbers from byte offsets. The csv crate's own line count starts a record's line
+/// before the `\n` of a CRLF or a blank line, so it runs behind; this counts from the first
+/// byte of the record's text. Offsets only grow, so the whole file is counted once.
+struct Lines<'a> {
+    text: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+impl Lines<'_> {
+    fn at(&mut self, byte: u64) -> usize {
+        let mut b = usize::try_from(byte).unwrap_or(usize::MAX).min(self.text.len());
+        while b < self.text.len() && matches!(self.text[b], b'\r' | b'\n') {
+            b += 1;
+        }
+        if b > self.pos {
+            self.line += self.text[self.pos..b].iter().filter(|&&c| c == b'\n').count();
+            self.pos = b;
+        }
+        self.line
     }
 }
 
@@ -186,16 +211,21 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
     };
     import.secret_encoding = Some(encoding);
 
+    let mut lines = Lines {
+        text: text.as_bytes(),
+        pos: 0,
+        line: 1,
+    };
     for row in rows {
         let row = match row {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
+                let line = e.position().map_or(0, |p| lines.at(p.byte()));
                 import.refuse(line, field::LINE, "cannot be read as CSV (a quote left open?)");
                 continue;
             }
         };
-        let line = row.position().map_or(0, |p| p.line() as usize);
+        let line = row.position().map_or(0, |p| lines.at(p.byte()));
         if row.iter().all(str::is_empty) {
             continue;
         }
