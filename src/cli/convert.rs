@@ -158,19 +158,21 @@ fn read_bytes(arg: &str, what: &str, stdin: &mut dyn Read) -> Result<Zeroizing<V
 /// A pre-shared key: hex text (32, 48 or 64 digits; spaces and a `0x` prefix allowed), or
 /// the raw 16, 24 or 32 bytes.
 fn read_psk(path: &Path) -> Result<Zeroizing<Vec<u8>>, CliError> {
-    let raw = Zeroizing::new(
-        std::fs::read(path)
-            .map_err(|e| CliError::usage("--psk-file", format!("cannot read {}: {e}", path.display())))?,
-    );
+    let raw = Zeroizing::new(std::fs::read(path).map_err(|e| {
+        CliError::usage("--psk-file", format!("cannot read {}: {e}", path.display()))
+    })?);
     if let Ok(text) = std::str::from_utf8(&raw) {
         let t = text.trim();
         let t = t.strip_prefix("0x").unwrap_or(t);
-        let hex: Zeroizing<String> = Zeroizing::new(t.chars().filter(|c| !c.is_whitespace()).collect());
+        let hex: Zeroizing<String> =
+            Zeroizing::new(t.chars().filter(|c| !c.is_whitespace()).collect());
         if !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) {
             let key = data_encoding::HEXLOWER_PERMISSIVE
                 .decode(hex.as_bytes())
                 .map(Zeroizing::new)
-                .map_err(|_| CliError::usage("--psk-file", "the hex key has an odd number of digits"))?;
+                .map_err(|_| {
+                    CliError::usage("--psk-file", "the hex key has an odd number of digits")
+                })?;
             if matches!(key.len(), 16 | 24 | 32) {
                 return Ok(key);
             }
@@ -194,10 +196,12 @@ fn read_psk(path: &Path) -> Result<Zeroizing<Vec<u8>>, CliError> {
 
 /// A password file's contents, without the one line end an editor adds.
 fn read_password(path: &Path, flag: &str) -> Result<Zeroizing<String>, CliError> {
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|e| CliError::usage(flag, format!("cannot read {} as UTF-8 text: {e}", path.display())))?,
-    );
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+        CliError::usage(
+            flag,
+            format!("cannot read {} as UTF-8 text: {e}", path.display()),
+        )
+    })?);
     let body = text
         .strip_suffix("\r\n")
         .or_else(|| text.strip_suffix('\n'))
@@ -228,7 +232,10 @@ fn create_output(path: &Path) -> Result<std::fs::File, CliError> {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             CliError::usage(
                 "--output",
-                format!("{} already exists; remove it or choose another name", path.display()),
+                format!(
+                    "{} already exists; remove it or choose another name",
+                    path.display()
+                ),
             )
         } else {
             CliError::usage("--output", format!("cannot create {}: {e}", path.display()))
@@ -253,7 +260,10 @@ pub fn run(
     {
         return Err(CliError::usage(
             "--output",
-            format!("{} already exists; remove it or choose another name", out.display()),
+            format!(
+                "{} already exists; remove it or choose another name",
+                out.display()
+            ),
         ));
     }
     if args.pskc_password_file.is_some() && args.to != To::Pskc {
@@ -300,7 +310,8 @@ pub fn run(
         From::Otpauth => Some(Format::OtpauthList),
         From::GraphJson => Some(Format::GraphJson),
     };
-    let mut import = formats::read(&input, from, &options).map_err(|e| CliError::usage("INPUT", e))?;
+    let mut import =
+        formats::read(&input, from, &options).map_err(|e| CliError::usage("INPUT", e))?;
     drop(input);
 
     let manufacturer = args.manufacturer.as_deref().map(str::trim);
@@ -358,7 +369,9 @@ pub fn run(
                 let mut f = create_output(path)?;
                 f.write_all(&export.bytes)
                     .and_then(|()| f.sync_all())
-                    .map_err(|e| CliError::failure(format!("cannot write {}: {e}", path.display())))?;
+                    .map_err(|e| {
+                        CliError::failure(format!("cannot write {}: {e}", path.display()))
+                    })?;
             }
             None => stdout
                 .write_all(&export.bytes)
@@ -413,7 +426,10 @@ pub fn run(
         // The JSON already says it all; one more line would spoil it for a parser.
         String::new()
     } else if write_it {
-        format!("{problems} problem(s) above; the {} good tokens were written", export.included)
+        format!(
+            "{problems} problem(s) above; the {} good tokens were written",
+            export.included
+        )
     } else {
         format!(
             "{problems} problem(s) above; nothing written (--partial writes the {} good tokens)",
@@ -428,7 +444,11 @@ fn print_report(r: &Report<'_>, stderr: &mut dyn Write) {
         let _ = writeln!(stderr, "note: {n}");
     }
     for x in &r.refused {
-        let _ = writeln!(stderr, "{} line {}: {}: {}", x.input, x.line, x.field, x.reason);
+        let _ = writeln!(
+            stderr,
+            "{} line {}: {}: {}",
+            x.input, x.line, x.field, x.reason
+        );
     }
     for l in r.left_out {
         let _ = writeln!(stderr, "left out {}: {}", l.serial, l.reason);

@@ -157,7 +157,12 @@ pub fn main() -> ExitCode {
             &mut io::stderr(),
         ),
         Command::Seed(args) => seed::run(args, &mut io::stdout()),
-        Command::Convert(args) => convert::run(args, &mut io::stdin().lock(), &mut io::stdout(), &mut io::stderr()),
+        Command::Convert(args) => convert::run(
+            args,
+            &mut io::stdin().lock(),
+            &mut io::stdout(),
+            &mut io::stderr(),
+        ),
         Command::Drift(args) => drift::run(
             args,
             &mut io::stdin().lock(),

@@ -256,9 +256,10 @@ impl Batch {
 
     /// The index of a record holding this seed, confirmed byte for byte in constant time.
     fn seed_holder(&self, fp: &Fingerprint, secret: &Secret) -> Option<usize> {
-        self.seeds.get(fp).copied().filter(|&i| {
-            bool::from(self.records[i].secret.as_bytes().ct_eq(secret.as_bytes()))
-        })
+        self.seeds
+            .get(fp)
+            .copied()
+            .filter(|&i| bool::from(self.records[i].secret.as_bytes().ct_eq(secret.as_bytes())))
     }
 
     /// Why `record` could not join this batch as it is, if anything stops it.
@@ -344,7 +345,9 @@ impl Batch {
                     let reason = if conflict.field == field::LINE {
                         self.full_message()
                     } else {
-                        conflict.reason.replace("already in the batch", "earlier in the file")
+                        conflict
+                            .reason
+                            .replace("already in the batch", "earlier in the file")
                     };
                     refused.push(Refusal::new(c.line, conflict.field, reason));
                 }
@@ -408,7 +411,11 @@ impl Batch {
     fn methods_of(&self, upn: &str) -> usize {
         self.records
             .iter()
-            .filter(|r| r.upn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(upn)))
+            .filter(|r| {
+                r.upn
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(upn))
+            })
             .count()
     }
 

@@ -52,16 +52,21 @@ impl EntraCsv {
         let kept: Vec<&TokenRow> = rows.iter().filter(|r| r.in_csv()).collect();
         let secrets: Vec<Zeroizing<String>> = kept.iter().map(|r| r.secret.to_base32()).collect();
         let intervals: Vec<String> = kept.iter().map(|r| r.interval.to_string()).collect();
-        write_cells(kept.iter().zip(&secrets).zip(&intervals).map(|((r, s), i)| {
-            [
-                r.upn.as_str(),
-                r.serial.as_str(),
-                s.as_str(),
-                i.as_str(),
-                r.manufacturer.as_str(),
-                r.model.as_str(),
-            ]
-        }))
+        write_cells(
+            kept.iter()
+                .zip(&secrets)
+                .zip(&intervals)
+                .map(|((r, s), i)| {
+                    [
+                        r.upn.as_str(),
+                        r.serial.as_str(),
+                        s.as_str(),
+                        i.as_str(),
+                        r.manufacturer.as_str(),
+                        r.model.as_str(),
+                    ]
+                }),
+        )
     }
 }
 

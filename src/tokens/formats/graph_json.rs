@@ -200,7 +200,8 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
                 continue;
             }
         };
-        let params = match Params::new(algorithm, 6, device.time_interval_in_seconds.unwrap_or(30)) {
+        let params = match Params::new(algorithm, 6, device.time_interval_in_seconds.unwrap_or(30))
+        {
             Ok(p) => p,
             Err(e) => {
                 import.refuse(line, field::INTERVAL, e.to_string());

@@ -8,8 +8,7 @@ use crate::otp::utc_rfc3339;
 use crate::tokens::TokensError;
 use crate::tokens::batch::TokenRecord;
 
-pub const INVENTORY_HEADER: &str =
-    "serial,upn,model,manufacturer,period,algorithm,source,added at";
+pub const INVENTORY_HEADER: &str = "serial,upn,model,manufacturer,period,algorithm,source,added at";
 
 /// The inventory CSV: UTF-8, CRLF, one row per token, every token included.
 pub fn write(records: &[TokenRecord]) -> Result<Export, TokensError> {

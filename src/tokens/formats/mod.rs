@@ -141,7 +141,11 @@ impl LeftOut {
 pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, FileError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         FileError(format!(
             "the file is not UTF-8 text (line {line}); save it as \"CSV UTF-8\" or UTF-8 text"
         ))

@@ -76,11 +76,7 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
                 continue;
             }
             other => {
-                import.refuse(
-                    line,
-                    field::TYPE,
-                    format!("'{}' is not totp", clip(other)),
-                );
+                import.refuse(line, field::TYPE, format!("'{}' is not totp", clip(other)));
                 continue;
             }
         }

@@ -91,7 +91,7 @@ fn aes_cbc_decrypt(aes: Aes, key: &[u8], data: &[u8]) -> Result<Zeroizing<Vec<u8
             have: key.len(),
         });
     }
-    if data.len() < 2 * BLOCK || data.len() % BLOCK != 0 {
+    if data.len() < 2 * BLOCK || !data.len().is_multiple_of(BLOCK) {
         return Err(Undecryptable::Shape);
     }
     let (iv, body) = data.split_at(BLOCK);
@@ -196,7 +196,9 @@ fn text<'a>(node: Option<Node<'a, '_>>) -> Option<&'a str> {
 
 /// How the file's values are encrypted, as its `EncryptionKey` says.
 enum KeySource {
-    PreShared { name: String },
+    PreShared {
+        name: String,
+    },
     Pbkdf2 {
         salt: Zeroizing<Vec<u8>>,
         iterations: u32,
@@ -210,8 +212,9 @@ fn key_source(container: Node<'_, '_>) -> Result<Option<KeySource>, FileError> {
         return Ok(None);
     };
     if let Some(dk) = child(ek, "DerivedKey") {
-        let method = child(dk, "KeyDerivationMethod")
-            .ok_or_else(|| FileError("EncryptionKey/DerivedKey has no KeyDerivationMethod".into()))?;
+        let method = child(dk, "KeyDerivationMethod").ok_or_else(|| {
+            FileError("EncryptionKey/DerivedKey has no KeyDerivationMethod".into())
+        })?;
         let alg = method.attribute("Algorithm").unwrap_or("");
         if !alg.ends_with("#pbkdf2") {
             return Err(FileError(format!(
@@ -223,11 +226,17 @@ fn key_source(container: Node<'_, '_>) -> Result<Option<KeySource>, FileError> {
             .ok_or_else(|| FileError("the PBKDF2 key derivation has no PBKDF2-params".into()))?;
         let salt = text(path(params, &["Salt", "Specified"]))
             .and_then(base64_decode)
-            .ok_or_else(|| FileError("PBKDF2-params: Salt/Specified is missing or not base64".into()))?;
+            .ok_or_else(|| {
+                FileError("PBKDF2-params: Salt/Specified is missing or not base64".into())
+            })?;
         let iterations: u32 = text(child(params, "IterationCount"))
             .and_then(|t| t.parse().ok())
             .filter(|&n| n >= 1)
-            .ok_or_else(|| FileError("PBKDF2-params: IterationCount is missing or not a positive number".into()))?;
+            .ok_or_else(|| {
+                FileError(
+                    "PBKDF2-params: IterationCount is missing or not a positive number".into(),
+                )
+            })?;
         if iterations > MAX_PBKDF2_ITERATIONS {
             return Err(FileError(format!(
                 "PBKDF2-params: IterationCount {iterations} is over the {MAX_PBKDF2_ITERATIONS} we accept"
@@ -239,7 +248,9 @@ fn key_source(container: Node<'_, '_>) -> Result<Option<KeySource>, FileError> {
                 t.parse::<usize>()
                     .ok()
                     .filter(|n| matches!(n, 16 | 24 | 32))
-                    .ok_or_else(|| FileError("PBKDF2-params: KeyLength must be 16, 24 or 32".into()))?,
+                    .ok_or_else(|| {
+                        FileError("PBKDF2-params: KeyLength must be 16, 24 or 32".into())
+                    })?,
             ),
         };
         let prf = match child(params, "PRF") {
@@ -282,7 +293,8 @@ fn encryption_key(
 ) -> Result<Zeroizing<Vec<u8>>, FileError> {
     match source {
         None => Err(FileError(
-            "the file has encrypted values but no EncryptionKey saying how they were encrypted".into(),
+            "the file has encrypted values but no EncryptionKey saying how they were encrypted"
+                .into(),
         )),
         Some(KeySource::PreShared { name }) => {
             let named = if name.is_empty() {
@@ -304,7 +316,8 @@ fn encryption_key(
         }) => {
             let Some(password) = &options.keys.password else {
                 return Err(FileError(
-                    "the file is encrypted with a password (PBKDF2): give it with --password-file".into(),
+                    "the file is encrypted with a password (PBKDF2): give it with --password-file"
+                        .into(),
                 ));
             };
             let len = key_len
@@ -355,8 +368,8 @@ fn unlocker(
     let mac = match child(container, "MACMethod") {
         None => None,
         Some(m) => {
-            let hash = MacHash::from_uri(m.attribute("Algorithm").unwrap_or(""))
-                .map_err(FileError)?;
+            let hash =
+                MacHash::from_uri(m.attribute("Algorithm").unwrap_or("")).map_err(FileError)?;
             let mac_key = match child(m, "MACKey") {
                 // RFC 6030's first examples MAC with the encryption key itself.
                 None => key.clone(),
@@ -464,9 +477,9 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
     }
     let mut import = Import::new(Format::Pskc);
     if container.tag_name().namespace() != Some(PSKC_NS) {
-        import
-            .notes
-            .push(format!("the KeyContainer is not in the RFC 6030 namespace {PSKC_NS}; read anyway"));
+        import.notes.push(format!(
+            "the KeyContainer is not in the RFC 6030 namespace {PSKC_NS}; read anyway"
+        ));
     }
     let source = key_source(container)?;
     let mut unlocker_cache: Option<Unlocker> = None;
@@ -487,17 +500,18 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
         let alg = key.attribute("Algorithm").unwrap_or("");
         let lower = alg.to_ascii_lowercase();
         if lower.ends_with(":hotp") || lower.ends_with("#hotp") {
-            import.refuse(line, field::TYPE, "HOTP key: counter-based, Entra takes TOTP only");
+            import.refuse(
+                line,
+                field::TYPE,
+                "HOTP key: counter-based, Entra takes TOTP only",
+            );
             continue;
         }
         if !(lower.ends_with(":totp") || lower.ends_with("#totp")) {
             import.refuse(
                 line,
                 field::TYPE,
-                format!(
-                    "Key Algorithm '{}' is not TOTP ({TOTP_URI})",
-                    clip(alg)
-                ),
+                format!("Key Algorithm '{}' is not TOTP ({TOTP_URI})", clip(alg)),
             );
             continue;
         }
@@ -591,7 +605,11 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
                 }
             }
         } else {
-            import.refuse(line, field::SECRET, "Secret has neither PlainValue nor EncryptedValue");
+            import.refuse(
+                line,
+                field::SECRET,
+                "Secret has neither PlainValue nor EncryptedValue",
+            );
             continue;
         };
         let secret = match Secret::from_bytes(bytes.to_vec()) {
@@ -685,14 +703,22 @@ fn suite(a: Algorithm) -> &'static str {
 /// The batch as PSKC, every token included, children in the schema's order. With a
 /// password: PBKDF2-HMAC-SHA256 (16-byte salt) to an AES-256-CBC key, a random HMAC-SHA256
 /// MAC key sent encrypted, and a ValueMAC over each encrypted seed.
-pub fn write(records: &[TokenRecord], password: Option<&PskcPassword<'_>>) -> Result<Export, TokensError> {
+pub fn write(
+    records: &[TokenRecord],
+    password: Option<&PskcPassword<'_>>,
+) -> Result<Export, TokensError> {
     let w = |e: std::fmt::Error| TokensError::Write(e.to_string());
     let mut out = Zeroizing::new(String::with_capacity(records.len() * 900 + 1200));
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let mut crypt: Option<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>)> = None;
+    // The AES key and the MAC key, when a password protects the file.
+    let mut crypt: Option<[Zeroizing<Vec<u8>>; 2]> = None;
     match password {
         None => {
-            writeln!(out, "<pskc:KeyContainer xmlns:pskc=\"{PSKC_NS}\" Version=\"1.0\">").map_err(w)?;
+            writeln!(
+                out,
+                "<pskc:KeyContainer xmlns:pskc=\"{PSKC_NS}\" Version=\"1.0\">"
+            )
+            .map_err(w)?;
         }
         Some(p) => {
             if p.password.is_empty() {
@@ -700,10 +726,17 @@ pub fn write(records: &[TokenRecord], password: Option<&PskcPassword<'_>>) -> Re
             }
             let mut salt = [0u8; 16];
             let mut mac_key = Zeroizing::new(vec![0u8; 32]);
-            getrandom::fill(&mut salt).map_err(|e| TokensError::Write(format!("random salt: {e}")))?;
-            getrandom::fill(&mut mac_key).map_err(|e| TokensError::Write(format!("random MAC key: {e}")))?;
+            getrandom::fill(&mut salt)
+                .map_err(|e| TokensError::Write(format!("random salt: {e}")))?;
+            getrandom::fill(&mut mac_key)
+                .map_err(|e| TokensError::Write(format!("random MAC key: {e}")))?;
             let mut key = Zeroizing::new(vec![0u8; 32]);
-            pbkdf2::pbkdf2_hmac::<Sha256>(p.password.as_bytes(), &salt, p.iterations.max(1), &mut key);
+            pbkdf2::pbkdf2_hmac::<Sha256>(
+                p.password.as_bytes(),
+                &salt,
+                p.iterations.max(1),
+                &mut key,
+            );
             let mac_key_ct = aes256_cbc_encrypt(&key, &mac_key)?;
             writeln!(
                 out,
@@ -741,15 +774,25 @@ pub fn write(records: &[TokenRecord], password: Option<&PskcPassword<'_>>) -> Re
                 mac_key = BASE64.encode(&mac_key_ct),
             )
             .map_err(w)?;
-            crypt = Some((key, mac_key));
+            crypt = Some([key, mac_key]);
         }
     }
     for r in records {
         out.push_str(" <pskc:KeyPackage>\n  <pskc:DeviceInfo>\n");
         if !r.manufacturer.is_empty() {
-            writeln!(out, "   <pskc:Manufacturer>{}</pskc:Manufacturer>", escape(&r.manufacturer)).map_err(w)?;
+            writeln!(
+                out,
+                "   <pskc:Manufacturer>{}</pskc:Manufacturer>",
+                escape(&r.manufacturer)
+            )
+            .map_err(w)?;
         }
-        writeln!(out, "   <pskc:SerialNo>{}</pskc:SerialNo>", escape(&r.serial)).map_err(w)?;
+        writeln!(
+            out,
+            "   <pskc:SerialNo>{}</pskc:SerialNo>",
+            escape(&r.serial)
+        )
+        .map_err(w)?;
         if !r.model.is_empty() {
             writeln!(out, "   <pskc:Model>{}</pskc:Model>", escape(&r.model)).map_err(w)?;
         }
@@ -771,9 +814,14 @@ pub fn write(records: &[TokenRecord], password: Option<&PskcPassword<'_>>) -> Re
         match &crypt {
             None => {
                 let b64 = Zeroizing::new(BASE64.encode(r.secret.as_bytes()));
-                writeln!(out, "     <pskc:PlainValue>{}</pskc:PlainValue>", b64.as_str()).map_err(w)?;
+                writeln!(
+                    out,
+                    "     <pskc:PlainValue>{}</pskc:PlainValue>",
+                    b64.as_str()
+                )
+                .map_err(w)?;
             }
-            Some((key, mac_key)) => {
+            Some([key, mac_key]) => {
                 let ct = aes256_cbc_encrypt(key, r.secret.as_bytes())?;
                 let mac = hmac_sha256(mac_key, &ct)?;
                 write!(

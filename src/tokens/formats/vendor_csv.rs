@@ -94,17 +94,22 @@ fn layout(header: &csv::StringRecord, import: &mut Import) -> Result<Layout, Fil
                 }
                 found.push((c, i));
             }
-            None => import
-                .notes
-                .push(format!("column '{}' is not one we read; ignored", clip(name))),
+            None => import.notes.push(format!(
+                "column '{}' is not one we read; ignored",
+                clip(name)
+            )),
         }
     }
     let at = |c: Column| found.iter().find(|(k, _)| *k == c).map(|(_, i)| *i);
     let (Some(serial), Some(secret)) = (at(Column::Serial), at(Column::Secret)) else {
-        let seen: Vec<String> = header.iter().take(8).map(clip).collect();
+        // The cells are not echoed: a file without a header has a seed in its first line.
+        let missing = match (at(Column::Serial), at(Column::Secret)) {
+            (None, None) => "neither a serial number column nor a secret column",
+            (None, Some(_)) => "no serial number column",
+            _ => "no secret column",
+        };
         return Err(FileError(format!(
-            "the first line must be a header naming at least a serial number column (serial number, serial) and a secret column (secret key, secret, seed, key); found: {}",
-            seen.join(", ")
+            "the first line must be a header naming at least a serial number column (serial number, serial) and a secret column (secret key, secret, seed, key); it has {missing}"
         )));
     };
     let layout = Layout {
@@ -174,12 +179,17 @@ struct Lines<'a> {
 
 impl Lines<'_> {
     fn at(&mut self, byte: u64) -> usize {
-        let mut b = usize::try_from(byte).unwrap_or(usize::MAX).min(self.text.len());
+        let mut b = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
         while b < self.text.len() && matches!(self.text[b], b'\r' | b'\n') {
             b += 1;
         }
         if b > self.pos {
-            self.line += self.text[self.pos..b].iter().filter(|&&c| c == b'\n').count();
+            self.line += self.text[self.pos..b]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count();
             self.pos = b;
         }
         self.line
@@ -221,7 +231,11 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| lines.at(p.byte()));
-                import.refuse(line, field::LINE, "cannot be read as CSV (a quote left open?)");
+                import.refuse(
+                    line,
+                    field::LINE,
+                    "cannot be read as CSV (a quote left open?)",
+                );
                 continue;
             }
         };
@@ -246,9 +260,7 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
         }
     }
     if import.candidates.is_empty() && import.refused.is_empty() {
-        return Err(FileError(
-            "the file has a header but no token rows".into(),
-        ));
+        return Err(FileError("the file has a header but no token rows".into()));
     }
     Ok(import)
 }
