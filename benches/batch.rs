@@ -13,7 +13,8 @@ const TOKENS: usize = 10_000;
 
 /// A Token2-style file: serials with leading zeros, 20-byte hex seeds, no users.
 fn vendor_file(n: usize) -> Vec<u8> {
-    let mut s = String::from("\u{feff}Serial Number;Secret Key;TimeInterval;Manufacturer;Model\r\n");
+    let mut s =
+        String::from("\u{feff}Serial Number;Secret Key;TimeInterval;Manufacturer;Model\r\n");
     for i in 0..n {
         let mut seed = [0u8; 20];
         for (j, b) in seed.iter_mut().enumerate() {

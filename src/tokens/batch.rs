@@ -269,7 +269,11 @@ impl Batch {
 
     /// Why `record` could not join this batch as it is, if anything stops it.
     pub fn conflict(&self, record: &TokenRecord) -> Option<Conflict> {
-        self.conflict_keyed(record, &serial_key(&record.serial), &fingerprint(&record.secret))
+        self.conflict_keyed(
+            record,
+            &serial_key(&record.serial),
+            &fingerprint(&record.secret),
+        )
     }
 
     fn conflict_keyed(

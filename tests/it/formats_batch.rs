@@ -75,7 +75,12 @@ fn a_upn_list_goes_to_the_unassigned_tokens_in_serial_order() {
     let assigned: Vec<(&str, Option<&str>)> = report
         .assigned
         .iter()
-        .map(|&i| (b.records()[i].serial.as_str(), b.records()[i].upn.as_deref()))
+        .map(|&i| {
+            (
+                b.records()[i].serial.as_str(),
+                b.records()[i].upn.as_deref(),
+            )
+        })
         .collect();
     assert_eq!(
         assigned,

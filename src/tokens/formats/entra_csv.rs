@@ -110,7 +110,9 @@ pub fn write(records: &[TokenRecord]) -> Result<Export, TokensError> {
                 ])
                 .map_err(err)?;
         }
-        writer.flush().map_err(|e| TokensError::Write(e.to_string()))?;
+        writer
+            .flush()
+            .map_err(|e| TokensError::Write(e.to_string()))?;
     }
     Ok(Export {
         bytes: out,

@@ -249,7 +249,11 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
             Ok(false) => break,
             Err(e) => {
                 let line = e.position().map_or(0, |p| lines.at(p.byte()));
-                import.refuse(line, field::LINE, "cannot be read as CSV (a quote left open?)");
+                import.refuse(
+                    line,
+                    field::LINE,
+                    "cannot be read as CSV (a quote left open?)",
+                );
                 if e.position().is_none() {
                     break;
                 }
@@ -260,12 +264,7 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
         if row.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        if row.len() > layout.width
-            && row
-                .iter()
-                .skip(layout.width)
-                .any(|v| !v.trim().is_empty())
-        {
+        if row.len() > layout.width && row.iter().skip(layout.width).any(|v| !v.trim().is_empty()) {
             import.refuse(
                 line,
                 field::LINE,
