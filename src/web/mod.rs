@@ -27,6 +27,7 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tower_http::CompressionLevel;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -158,6 +159,13 @@ async fn compress_only_stored_state(mut request: axum::extract::Request) -> axum
     request
 }
 
+/// A request whose handler panicked (a bug) gets the server-error page instead of a dropped
+/// connection. The panic's message may quote a seed, so it is dropped unread; the panic hook
+/// (`cli/panic.rs`) has already logged where it happened.
+fn panic_page(_payload: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    AppError::Internal("a request handler panicked".into()).into_response()
+}
+
 /// The whole service. Fails only when a configured trusted origin is malformed.
 pub fn app(state: AppState) -> Result<Router, AppSetupError> {
     let pages = Router::new()
@@ -216,6 +224,7 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
             StatusCode::REQUEST_TIMEOUT,
             state.config.request_timeout,
         ))
+        .layer(CatchPanicLayer::custom(panic_page))
         .layer(middleware::from_fn(error::html_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -239,4 +248,40 @@ pub fn spawn_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_without_its_message() {
+        let app = Router::new()
+            .route(
+                "/",
+                get(|| async {
+                    let pasted = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".to_string();
+                    panic!("end byte index 10 is not a char boundary of `{pasted}`");
+                    #[allow(unreachable_code)]
+                    ""
+                }),
+            )
+            .layer(CatchPanicLayer::custom(panic_page));
+        let response = app
+            .oneshot(Request::get("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("Server error"), "{text}");
+        assert!(!text.contains("GEZDGNBV"), "{text}");
+    }
 }
