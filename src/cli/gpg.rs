@@ -266,7 +266,12 @@ impl Status {
                     }
                 }
                 "GOODSIG" => good_key = Some(clip_word(arg)),
-                "VALIDSIG" => valid_fpr = Some(clip_word(arg)),
+                "VALIDSIG" => {
+                    // The primary key's fingerprint (the last field) names the key an admin
+                    // knows, also when a signing subkey made the signature.
+                    let primary = words.nth(8).map(clip_word).filter(|f| f.len() == 40);
+                    valid_fpr = Some(primary.unwrap_or_else(|| clip_word(arg)));
+                }
                 "BADSIG" => s.bad_sig = Some(clip_word(arg)),
                 "ERRSIG" | "EXPSIG" | "EXPKEYSIG" | "REVKEYSIG" => {
                     let id = clip_word(arg);
@@ -322,7 +327,10 @@ impl Status {
         } else {
             self.saw_plaintext
         };
-        if !exited_ok || !complete {
+        // gpg exits 2 for a whole, integrity-checked message whose signature it could not
+        // check (no public key): that is reported as NOT verified, not as a failure.
+        let unverifiable = matches!(self.signature, SignatureStatus::NotVerified { .. });
+        if !(exited_ok || unverifiable && self.decryption_okay) || !complete {
             return Err(GpgError::Failed(
                 code.map_or_else(|| "killed".to_string(), |c| c.to_string()),
             ));
@@ -428,6 +436,26 @@ mod tests {
             s.verdict(false, false, Some(2)),
             Err(GpgError::NoPassphrase)
         );
+    }
+
+    #[test]
+    fn decrypted_with_an_unknown_signer_is_kept_and_not_verified() {
+        // What gpg 2.2 prints for a message signed by a key the keyring lacks; it exits 2.
+        let s = Status::parse(
+            "[GNUPG:] ENC_TO 29A08D2ECCFA90BE 18 0\n[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] DECRYPTION_INFO 2 9 0\n[GNUPG:] PLAINTEXT 62 1796146696 \n[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG C0168B523378A123 22 10 00 1796146696 9 DC835B2D5FF3202BB1D1D690C0168B523378A123\n[GNUPG:] NO_PUBKEY C0168B523378A123\n[GNUPG:] DECRYPTION_OKAY\n[GNUPG:] GOODMDC\n[GNUPG:] END_DECRYPTION\n",
+        );
+        assert_eq!(s.verdict(true, false, Some(2)), Ok(()));
+        assert_eq!(
+            s.signature,
+            SignatureStatus::NotVerified {
+                signers: vec!["C0168B523378A123".into()]
+            }
+        );
+        // Without the decryption's own "okay", exit 2 stays a failure.
+        let s = Status::parse(
+            "[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] PLAINTEXT 62 0 \n[GNUPG:] ERRSIG C0168B523378A123 22 10 00 1796146696 9 -\n",
+        );
+        assert!(s.verdict(true, false, Some(2)).is_err());
     }
 
     #[test]
