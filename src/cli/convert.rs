@@ -1,11 +1,13 @@
 //! `totp-toolset convert`: a token file in (vendor or Entra CSV, PSKC, privacyIDEA,
 //! otpauth list), users assigned from a list, any upload format out.
 //!
-//! The input is read to bytes first and its format detected from them. Keys and passwords
+//! The input is read to bytes first; an OpenPGP message or a password ZIP is opened in memory
+//! (`convert_containers`), and the format detected from the bytes inside. Keys and passwords
 //! come from files only (a flag would show in `ps`). Output goes to stdout, or to a new file
 //! created with mode 0600 that never replaces an existing one. Exit codes: 0 everything
 //! converted, 1 some lines refused or tokens left out (the rest written only with
-//! `--partial`), 2 usage or unreadable input.
+//! `--partial`), 2 usage or unreadable input (a wrong passphrase or key, a damaged or
+//! truncated container: then nothing is written).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

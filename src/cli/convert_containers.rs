@@ -66,7 +66,7 @@ pub enum GeneratedWrap {
 /// How the output is handed on, with its secrets already read and checked.
 pub enum Wrap {
     Plain,
-    ToKey(PgpPublicKey),
+    ToKey(Box<PgpPublicKey>),
     PgpPassphrase {
         passphrase: Passphrase,
         generated: bool,
@@ -117,7 +117,7 @@ pub fn prepare_wrap(args: &ContainerArgs) -> Result<Wrap, CliError> {
     if let Some(path) = &args.encrypt_to {
         let bytes = read_key_file(path, "--encrypt-to")?;
         let key = PgpPublicKey::parse(&bytes).map_err(|e| CliError::usage("--encrypt-to", e))?;
-        return Ok(Wrap::ToKey(key));
+        return Ok(Wrap::ToKey(Box::new(key)));
     }
     if let Some(path) = &args.encrypt_passphrase_file {
         return Ok(Wrap::PgpPassphrase {
@@ -212,39 +212,48 @@ pub fn open_input(
     secrets: &OpenSecrets,
 ) -> Result<Opened, CliError> {
     let container = containers::detect(&input);
+    let is_pgp = matches!(container, Container::OpenPgp { .. });
+    let is_zip = container == Container::Zip;
+    let unused: Vec<&str> = [
+        (!is_pgp && args.pgp_key.is_some(), "--pgp-key"),
+        (
+            !is_pgp && args.pgp_passphrase_file.is_some(),
+            "--pgp-passphrase-file",
+        ),
+        (
+            !is_zip && args.zip_password_file.is_some(),
+            "--zip-password-file",
+        ),
+        (!is_zip && args.zip_entry.is_some(), "--zip-entry"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect();
+    // A signer given for anything but OpenPGP must not look like a verified file.
+    if !is_pgp && args.pgp_signer.is_some() {
+        return Err(CliError::usage(
+            "--pgp-signer",
+            format!(
+                "INPUT is a {}, not an OpenPGP message: there is no signature to verify",
+                container.label()
+            ),
+        ));
+    }
     let mut notes = Vec::new();
+    if !unused.is_empty() {
+        notes.push(format!(
+            "INPUT is a {}; {} not used",
+            container.label(),
+            unused.join(", ")
+        ));
+    }
     match container {
-        Container::Plain => {
-            let unused: Vec<&str> = [
-                (args.pgp_key.is_some(), "--pgp-key"),
-                (args.pgp_passphrase_file.is_some(), "--pgp-passphrase-file"),
-                (args.pgp_signer.is_some(), "--pgp-signer"),
-                (args.zip_password_file.is_some(), "--zip-password-file"),
-                (args.zip_entry.is_some(), "--zip-entry"),
-            ]
-            .into_iter()
-            .filter_map(|(given, flag)| given.then_some(flag))
-            .collect();
-            if !unused.is_empty() {
-                // A signer given for a plain file must not look like a verified file.
-                if args.pgp_signer.is_some() {
-                    return Err(CliError::usage(
-                        "--pgp-signer",
-                        "INPUT is not an OpenPGP message, so there is no signature to verify",
-                    ));
-                }
-                notes.push(format!(
-                    "INPUT is not encrypted; {} not used",
-                    unused.join(", ")
-                ));
-            }
-            Ok(Opened {
-                plaintext: input,
-                container,
-                notes,
-                signature: None,
-            })
-        }
+        Container::Plain => Ok(Opened {
+            plaintext: input,
+            container,
+            notes,
+            signature: None,
+        }),
         Container::OpenPgp { .. } => open_openpgp(input, container, secrets, notes),
         Container::Zip => {
             let empty = Passphrase::new("");

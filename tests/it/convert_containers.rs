@@ -383,6 +383,20 @@ fn seed_files_zipped_by_7zip_and_info_zip_convert() {
     let o = run(&w.path("two.zip"), &["--zip-entry", "seeds.csv"]);
     assert_converted(&o, "picked entry");
 
+    // A signer for a ZIP (or a plain file) would verify nothing: refused, not ignored.
+    let signer = w.put(
+        "signer.asc",
+        &GnuPg::new("Token2 <zip@token2.example>").public_key(),
+    );
+    let o = run(&aes, &["--pgp-signer", &signer]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty());
+    assert!(
+        text(&o.stderr).contains("no signature to verify"),
+        "{}",
+        text(&o.stderr)
+    );
+
     // Without the password file: it is asked for by name.
     let o = convert(&[&aes, "--to", "entra-csv"], &[]);
     assert_eq!(o.status.code(), Some(2));
