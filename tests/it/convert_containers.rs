@@ -727,3 +727,69 @@ impl Work {
         std::fs::remove_file(self.dir.path().join("inner.csv")).unwrap();
     }
 }
+
+/// `convert` with `bytes` on standard input and the ZIP password file.
+fn convert_stdin(bytes: &[u8], pass_file: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(bin())
+        .args([
+            "convert",
+            "-",
+            "--to",
+            "entra-csv",
+            "--zip-password-file",
+            pass_file,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run totp-toolset");
+    let mut pipe = child.stdin.take().expect("stdin");
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("writer");
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Anything that starts like a ZIP or an armored OpenPGP message is refused as bad input
+    /// (exit 2), never a panic, and the passphrase is never repeated.
+    #[test]
+    fn damaged_containers_are_bad_input_never_a_panic(
+        zip in proptest::prelude::any::<bool>(),
+        tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+    ) {
+        let w = Work::new();
+        let mut bytes = if zip {
+            b"PK\x03\x04".to_vec()
+        } else {
+            b"-----BEGIN PGP MESSAGE-----\n\n".to_vec()
+        };
+        bytes.extend_from_slice(&tail);
+        // A GnuPG home of its own, so gpg never touches the developer's keyrings.
+        let home = tempfile::tempdir().expect("GnuPG home");
+        let o = if zip {
+            convert_stdin(&bytes, &w.path("zip.pass"))
+        } else {
+            let input = w.put("in.asc", &bytes);
+            convert(
+                &[&input, "--to", "entra-csv", "--pgp-passphrase-file", &w.path("sym.pass")],
+                &[("GNUPGHOME", home.path())],
+            )
+        };
+        proptest::prop_assert!(o.status.code() == Some(2), "{}", text(&o.stderr));
+        proptest::prop_assert!(o.stdout.is_empty());
+        assert_no_secrets(&o);
+        let _ = Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(home.path())
+            .args(["--kill", "all"])
+            .output();
+    }
+}
