@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use zeroize::Zeroizing;
 
 use super::common::CliError;
-use super::gpg::Gpg;
+use super::gpg::{Gpg, GpgError};
 use crate::tokens::containers::{
     self, Container, ContainerError, Passphrase, PgpPublicKey, PgpSecretKey, PgpUnlock,
     SignatureStatus, ZipEncryption, ZipOpened,
@@ -327,16 +327,37 @@ fn open_openpgp(
             (opened.plaintext, opened.signature, "in process")
         }
         None => {
-            let decrypted = Gpg::default()
-                .decrypt(&input, secrets.pgp_passphrase.as_ref())
-                .map_err(|e| {
+            let given = secrets.pgp_passphrase.as_ref();
+            let decrypted = match (Gpg::default().decrypt(&input, given), given) {
+                (Ok(d), _) => (d.plaintext, d.signature, "with gpg"),
+                // No GnuPG here (the Docker image has none): a passphrase-encrypted message
+                // still opens in process, and the report says how it was opened.
+                (Err(GpgError::NotRunnable(_)), Some(passphrase)) => {
+                    let opened = containers::open_pgp(
+                        &input,
+                        PgpUnlock::Passphrase(passphrase),
+                        secrets.signer.as_ref(),
+                    )
+                    .map_err(|e| match e {
+                        ContainerError::NeedsPrivateKey { .. } => CliError::bad_input(format!(
+                            "INPUT: {e}; gpg could not be run, so give the key with --pgp-key"
+                        )),
+                        e => input_error(e),
+                    })?;
+                    notes
+                        .push("gpg could not be run: opened with the passphrase in process".into());
+                    (opened.plaintext, opened.signature, "in process")
+                }
+                (Err(e), _) => {
                     let e = CliError::from(e);
-                    CliError {
+                    return Err(CliError {
                         code: e.code,
                         message: format!("INPUT: {}", e.message),
-                    }
-                })?;
-            let signature = match (&secrets.signer, decrypted.signature) {
+                    });
+                }
+            };
+            let (plaintext, signature, how) = decrypted;
+            let signature = match (&secrets.signer, signature) {
                 (None, s) => s,
                 (Some(signer), SignatureStatus::Verified { fingerprint }) => {
                     if bare_hex(&fingerprint) != bare_hex(&signer.fingerprint()) {
@@ -357,7 +378,7 @@ fn open_openpgp(
                     )));
                 }
             };
-            (decrypted.plaintext, signature, "with gpg")
+            (plaintext, signature, how)
         }
     };
     drop(input);

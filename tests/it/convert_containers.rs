@@ -191,6 +191,45 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
     );
     assert_converted(&o, "in process");
     assert!(text(&o.stderr).contains("in process"));
+
+    // Without GnuPG (as in the Docker image): a symmetric message still opens, in process;
+    // one to a key asks for --pgp-key.
+    let no_gpg = Path::new("/nonexistent-for-totp-toolset-tests");
+    let symmetric = w.put(
+        "sym.gpg",
+        &gpg.make_from(&["--passphrase", SYM_PASS, "--symmetric"], TOKEN2_CSV),
+    );
+    let o = convert(
+        &[
+            &symmetric,
+            "--to",
+            "entra-csv",
+            "--assign",
+            &users,
+            "--pgp-passphrase-file",
+            &w.path("sym.pass"),
+        ],
+        &[("PATH", no_gpg)],
+    );
+    assert_converted(&o, "no gpg, symmetric");
+    assert!(
+        text(&o.stderr).contains("gpg could not be run: opened with the passphrase in process"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = convert(
+        &[
+            &input,
+            "--to",
+            "entra-csv",
+            "--pgp-passphrase-file",
+            &w.path("key.pass"),
+        ],
+        &[("PATH", no_gpg)],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--pgp-key"), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty());
 }
 
 #[test]
