@@ -1,11 +1,13 @@
 //! `totp-toolset convert`: a token file in (vendor or Entra CSV, PSKC, privacyIDEA,
 //! otpauth list), users assigned from a list, any upload format out.
 //!
-//! The input is read to bytes first and its format detected from them. Keys and passwords
+//! The input is read to bytes first; an OpenPGP message or a password ZIP is opened in memory
+//! (`convert_containers`), and the format detected from the bytes inside. Keys and passwords
 //! come from files only (a flag would show in `ps`). Output goes to stdout, or to a new file
 //! created with mode 0600 that never replaces an existing one. Exit codes: 0 everything
 //! converted, 1 some lines refused or tokens left out (the rest written only with
-//! `--partial`), 2 usage or unreadable input.
+//! `--partial`), 2 usage or unreadable input (a wrong passphrase or key, a damaged or
+//! truncated container: then nothing is written).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use clap::{Args, ValueEnum};
 use zeroize::Zeroizing;
 
 use super::common::{CliError, CliResult};
+use super::convert_containers::{self as containers, ContainerArgs};
 use crate::otp::SeedFormat;
 use crate::tokens::formats::{self, Format, Keys, ReadOptions, pskc};
 use crate::tokens::{Batch, BatchLimit, LeftOut, Refusal, check_text};
@@ -114,6 +117,8 @@ pub struct ConvertArgs {
     /// The most tokens one run takes
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_tokens: usize,
+    #[command(flatten)]
+    pub containers: ContainerArgs,
 }
 
 /// One refused line, with which input it is in.
@@ -127,6 +132,10 @@ struct Refused<'a> {
 
 #[derive(serde::Serialize)]
 struct Report<'a> {
+    container: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<&'a str>,
+    container_notes: &'a [String],
     from: &'static str,
     secret_encoding: Option<&'static str>,
     to: &'static str,
@@ -138,6 +147,13 @@ struct Report<'a> {
     assigned: usize,
     warnings: &'a [String],
     notes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wrapped: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encrypted_to: Option<String>,
+    /// Shown once, here, when `--json` and `--generate-passphrase` go together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generated_passphrase: Option<&'a str>,
 }
 
 fn read_bytes(arg: &str, what: &str, stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>, CliError> {
@@ -293,7 +309,14 @@ pub fn run(
         .map(|p| read_password(p, "--pskc-password-file"))
         .transpose()?;
 
+    let wrap = containers::prepare_wrap(&args.containers)?;
+    let secrets = containers::read_open_secrets(&args.containers)?;
+
     let input = read_bytes(&args.input, "INPUT", stdin)?;
+    let opened = containers::open_input(input, &args.containers, &secrets)?;
+    drop(secrets);
+    let container_notes = opened.notes;
+    let input = opened.plaintext;
     let options = ReadOptions {
         secret_encoding: match args.secret_encoding {
             Encoding::Auto => SeedFormat::Auto,
@@ -340,7 +363,7 @@ pub fn run(
         assign_report = Some(batch.assign(text));
     }
 
-    let export = match args.to {
+    let mut export = match args.to {
         To::EntraCsv => formats::entra_csv::write(batch.records()),
         To::GraphJson => formats::graph_json::write(batch.records()),
         To::Pskc => {
@@ -365,17 +388,22 @@ pub fn run(
     let write_it = clean || args.partial;
 
     if write_it {
+        let bytes = containers::wrap_output(
+            &wrap,
+            std::mem::take(&mut export.bytes),
+            args.to.name(),
+            stderr,
+            args.json,
+        )?;
         match &args.output {
             Some(path) => {
                 let mut f = create_output(path)?;
-                f.write_all(&export.bytes)
-                    .and_then(|()| f.flush())
-                    .map_err(|e| {
-                        CliError::failure(format!("cannot write {}: {e}", path.display()))
-                    })?;
+                f.write_all(&bytes).and_then(|()| f.flush()).map_err(|e| {
+                    CliError::failure(format!("cannot write {}: {e}", path.display()))
+                })?;
             }
             None => stdout
-                .write_all(&export.bytes)
+                .write_all(&bytes)
                 .and_then(|()| stdout.flush())
                 .map_err(|e| CliError::failure(format!("cannot write output: {e}")))?,
         }
@@ -398,6 +426,9 @@ pub fn run(
         reason: &r.reason,
     }));
     let report = Report {
+        container: opened.container.label(),
+        signature: opened.signature.as_deref(),
+        container_notes: &container_notes,
         from: import.format.name(),
         secret_encoding: import.secret_encoding.map(|e| match e {
             SeedFormat::Hex => "hex",
@@ -412,6 +443,9 @@ pub fn run(
         assigned,
         warnings,
         notes: &import.notes,
+        wrapped: wrap.label().filter(|_| write_it),
+        encrypted_to: wrap.fingerprint().filter(|_| write_it),
+        generated_passphrase: wrap.generated().filter(|_| write_it && args.json),
     };
     if args.json {
         let json = serde_json::to_string(&report).map_err(|e| CliError::failure(e.to_string()))?;
@@ -441,6 +475,9 @@ pub fn run(
 }
 
 fn print_report(r: &Report<'_>, stderr: &mut dyn Write) {
+    for n in r.container_notes {
+        let _ = writeln!(stderr, "{n}");
+    }
     for n in r.notes {
         let _ = writeln!(stderr, "note: {n}");
     }

@@ -5,6 +5,7 @@ mod agent;
 mod burn;
 mod common;
 mod convert;
+mod convert_containers;
 mod drift;
 pub mod gpg;
 mod healthcheck;

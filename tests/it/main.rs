@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod containers;
 mod convert_cli;
+mod convert_containers;
 mod formats_batch;
 mod formats_csv;
 mod formats_props;
