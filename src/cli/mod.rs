@@ -4,6 +4,7 @@
 mod agent;
 mod burn;
 mod common;
+mod convert;
 mod drift;
 mod healthcheck;
 mod identify;
@@ -39,6 +40,8 @@ pub struct Cli {
 pub enum Command {
     /// Print the current code of a seed (or a table of codes with --skew)
     Otp(otp::OtpArgs),
+    /// Convert a token file (vendor/Entra CSV, PSKC, privacyIDEA, otpauth list) to an upload format
+    Convert(convert::ConvertArgs),
     /// Print a fresh random seed (base32, hex or otpauth URI)
     Seed(seed::SeedArgs),
     /// Find a token's clock drift from the code it shows
@@ -154,6 +157,12 @@ pub fn main() -> ExitCode {
             &mut io::stderr(),
         ),
         Command::Seed(args) => seed::run(args, &mut io::stdout()),
+        Command::Convert(args) => convert::run(
+            args,
+            &mut io::stdin().lock(),
+            &mut io::stdout(),
+            &mut io::stderr(),
+        ),
         Command::Drift(args) => drift::run(
             args,
             &mut io::stdin().lock(),
@@ -177,7 +186,10 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            // An empty message: the command has already reported (convert --json).
+            if !e.message.is_empty() {
+                eprintln!("error: {}", e.message);
+            }
             e.exit_code()
         }
     }

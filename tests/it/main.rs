@@ -4,6 +4,12 @@
 mod agent;
 mod browser;
 mod cli;
+mod convert_cli;
+mod formats_batch;
+mod formats_csv;
+mod formats_props;
+mod formats_pskc;
+mod formats_roundtrip;
 mod nfc_cli;
 mod nfc_protocol;
 mod ops;
