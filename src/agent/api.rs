@@ -1,60 +1,27 @@
 //! The agent's JSON API: the request and response bodies, shared by the server and the
 //! client so the two cannot drift apart. Documented for people in docs/agent-api.md.
 //!
-//! The only secret here is [`BurnRequest::secret`]: a zeroizing string whose Debug is
-//! `[redacted]`, so a request can be logged or printed by mistake without leaking it.
+//! The only secret here is [`BurnRequest::secret`]: a [`SecretText`], zeroizing and
+//! `[redacted]` in Debug, so a request can be logged or printed by mistake without leaking
+//! it. Failures are named by [`ErrorKind`], the vocabulary the NFC layer gives them.
 
-use std::fmt;
+use serde::{Deserialize, Serialize};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use zeroize::Zeroizing;
-
+pub use crate::nfc::ErrorKind;
 use crate::nfc::reader::ReaderStatus;
-use crate::nfc::{CompareCodes, TokenView};
-use crate::otp::Secret;
+use crate::nfc::{Identified, NfcError};
+use crate::otp::{Algorithm, Generator, Params, Secret, SecretText};
 
 /// How long a request may wait for a token when it does not say.
 pub const DEFAULT_WAIT_SECONDS: u64 = 15;
 /// The longest wait a request may ask for (longer asks are cut to this).
 pub const MAX_WAIT_SECONDS: u64 = 60;
 
-/// A seed in base32, zeroized on drop and never shown by Debug.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct SecretString(Zeroizing<String>);
-
-impl SecretString {
-    pub fn new(s: Zeroizing<String>) -> Self {
-        SecretString(s)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl Serialize for SecretString {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for SecretString {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(SecretString(Zeroizing::new(String::deserialize(d)?)))
-    }
-}
-
 /// `POST /v1/burn`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BurnRequest {
     /// The seed in base32 (spaces, dashes, lowercase and `=` tolerated).
-    pub secret: SecretString,
+    pub secret: SecretText,
     /// `SHA1` (default) or `SHA256`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<String>,
@@ -76,7 +43,7 @@ impl BurnRequest {
     /// A request for `secret` with every setting at its default.
     pub fn new(secret: &Secret) -> Self {
         BurnRequest {
-            secret: SecretString(secret.to_base32()),
+            secret: SecretText::new(secret.to_base32()),
             algorithm: None,
             period: None,
             display_timeout: None,
@@ -188,13 +155,82 @@ pub struct ShownCode {
 /// The body of every error: `{"error": {"kind": ..., "message": ...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
-    /// Stable identifier for programs (see docs/agent-api.md).
-    pub kind: String,
+    /// For programs (see docs/agent-api.md).
+    pub kind: ErrorKind,
     /// One sentence for people.
     pub message: String,
+}
+
+impl From<&NfcError> for ApiError {
+    fn from(e: &NfcError) -> Self {
+        ApiError {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: ApiError,
+}
+
+/// A token as shown to people and programs: serial, model, and its clock against ours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub serial: String,
+    /// `None` when the serial prefix is not a model we know.
+    pub model: Option<String>,
+    /// True when a config write (a time sync) erases the seed on this token.
+    pub restricted: bool,
+    /// The token's clock, Unix seconds UTC.
+    pub clock: u64,
+    pub clock_utc: String,
+    /// Token clock minus ours, seconds (positive: the token is ahead).
+    pub offset_seconds: i64,
+}
+
+impl TokenView {
+    /// The view of an identified token, its clock compared with `now`.
+    pub fn new(token: &Identified, now: u64) -> Self {
+        let clock = u64::from(token.info.clock);
+        TokenView {
+            serial: token.info.serial.clone(),
+            model: token.model.map(|m| m.name.to_string()),
+            restricted: token.restricted(),
+            clock,
+            clock_utc: crate::otp::utc_rfc3339(clock),
+            offset_seconds: token.clock_offset(now),
+        }
+    }
+}
+
+/// The codes a freshly burned token should show around `at`: the proof of a good burn,
+/// since nothing can be read back from the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompareCodes {
+    /// The RFC 6238 counter of `current`.
+    pub counter: u64,
+    pub previous: String,
+    pub current: String,
+    pub next: String,
+    /// Seconds until `next` takes over.
+    pub seconds_remaining: u64,
+}
+
+impl CompareCodes {
+    /// `period` is one the token took (30 or 60), so the parameters are always valid.
+    pub fn new(secret: &Secret, algorithm: Algorithm, period: u32, at: u64) -> Self {
+        let params = Params::new(algorithm, crate::nfc::protocol::DIGITS, period)
+            .expect("token periods are valid params");
+        let g = Generator::new(secret, params);
+        let counter = g.counter_at(at);
+        CompareCodes {
+            counter,
+            previous: g.code_for_counter(counter.saturating_sub(1)),
+            current: g.code_for_counter(counter),
+            next: g.code_for_counter(counter + 1),
+            seconds_remaining: g.seconds_remaining(at),
+        }
+    }
 }

@@ -1,7 +1,6 @@
 //! The toolset server's client for the agent: typed calls over HTTP/1.1 on loopback
-//! (hyper-util's client), the bearer token on every request, and one error per failure the
-//! page must explain (agent not running, unauthorized, no reader, no card in time, a FIDO or
-//! OATH key tapped instead, wrong key/MAC, unknown model, card lifted mid-write).
+//! (hyper-util's client), the bearer token on every request, and the agent's failures
+//! carried with their [`ErrorKind`] unchanged, so the page explains each one by its name.
 //!
 //! The seed travels in a zeroizing request body; the client never logs anything.
 
@@ -21,8 +20,8 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use super::api::{
-    BurnRequest, BurnResponse, ErrorBody, IdentifyRequest, IdentifyResponse, MAX_WAIT_SECONDS,
-    SimulatedTokenResponse, StatusResponse, TimeSyncRequest, TimeSyncResponse,
+    ApiError, BurnRequest, BurnResponse, ErrorBody, ErrorKind, IdentifyRequest, IdentifyResponse,
+    MAX_WAIT_SECONDS, SimulatedTokenResponse, StatusResponse, TimeSyncRequest, TimeSyncResponse,
 };
 
 /// Replies are small; a bigger one is not from our agent.
@@ -30,95 +29,57 @@ const MAX_REPLY_BYTES: usize = 256 * 1024;
 /// Added to the longest card wait: the agent's own timeout is shorter than this in total.
 const SLACK: Duration = Duration::from_secs(40);
 
-/// Why a call to the agent failed. `message` fields carry the agent's sentence for people.
+/// Why a call to the agent failed: the agent's own failure, its [`ErrorKind`] and
+/// sentence carried unchanged, or one of the few things that go wrong before it answers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AgentClientError {
     #[error("the agent URL is not usable: {0}")]
     BadUrl(String),
     #[error("the NFC agent is not running at {url} (start it with `totp-toolset agent`)")]
     NotRunning { url: String },
+    /// The agent answered `unauthorized` (or a bare 401): the tokens differ.
     #[error(
         "the NFC agent refused our token: check that the server and the agent share the same token"
     )]
     Unauthorized,
-    #[error("the NFC agent refused the request: {0}")]
-    Refused(String),
-    #[error("{0}")]
-    NoReader(String),
-    #[error("{0}")]
-    NoCardInTime(String),
-    #[error("{0}")]
-    FidoKey(String),
-    #[error("{0}")]
-    OathApplet(String),
-    #[error("{0}")]
-    WrongKey(String),
-    #[error("{message}")]
-    UnknownModel { message: String },
-    #[error("{0}")]
-    HalfWritten(String),
-    #[error("{0}")]
-    CardRemoved(String),
-    #[error("{0}")]
-    NotToken2(String),
-    #[error("{0}")]
-    SeedLossUnconfirmed(String),
-    #[error("{0}")]
-    BadRequest(String),
-    /// Any other failure the agent reported, with its kind.
-    #[error("{message}")]
-    Agent { kind: String, message: String },
     #[error("the NFC agent did not answer in time")]
     Timeout,
     #[error("the NFC agent's reply makes no sense: {0}")]
     Protocol(String),
+    /// The agent answered with a failure.
+    #[error("{}", agent_sentence(*.kind, .message))]
+    Agent { kind: ErrorKind, message: String },
+}
+
+/// The agent's sentence, which stands alone except when it refused the request itself.
+fn agent_sentence(kind: ErrorKind, message: &str) -> String {
+    match kind {
+        ErrorKind::OriginRefused | ErrorKind::HostRefused => {
+            format!("the NFC agent refused the request: {message}")
+        }
+        _ => message.to_string(),
+    }
 }
 
 impl AgentClientError {
-    /// A stable identifier, the agent's `kind` where there is one.
-    pub fn kind(&self) -> &str {
+    /// A stable identifier: the agent's kind when it answered, else what went wrong first.
+    pub fn kind(&self) -> &'static str {
         match self {
             AgentClientError::BadUrl(_) => "bad_url",
             AgentClientError::NotRunning { .. } => "agent_not_running",
-            AgentClientError::Unauthorized => "unauthorized",
-            AgentClientError::Refused(_) => "refused",
-            AgentClientError::NoReader(_) => "no_reader",
-            AgentClientError::NoCardInTime(_) => "no_card_in_time",
-            AgentClientError::FidoKey(_) => "fido_key",
-            AgentClientError::OathApplet(_) => "oath_applet",
-            AgentClientError::WrongKey(_) => "wrong_key",
-            AgentClientError::UnknownModel { .. } => "unknown_model",
-            AgentClientError::HalfWritten(_) => "card_lifted_mid_write",
-            AgentClientError::CardRemoved(_) => "card_removed",
-            AgentClientError::NotToken2(_) => "not_token2",
-            AgentClientError::SeedLossUnconfirmed(_) => "seed_loss_unconfirmed",
-            AgentClientError::BadRequest(_) => "bad_request",
-            AgentClientError::Agent { kind, .. } => kind,
+            AgentClientError::Unauthorized => ErrorKind::Unauthorized.as_str(),
             AgentClientError::Timeout => "timeout",
             AgentClientError::Protocol(_) => "protocol",
+            AgentClientError::Agent { kind, .. } => kind.as_str(),
         }
     }
 
-    fn from_agent(kind: String, message: String) -> Self {
-        match kind.as_str() {
-            "unauthorized" => AgentClientError::Unauthorized,
-            "origin_refused" | "host_refused" => AgentClientError::Refused(message),
-            "no_reader" | "reader_not_found" | "pcsc_unavailable" | "pcsc_service_unavailable" => {
-                AgentClientError::NoReader(message)
-            }
-            "no_card" | "no_card_in_time" => AgentClientError::NoCardInTime(message),
-            "fido_key" => AgentClientError::FidoKey(message),
-            "oath_applet" => AgentClientError::OathApplet(message),
-            "wrong_key" => AgentClientError::WrongKey(message),
-            "unknown_model" => AgentClientError::UnknownModel { message },
-            "card_lifted_mid_write" => AgentClientError::HalfWritten(message),
-            "card_removed" => AgentClientError::CardRemoved(message),
-            "not_token2" => AgentClientError::NotToken2(message),
-            "seed_loss_unconfirmed" => AgentClientError::SeedLossUnconfirmed(message),
-            "bad_request" | "bad_seed" | "bad_config" | "confirmation_required" => {
-                AgentClientError::BadRequest(message)
-            }
-            _ => AgentClientError::Agent { kind, message },
+    /// The agent's kind, when the agent answered with a failure.
+    pub fn agent_kind(&self) -> Option<ErrorKind> {
+        match self {
+            AgentClientError::Agent { kind, .. } => Some(*kind),
+            AgentClientError::Unauthorized => Some(ErrorKind::Unauthorized),
+            _ => None,
         }
     }
 }
@@ -326,14 +287,20 @@ impl AgentClient {
                 .map_err(|e| AgentClientError::Protocol(format!("{status}: {e}")));
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) => Err(AgentClientError::from_agent(
-                body.error.kind,
-                body.error.message,
-            )),
+            Ok(ErrorBody {
+                error:
+                    ApiError {
+                        kind: ErrorKind::Unauthorized,
+                        ..
+                    },
+            }) => Err(AgentClientError::Unauthorized),
+            Ok(ErrorBody {
+                error: ApiError { kind, message },
+            }) => Err(AgentClientError::Agent { kind, message }),
             Err(_) if status == StatusCode::UNAUTHORIZED => Err(AgentClientError::Unauthorized),
             Err(_) if status == StatusCode::REQUEST_TIMEOUT => Err(AgentClientError::Timeout),
             Err(_) => Err(AgentClientError::Protocol(format!(
-                "status {status} without an error body"
+                "status {status} without an error body this server knows (is the agent the same version?)"
             ))),
         }
     }

@@ -7,11 +7,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::api::{ApiError, ShownCode, SimulatedTokenResponse, StatusResponse, TokenView};
+use crate::clock::Clock;
 use crate::nfc::reader::{self, ReaderStatus};
-use crate::nfc::virtual_token::{Behaviour, Clock, VirtualToken};
+use crate::nfc::virtual_token::{Behaviour, VirtualToken};
 use crate::nfc::{self, Card, NfcError};
-
-use super::api::{ApiError, ShownCode, SimulatedTokenResponse, StatusResponse};
 
 /// How the simulated card misbehaves, if at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -85,10 +85,7 @@ impl Device {
         mut f: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
     ) -> Result<T, NfcError> {
         match self {
-            Device::Pcsc { reader } => reader::wait_for(wait, || {
-                let mut card = reader::connect(reader.as_deref())?;
-                f(&mut card)
-            }),
+            Device::Pcsc { reader } => reader::with_card(reader.as_deref(), wait, f),
             Device::Simulated { absent: true, .. } => {
                 reader::wait_for(wait, || Err::<T, _>(NfcError::NoCard))
             }
@@ -126,7 +123,7 @@ impl Device {
         let readers = match readers {
             Ok(r) => r,
             Err(e) => {
-                status.problem = Some(api_error(&e));
+                status.problem = Some(ApiError::from(&e));
                 return status;
             }
         };
@@ -135,20 +132,20 @@ impl Device {
         });
         status.readers = readers;
         if status.readers.is_empty() {
-            status.problem = Some(api_error(&NfcError::NoReader));
+            status.problem = Some(ApiError::from(&NfcError::NoReader));
         } else if let Some(wanted) = &reader_name
             && !status.readers.iter().any(|r| &r.name == wanted)
         {
-            status.problem = Some(api_error(&NfcError::ReaderNotFound {
+            status.problem = Some(ApiError::from(&NfcError::ReaderNotFound {
                 name: wanted.clone(),
                 available: status.readers.iter().map(|r| r.name.clone()).collect(),
             }));
         } else if !status.card_present {
-            status.problem = Some(api_error(&NfcError::NoCard));
+            status.problem = Some(ApiError::from(&NfcError::NoCard));
         } else {
             match self.with_card(Duration::ZERO, nfc::identify) {
-                Ok(id) => status.token = Some(id.view(now)),
-                Err(e) => status.problem = Some(api_error(&e)),
+                Ok(id) => status.token = Some(TokenView::new(&id, now)),
+                Err(e) => status.problem = Some(ApiError::from(&e)),
             }
         }
         status
@@ -177,12 +174,5 @@ impl Device {
                 })
                 .collect(),
         })
-    }
-}
-
-pub fn api_error(e: &NfcError) -> ApiError {
-    ApiError {
-        kind: e.kind().to_string(),
-        message: e.to_string(),
     }
 }

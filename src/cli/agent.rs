@@ -15,7 +15,6 @@ use zeroize::Zeroizing;
 
 use super::common::{CliError, CliResult, out, read_agent_token};
 use crate::agent::{self, AgentState, Device, SimulatedFault};
-use crate::nfc::virtual_token;
 
 /// Shorter tokens are too easy to guess.
 const MIN_TOKEN_CHARS: usize = 16;
@@ -81,7 +80,7 @@ pub fn run(args: &AgentArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         ));
     }
     let token = read_token(args)?;
-    let clock = virtual_token::system_clock();
+    let clock = crate::clock::system_clock();
     let device = if args.simulate {
         Device::simulated(
             &args.simulate_serial,

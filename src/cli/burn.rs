@@ -3,15 +3,15 @@
 //! codes the token must show after a power cycle: nothing can be read back from a token.
 
 use std::io::{BufRead, Write};
-use std::time::Duration;
 
 use clap::Args;
 use serde_json::json;
 
 use super::common::{CliError, CliResult, FormatArgs, now_or, out, read_secret, warn_if_weak};
-use super::nfc_args::{ReaderArgs, parse_display_timeout};
-use crate::nfc::protocol;
-use crate::nfc::{self, CompareCodes, DisplayTimeout, TokenSettings, reader};
+use super::nfc_args::ReaderArgs;
+use crate::agent::api::CompareCodes;
+use crate::nfc::protocol::{self, DIGITS};
+use crate::nfc::{self, ConfigError, DisplayTimeout, TokenConfig, TokenSettings, reader};
 use crate::otp::{Algorithm, utc_datetime, utc_rfc3339};
 
 #[derive(Args, Debug)]
@@ -28,7 +28,7 @@ pub struct BurnArgs {
     #[arg(long, value_name = "SECONDS")]
     pub period: Option<u32>,
     /// Seconds the display stays on: 15, 30, 60 or 120
-    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_display_timeout)]
+    #[arg(long, value_name = "SECONDS", default_value = "30")]
     pub display_timeout: DisplayTimeout,
     /// Write even to a serial prefix this burner does not know
     #[arg(long)]
@@ -48,17 +48,6 @@ pub fn run(
 ) -> CliResult {
     let parsed = read_secret(&args.secret, args.format.format(), stdin)?;
     let uri_params = parsed.uri.as_ref().map(|u| u.params);
-    if let Some(p) = uri_params
-        && p.digits() != 6
-    {
-        return Err(CliError::usage(
-            "SECRET",
-            format!(
-                "the URI asks for {} digits; these tokens always show 6",
-                p.digits()
-            ),
-        ));
-    }
     let settings = TokenSettings {
         algorithm: args
             .algorithm
@@ -68,6 +57,14 @@ pub fn run(
         display_timeout: args.display_timeout,
     };
     // Everything the user can get wrong is refused before looking for a reader.
+    // Only a URI states digits (the flags state the rest, checked with the clock below).
+    let digits = uri_params.map_or(DIGITS, |p| p.digits());
+    if let Some(refusal) = TokenConfig::refusals(settings.algorithm, digits, settings.period)
+        .into_iter()
+        .find(|r| matches!(r, ConfigError::Digits(_)))
+    {
+        return Err(CliError::usage("SECRET", refusal));
+    }
     protocol::check_seed_length(parsed.secret.len()).map_err(|e| CliError::usage("SECRET", e))?;
     settings
         .config_at(now_or(None))
@@ -81,31 +78,23 @@ pub fn run(
         "press the token's button, then hold it on the reader"
     );
 
-    let wait = Duration::from_secs(args.reader.wait);
-    let outcome = reader::wait_for(wait, || {
-        let mut card = reader::connect(args.reader.reader.as_deref())?;
-        nfc::burn(
-            &mut card,
-            &parsed.secret,
-            settings,
-            now_or(None),
-            args.force,
-        )
-    })?;
-    let at = u64::from(outcome.config.clock);
+    let report = args
+        .reader
+        .on_card(|card| nfc::burn(card, &parsed.secret, settings, now_or(None), args.force))?;
+    let at = u64::from(report.config.clock);
     let codes = CompareCodes::new(&parsed.secret, settings.algorithm, settings.period, at);
-    let model = outcome.token.model.map(|m| m.name);
+    let model = report.token.model.map(|m| m.name);
 
     if args.json {
         let value = json!({
-            "serial": outcome.token.info.serial,
+            "serial": report.token.info.serial,
             "model": model,
-            "restricted": !protocol::keeps_seed_on_config(&outcome.token.info.serial),
+            "restricted": report.token.restricted(),
             "algorithm": settings.algorithm.uri_name(),
-            "digits": 6,
+            "digits": DIGITS,
             "period": settings.period,
             "display_timeout": settings.display_timeout.seconds(),
-            "seed_bytes": outcome.seed_bytes,
+            "seed_bytes": report.seed_bytes,
             "clock_set": at,
             "clock_set_utc": utc_rfc3339(at),
             "codes": codes,
@@ -121,7 +110,7 @@ pub fn run(
              \x20 previous  {}\n\
              \x20 current   {}  ({} s left)\n\
              \x20 next      {}\n",
-            outcome.token.info.serial,
+            report.token.info.serial,
             model.unwrap_or("unknown model, forced"),
             settings.algorithm,
             settings.period,

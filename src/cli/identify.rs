@@ -2,12 +2,12 @@
 //! authenticating or writing anything.
 
 use std::io::Write;
-use std::time::Duration;
 
 use clap::Args;
 
 use super::common::{CliResult, now_or, out};
 use super::nfc_args::ReaderArgs;
+use crate::agent::api::TokenView;
 use crate::nfc::{self, reader};
 
 #[derive(Args, Debug)]
@@ -27,12 +27,8 @@ pub fn run(args: &IdentifyArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
         stderr,
         "press the token's button, then hold it on the reader"
     );
-    let wait = Duration::from_secs(args.reader.wait);
-    let id = reader::wait_for(wait, || {
-        let mut card = reader::connect(args.reader.reader.as_deref())?;
-        nfc::identify(&mut card)
-    })?;
-    let view = id.view(now_or(None));
+    let id = args.reader.on_card(nfc::identify)?;
+    let view = TokenView::new(&id, now_or(None));
     if args.json {
         let value = serde_json::to_string(&view).expect("token view serializes");
         return out(stdout, &format!("{value}\n"));

@@ -1,10 +1,12 @@
-//! What the token subcommands (readers, identify, burn) share: the reader flags, the
-//! display-timeout parser, and turning NFC errors into exit codes.
+//! What the token subcommands (readers, identify, burn) share: the reader flags and
+//! turning NFC errors into exit codes.
+
+use std::time::Duration;
 
 use clap::Args;
 
 use super::common::CliError;
-use crate::nfc::{DisplayTimeout, NfcError};
+use crate::nfc::{Card, NfcError, reader};
 
 /// Choosing a reader and how long to wait for a token on it.
 #[derive(Args, Debug, Clone)]
@@ -17,6 +19,16 @@ pub struct ReaderArgs {
     pub wait: u64,
 }
 
+impl ReaderArgs {
+    /// Runs `work` on the card on the chosen reader, waiting up to `--wait` for one.
+    pub fn on_card<T>(
+        &self,
+        work: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
+    ) -> Result<T, NfcError> {
+        reader::with_card(self.reader.as_deref(), Duration::from_secs(self.wait), work)
+    }
+}
+
 impl From<NfcError> for CliError {
     fn from(e: NfcError) -> Self {
         if e.is_input_error() {
@@ -25,12 +37,4 @@ impl From<NfcError> for CliError {
             CliError::failure(e.to_string())
         }
     }
-}
-
-pub fn parse_display_timeout(s: &str) -> Result<DisplayTimeout, String> {
-    s.trim()
-        .parse::<u32>()
-        .ok()
-        .and_then(DisplayTimeout::from_seconds)
-        .ok_or_else(|| format!("display timeout must be 15, 30, 60 or 120 seconds, not '{s}'"))
 }

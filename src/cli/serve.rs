@@ -267,7 +267,7 @@ pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
     runtime.block_on(async {
         let mut config = args.config()?;
         // Checked before binding, so a bad origin never leaves a port half-opened.
-        let _ = web::app(AppState::new(config.clone(), web::system_clock()))
+        let _ = web::app(AppState::new(config.clone(), crate::clock::system_clock()))
             .map_err(CliError::bad_input)?;
         let listener = std::net::TcpListener::bind(&args.bind).map_err(|e| {
             CliError::usage("--bind", format!("cannot listen on {}: {e}", args.bind))
@@ -277,7 +277,7 @@ pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
             .map_err(|e| CliError::failure(format!("cannot read the bound address: {e}")))?;
         let tls = args.tls_setup(&addr)?;
         config.allowed_hosts = args.allowed_hosts(addr, tls.as_ref())?;
-        let state = AppState::new(config, web::system_clock());
+        let state = AppState::new(config, crate::clock::system_clock());
         let app = web::app(state.clone()).map_err(CliError::bad_input)?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         // The first line of stdout is the URL, so scripts and tests can read the real port.

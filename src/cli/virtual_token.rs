@@ -15,7 +15,9 @@ use clap::Args;
 use serde_json::json;
 
 use super::common::{CliError, CliResult, now_or, out};
-use crate::nfc::virtual_token::{self, Behaviour, Event, VirtualToken};
+use crate::clock::system_clock;
+use crate::nfc::virtual_token::{Behaviour, Event, VirtualToken};
+use crate::nfc::vpcd;
 
 #[derive(Args, Debug)]
 pub struct VirtualTokenArgs {
@@ -98,7 +100,7 @@ fn event_line(token: &VirtualToken, event: &Event) -> serde_json::Value {
 }
 
 pub fn run(args: &VirtualTokenArgs, stdout: &mut dyn Write) -> CliResult {
-    let mut token = VirtualToken::new(&args.serial, args.restricted, virtual_token::system_clock())
+    let mut token = VirtualToken::new(&args.serial, args.restricted, system_clock())
         .with_behaviour(args.behaviour)
         .with_clock_offset(args.clock_offset);
     let mut stream = connect(&args.vpcd, Duration::from_secs(args.connect_timeout))?;
@@ -114,7 +116,7 @@ pub fn run(args: &VirtualTokenArgs, stdout: &mut dyn Write) -> CliResult {
     )?;
     let _ = stdout.flush();
     let mut failed = None;
-    virtual_token::serve_vpcd(&mut stream, &mut token, &mut |token, events| {
+    vpcd::serve(&mut stream, &mut token, &mut |token, events| {
         for e in &events {
             let line = format!("{}\n", event_line(token, e));
             if stdout

@@ -6,11 +6,12 @@
 
 use super::card::{Card, CardError};
 use super::error::NfcError;
+use super::models::{self, Model};
 use super::protocol::{
-    self, AID_FIDO, AID_OATH, DisplayTimeout, Model, Reply, SW_AUTH_FAILED, SW_CLA_NOT_SUPPORTED,
+    self, AID_FIDO, AID_OATH, DisplayTimeout, Reply, SW_AUTH_FAILED, SW_CLA_NOT_SUPPORTED,
     SW_INS_NOT_SUPPORTED, TokenConfig, TokenInfo,
 };
-use crate::otp::{Algorithm, Generator, Params, Secret};
+use crate::otp::{Algorithm, Secret};
 
 /// GET RESPONSE rounds we follow before deciding the card is babbling.
 const MAX_GET_RESPONSE: usize = 16;
@@ -50,7 +51,7 @@ pub struct Identified {
 
 /// What a successful burn wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BurnOutcome {
+pub struct BurnReport {
     pub token: Identified,
     pub config: TokenConfig,
     pub seed_bytes: usize,
@@ -58,7 +59,7 @@ pub struct BurnOutcome {
 
 /// What a successful time sync wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncOutcome {
+pub struct SyncReport {
     pub token: Identified,
     pub config: TokenConfig,
     /// True on restricted models: the config write erased the seed.
@@ -183,7 +184,7 @@ pub fn burn(
     settings: TokenSettings,
     now: u64,
     force: bool,
-) -> Result<BurnOutcome, NfcError> {
+) -> Result<BurnReport, NfcError> {
     let seed_apdu = protocol::write_seed_apdu(secret.as_bytes())?;
     let config = settings.config_at(now)?;
     let token = identify(card)?;
@@ -193,7 +194,7 @@ pub fn burn(
     // before it would be lost.
     write(card, "write config", &protocol::write_config_apdu(&config))?;
     write(card, "write seed", &seed_apdu)?;
-    Ok(BurnOutcome {
+    Ok(BurnReport {
         token,
         config,
         seed_bytes: secret.len(),
@@ -209,11 +210,11 @@ pub fn sync_time(
     now: u64,
     confirm_seed_loss: bool,
     force: bool,
-) -> Result<SyncOutcome, NfcError> {
+) -> Result<SyncReport, NfcError> {
     let config = settings.config_at(now)?;
     let token = identify(card)?;
     refuse_unknown(&token, force)?;
-    let seed_erased = !protocol::keeps_seed_on_config(&token.info.serial);
+    let seed_erased = token.restricted();
     if seed_erased && !confirm_seed_loss {
         return Err(NfcError::SeedLossUnconfirmed {
             serial: token.info.serial.clone(),
@@ -224,67 +225,21 @@ pub fn sync_time(
     }
     authenticate(card)?;
     write(card, "write config", &protocol::write_config_apdu(&config))?;
-    Ok(SyncOutcome {
+    Ok(SyncReport {
         token,
         config,
         seed_erased,
     })
 }
 
-/// The codes a freshly burned token should show around `at`: the proof of a good burn,
-/// since nothing can be read back from the token.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CompareCodes {
-    /// The RFC 6238 counter of `current`.
-    pub counter: u64,
-    pub previous: String,
-    pub current: String,
-    pub next: String,
-    /// Seconds until `next` takes over.
-    pub seconds_remaining: u64,
-}
-
-impl CompareCodes {
-    pub fn new(secret: &Secret, algorithm: Algorithm, period: u32, at: u64) -> Self {
-        let params = Params::new(algorithm, 6, period).expect("token periods are valid params");
-        let g = Generator::new(secret, params);
-        let counter = g.counter_at(at);
-        CompareCodes {
-            counter,
-            previous: g.code_for_counter(counter.saturating_sub(1)),
-            current: g.code_for_counter(counter),
-            next: g.code_for_counter(counter + 1),
-            seconds_remaining: g.seconds_remaining(at),
-        }
-    }
-}
-
-/// A token as shown to people and programs: serial, model, and its clock against ours.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TokenView {
-    pub serial: String,
-    /// `None` when the serial prefix is not a model we know.
-    pub model: Option<String>,
-    /// True when a config write (a time sync) erases the seed on this token.
-    pub restricted: bool,
-    /// The token's clock, Unix seconds UTC.
-    pub clock: u64,
-    pub clock_utc: String,
-    /// Token clock minus ours, seconds (positive: the token is ahead).
-    pub offset_seconds: i64,
-}
-
 impl Identified {
-    /// The view of this token, its clock compared with `now`.
-    pub fn view(&self, now: u64) -> TokenView {
-        let clock = u64::from(self.info.clock);
-        TokenView {
-            serial: self.info.serial.clone(),
-            model: self.model.map(|m| m.name.to_string()),
-            restricted: !protocol::keeps_seed_on_config(&self.info.serial),
-            clock,
-            clock_utc: crate::otp::utc_rfc3339(clock),
-            offset_seconds: clock as i64 - now as i64,
-        }
+    /// True when a config write (a time sync) erases the seed on this token.
+    pub fn restricted(&self) -> bool {
+        !models::keeps_seed_on_config(&self.info.serial)
+    }
+
+    /// The token's clock minus `now` (Unix seconds), positive when the token is ahead.
+    pub fn clock_offset(&self, now: u64) -> i64 {
+        i64::from(self.info.clock) - i64::try_from(now).unwrap_or(i64::MAX)
     }
 }

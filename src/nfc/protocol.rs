@@ -1,5 +1,6 @@
 //! The Token2 programmable-token protocol as bytes: building every command APDU, SM4 and the
-//! MAC, the seed and config encodings, parsing replies, status words and the model table.
+//! MAC, the seed and config encodings, the config rules, parsing replies and status words
+//! (the model table is in `models.rs`).
 //!
 //! Pure: no I/O, no clock, no randomness. Both our burner and the virtual token use these
 //! functions, so a change here is checked against the known answers in the tests below,
@@ -9,6 +10,7 @@ use cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use sm4::Sm4;
 use zeroize::Zeroizing;
 
+use super::models::{Model, model_for_serial};
 use crate::otp::Algorithm;
 
 /// The one fixed SM4 key of these tokens. Public (it is in Token2's own tools); it guards
@@ -45,74 +47,8 @@ pub const SW_BAD_DATA: u16 = 0x6A80;
 pub const SW_INS_NOT_SUPPORTED: u16 = 0x6D00;
 pub const SW_CLA_NOT_SUPPORTED: u16 = 0x6E00;
 
-/// A Token2 model, known by the first digits of its serial number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Model {
-    pub prefix: &'static str,
-    pub name: &'static str,
-    /// False on "restricted-sync" models: every config write (so every time sync) erases
-    /// the seed there, as an anti-replay measure.
-    pub keeps_seed_on_config: bool,
-}
-
-/// The serial prefixes we know. Looked up longest prefix first.
-pub const MODELS: [Model; 8] = [
-    Model {
-        prefix: "8659600",
-        name: "miniOTP-2-i",
-        keeps_seed_on_config: true,
-    },
-    Model {
-        prefix: "8659601",
-        name: "miniOTP-3-i",
-        keeps_seed_on_config: false,
-    },
-    Model {
-        prefix: "8659609",
-        name: "miniOTP-3-i-NB",
-        keeps_seed_on_config: false,
-    },
-    Model {
-        prefix: "8659610",
-        name: "C301-i",
-        keeps_seed_on_config: false,
-    },
-    Model {
-        prefix: "8659612",
-        name: "OTPC-P1-i",
-        keeps_seed_on_config: true,
-    },
-    Model {
-        prefix: "8659621",
-        name: "OTPC-P2-i-NB",
-        keeps_seed_on_config: false,
-    },
-    Model {
-        prefix: "8659622",
-        name: "OTPC-P2-i",
-        keeps_seed_on_config: false,
-    },
-    Model {
-        prefix: "8659632",
-        name: "C302-i",
-        keeps_seed_on_config: true,
-    },
-];
-
-/// The model a serial number belongs to, by the longest matching prefix.
-pub fn model_for_serial(serial: &str) -> Option<Model> {
-    MODELS
-        .iter()
-        .filter(|m| serial.starts_with(m.prefix))
-        .max_by_key(|m| m.prefix.len())
-        .copied()
-}
-
-/// True when a config write leaves the seed alone on this serial (the three known keepers);
-/// every other serial, known or not, is treated as restricted.
-pub fn keeps_seed_on_config(serial: &str) -> bool {
-    model_for_serial(serial).is_some_and(|m| m.keeps_seed_on_config)
-}
+/// The only digit count these tokens show; their config has no field for it.
+pub const DIGITS: u8 = 6;
 
 /// How long the token's display stays on after a button press.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -125,15 +61,9 @@ pub enum DisplayTimeout {
 }
 
 impl DisplayTimeout {
-    pub fn from_seconds(s: u32) -> Option<Self> {
-        match s {
-            15 => Some(Self::S15),
-            30 => Some(Self::S30),
-            60 => Some(Self::S60),
-            120 => Some(Self::S120),
-            _ => None,
-        }
-    }
+    pub const ALL: [DisplayTimeout; 4] = [Self::S15, Self::S30, Self::S60, Self::S120];
+    /// The choices in words, for messages and forms (kept equal to [`Self::ALL`] by a test).
+    pub const CHOICES: &str = "15, 30, 60 or 120 seconds";
 
     pub fn seconds(self) -> u32 {
         match self {
@@ -154,19 +84,38 @@ impl DisplayTimeout {
     }
 
     fn from_code(c: u8) -> Option<Self> {
-        match c {
-            0 => Some(Self::S15),
-            1 => Some(Self::S30),
-            2 => Some(Self::S60),
-            3 => Some(Self::S120),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|t| t.code() == c)
     }
 }
 
+impl TryFrom<u32> for DisplayTimeout {
+    type Error = ConfigError;
+
+    fn try_from(seconds: u32) -> Result<Self, ConfigError> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.seconds() == seconds)
+            .ok_or_else(|| ConfigError::DisplayTimeout(seconds.to_string()))
+    }
+}
+
+impl std::str::FromStr for DisplayTimeout {
+    type Err = ConfigError;
+
+    /// Whole seconds, surrounding spaces tolerated.
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        let refused = || ConfigError::DisplayTimeout(s.trim().chars().take(MAX_ECHO).collect());
+        let seconds = s.trim().parse::<u32>().map_err(|_| refused())?;
+        Self::try_from(seconds).map_err(|_| refused())
+    }
+}
+
+/// The most characters of someone's input an error message repeats.
+const MAX_ECHO: usize = 64;
+
 /// What a config write sets. Only values the token accepts can be built (see
 /// [`TokenConfig::new`]): SHA-1 or SHA-256, 30 or 60 seconds; the token has no digits field
-/// and always shows 6 digits.
+/// and always shows [`DIGITS`] digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenConfig {
     algorithm: Algorithm,
@@ -185,24 +134,39 @@ pub enum ConfigError {
     Digits(u8),
     #[error("these tokens support a period of 30 or 60 seconds, not {0}")]
     Period(u32),
-    #[error("display timeout must be 15, 30, 60 or 120 seconds, not {0}")]
-    DisplayTimeout(u32),
+    /// Holds the refused input, at most 64 characters of it.
+    #[error("display timeout must be {choices}, not '{0}'", choices = DisplayTimeout::CHOICES)]
+    DisplayTimeout(String),
     #[error("the clock {0} cannot be set: the token keeps a 32-bit Unix time (before 2106-02-07)")]
     Clock(u64),
 }
 
 impl TokenConfig {
+    /// Every reason a token cannot take codes of this hash, length and period, in the
+    /// order a person reads them; empty when it can. The one statement of that rule: the
+    /// burner, the command line and the pages all ask it.
+    pub fn refusals(algorithm: Algorithm, digits: u8, period: u32) -> Vec<ConfigError> {
+        let mut why = Vec::new();
+        if algorithm == Algorithm::Sha512 {
+            why.push(ConfigError::Sha512);
+        }
+        if digits != DIGITS {
+            why.push(ConfigError::Digits(digits));
+        }
+        if period != 30 && period != 60 {
+            why.push(ConfigError::Period(period));
+        }
+        why
+    }
+
     pub fn new(
         algorithm: Algorithm,
         period: u32,
         display_timeout: DisplayTimeout,
         clock: u64,
     ) -> Result<Self, ConfigError> {
-        if algorithm == Algorithm::Sha512 {
-            return Err(ConfigError::Sha512);
-        }
-        if period != 30 && period != 60 {
-            return Err(ConfigError::Period(period));
+        if let Some(why) = Self::refusals(algorithm, DIGITS, period).into_iter().next() {
+            return Err(why);
         }
         let clock = u32::try_from(clock).map_err(|_| ConfigError::Clock(clock))?;
         Ok(TokenConfig {
@@ -482,7 +446,7 @@ impl Reply {
 }
 
 /// What get info tells us without authentication.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
     pub serial: String,
     /// The token's clock, Unix seconds UTC.
@@ -561,17 +525,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn longest_prefix_wins_and_unknown_is_none() {
+    fn display_timeout_choices_are_the_list() {
+        let listed: Vec<String> = DisplayTimeout::ALL
+            .iter()
+            .map(|t| t.seconds().to_string())
+            .collect();
+        let (last, rest) = listed.split_last().unwrap();
         assert_eq!(
-            model_for_serial("8659600123456").unwrap().name,
-            "miniOTP-2-i"
+            DisplayTimeout::CHOICES,
+            format!("{} or {last} seconds", rest.join(", "))
         );
-        assert_eq!(model_for_serial("8659632000001").unwrap().name, "C302-i");
-        assert!(model_for_serial("865960").is_none());
-        assert!(model_for_serial("1234567").is_none());
-        assert!(keeps_seed_on_config("8659612000001"));
-        assert!(!keeps_seed_on_config("8659601000001"));
-        assert!(!keeps_seed_on_config("9999999"));
+        for t in DisplayTimeout::ALL {
+            assert_eq!(DisplayTimeout::from_code(t.code()), Some(t));
+            assert_eq!(DisplayTimeout::try_from(t.seconds()), Ok(t));
+            assert_eq!(format!(" {} ", t.seconds()).parse(), Ok(t));
+        }
+        assert_eq!(
+            "45".parse::<DisplayTimeout>(),
+            Err(ConfigError::DisplayTimeout("45".into()))
+        );
     }
 
     #[test]

@@ -49,13 +49,15 @@ pub fn connect(reader: Option<&str>) -> Result<Box<dyn Card + Send>, NfcError> {
     }
 }
 
-/// Like [`connect`], but keeps looking for a card for up to `wait` (the user may still be
-/// pressing the token's button). Every other failure returns at once.
-pub fn connect_waiting(
+/// Runs `work` on the card on `reader` (or the first reader with one), looking for a card
+/// for up to `wait` (the user may still be pressing the token's button). Every other
+/// failure returns at once.
+pub fn with_card<T>(
     reader: Option<&str>,
     wait: Duration,
-) -> Result<Box<dyn Card + Send>, NfcError> {
-    wait_for(wait, || connect(reader))
+    mut work: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
+) -> Result<T, NfcError> {
+    wait_for(wait, || work(&mut connect(reader)?))
 }
 
 /// Calls `attempt` until it stops saying "no card" or `wait` is over.

@@ -2,29 +2,26 @@
 //! reference (authentication, MAC checks, seed decryption and padding, the config TLV, its
 //! own clock, restricted models erasing the seed on a config write, the status words), and
 //! the code it would show. Used in-process by tests and the agent's `--simulate`, and as a
-//! vpcd card so the real `pcscd` stack can be tested without hardware.
+//! vpcd card (`vpcd.rs`) so the real `pcscd` stack can be tested without hardware.
 //!
 //! It holds a seed in memory like a token does (zeroized), and never reveals it: what it
 //! tells the outside is the codes it would display.
 
 use std::fmt;
-use std::io::{self, Read, Write};
 
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::card::{Card, CardError};
+use super::models;
 use super::protocol::{
     self, AID_FIDO, AID_OATH, BLOCK, CLA_PLAIN, CLA_SECURE, DisplayTimeout, INS_ANSWER_CHALLENGE,
     INS_GET_CHALLENGE, INS_GET_INFO, INS_GET_RESPONSE, INS_SELECT, INS_WRITE_CONFIG,
     INS_WRITE_SEED, SW_AUTH_FAILED, SW_BAD_DATA, SW_CLA_NOT_SUPPORTED, SW_INS_NOT_SUPPORTED, SW_OK,
     SW_WRONG_LENGTH, TokenConfig,
 };
+use crate::clock::Clock;
 use crate::otp::{Algorithm, Generator, Params, Secret};
-
-/// The ATR our virtual card presents: the generic one PC/SC readers build for an
-/// ISO 14443-4 type A card with no historical bytes.
-pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
 
 /// How the virtual device behaves: a good token, or one of the failures a burner must
 /// explain.
@@ -67,9 +64,6 @@ pub enum Event {
     SeedWritten { seed_bytes: usize },
 }
 
-/// The host clock the token's own clock runs from (Unix seconds); tests pin it.
-pub use crate::clock::{Clock, system_clock};
-
 /// One virtual token and its state.
 pub struct VirtualToken {
     serial: String,
@@ -102,7 +96,7 @@ impl fmt::Debug for VirtualToken {
 }
 
 /// What the token's state looks like from outside (never the seed).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenState {
     pub serial: String,
     pub model: Option<&'static str>,
@@ -115,9 +109,9 @@ pub struct TokenState {
     pub clock_offset: i64,
 }
 
-/// A code the token shows, with the counter it belongs to.
+/// A code the token displays, with the counter it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ShownCode {
+pub struct DisplayedCode {
     pub counter: u64,
     pub code: String,
 }
@@ -134,7 +128,7 @@ impl VirtualToken {
     pub fn new(serial: &str, force_restricted: bool, clock: Clock) -> Self {
         VirtualToken {
             serial: serial.to_string(),
-            restricted: force_restricted || !protocol::keeps_seed_on_config(serial),
+            restricted: force_restricted || !models::keeps_seed_on_config(serial),
             behaviour: Behaviour::Token2,
             clock,
             clock_offset: 0,
@@ -179,7 +173,7 @@ impl VirtualToken {
     pub fn state(&self) -> TokenState {
         TokenState {
             serial: self.serial.clone(),
-            model: protocol::model_for_serial(&self.serial).map(|m| m.name),
+            model: models::model_for_serial(&self.serial).map(|m| m.name),
             restricted: self.restricted,
             seed_present: self.seed.is_some(),
             algorithm: self.algorithm,
@@ -203,13 +197,13 @@ impl VirtualToken {
     }
 
     /// The codes it shows from `-skew` to `+skew` steps around host time `unix`.
-    pub fn codes_around(&self, unix: u64, skew: u32) -> Vec<ShownCode> {
+    pub fn codes_around(&self, unix: u64, skew: u32) -> Vec<DisplayedCode> {
         let Some(g) = self.generator() else {
             return Vec::new();
         };
         let here = g.counter_at(self.token_time(unix));
         (here.saturating_sub(u64::from(skew))..=here + u64::from(skew))
-            .map(|counter| ShownCode {
+            .map(|counter| DisplayedCode {
                 counter,
                 code: g.code_for_counter(counter),
             })
@@ -412,50 +406,6 @@ impl Card for VirtualToken {
     }
 }
 
-/// Plays the card for vpcd over `stream`: 2-byte big-endian length + payload frames; a
-/// 1-byte payload is a control code (00 off, 01 on, 02 reset, 04 send the ATR), anything
-/// longer an APDU answered in the same framing. Calls `on_events` after every APDU that
-/// changed the token. Returns when vpcd closes the connection.
-pub fn serve_vpcd<S: Read + Write>(
-    stream: &mut S,
-    token: &mut VirtualToken,
-    on_events: &mut dyn FnMut(&VirtualToken, Vec<Event>),
-) -> io::Result<()> {
-    loop {
-        let mut len = [0u8; 2];
-        match stream.read_exact(&mut len) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(e),
-        }
-        let len = u16::from_be_bytes(len) as usize;
-        let mut payload = vec![0u8; len];
-        stream.read_exact(&mut payload)?;
-        match payload.as_slice() {
-            [] => {}
-            [0x00] | [0x01] | [0x02] => token.reset(),
-            [0x04] => write_frame(stream, &ATR)?,
-            [_] => {}
-            apdu => {
-                let reply = token.transmit(apdu).unwrap_or_else(|_| Vec::new());
-                write_frame(stream, &reply)?;
-                let events = token.take_events();
-                if !events.is_empty() {
-                    on_events(token, events);
-                }
-            }
-        }
-    }
-}
-
-fn write_frame<W: Write>(w: &mut W, payload: &[u8]) -> io::Result<()> {
-    let len = u16::try_from(payload.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "frame too long"))?;
-    w.write_all(&len.to_be_bytes())?;
-    w.write_all(payload)?;
-    w.flush()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,44 +427,5 @@ mod tests {
         let mut t = VirtualToken::new("8659600000001", false, fixed(1_700_000_000));
         let apdu = protocol::write_seed_apdu(&[1; 20]).unwrap();
         assert_eq!(t.process(&apdu), vec![0x69, 0x83]);
-    }
-
-    #[test]
-    fn vpcd_framing() {
-        // power on, ATR, get info, then EOF.
-        let mut input = Vec::new();
-        for payload in [&[0x01][..], &[0x04][..], &protocol::get_info_apdu()[..]] {
-            input.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-            input.extend_from_slice(payload);
-        }
-        struct Duplex {
-            input: io::Cursor<Vec<u8>>,
-            output: Vec<u8>,
-        }
-        impl Read for Duplex {
-            fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
-                self.input.read(b)
-            }
-        }
-        impl Write for Duplex {
-            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-                self.output.write(b)
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut d = Duplex {
-            input: io::Cursor::new(input),
-            output: Vec::new(),
-        };
-        let mut t = VirtualToken::new("ABC123", false, fixed(0x65432100));
-        serve_vpcd(&mut d, &mut t, &mut |_, _| {}).unwrap();
-        let mut expected = vec![0, 5];
-        expected.extend_from_slice(&ATR);
-        let info = sw(&protocol::info_body("ABC123", 0x65432100), SW_OK);
-        expected.extend_from_slice(&(info.len() as u16).to_be_bytes());
-        expected.extend_from_slice(&info);
-        assert_eq!(d.output, expected);
     }
 }

@@ -8,6 +8,7 @@ mod civil;
 mod code;
 mod params;
 mod secret;
+mod secret_text;
 mod uri;
 
 pub use civil::{utc_datetime, utc_rfc3339, utc_time};
@@ -22,6 +23,7 @@ pub use secret::{
     DEFAULT_GENERATE_BYTES, GENERATE_SIZES, MAX_SEED_BYTES, MIN_SEED_BYTES, RECOMMENDED_MIN_BYTES,
     Secret, SeedError, SeedFormat,
 };
+pub use secret_text::SecretText;
 pub use uri::{MAX_LABEL_CHARS, OtpAuth, UriError, check_label_part};
 
 /// A seed as a user typed it, with any parameters an otpauth URI carried.

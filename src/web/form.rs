@@ -113,29 +113,6 @@ impl Errors {
     }
 }
 
-/// A form field that may hold a seed: wiped when the form is dropped, never printed.
-#[derive(serde::Deserialize, Default)]
-#[serde(transparent)]
-pub struct SecretField(String);
-
-impl SecretField {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretField {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl Drop for SecretField {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

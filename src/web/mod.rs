@@ -32,8 +32,7 @@ use tower_http::trace::TraceLayer;
 pub use error::AppError;
 pub use session::{SessionConfig, SessionStore};
 
-/// "Now" in Unix seconds, held in the state so tests can fix or advance time.
-pub use crate::clock::{Clock, system_clock};
+use crate::clock::Clock;
 
 /// Everything the server can be told at start-up.
 #[derive(Clone, Debug)]
@@ -74,6 +73,7 @@ impl Default for WebConfig {
 pub struct AppState {
     pub config: Arc<WebConfig>,
     pub sessions: Arc<SessionStore>,
+    /// "Now" in Unix seconds, held here so tests can fix or advance time.
     pub clock: Clock,
 }
 

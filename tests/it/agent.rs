@@ -7,7 +7,7 @@ use std::process::Command;
 
 use zeroize::Zeroizing;
 
-use totp_toolset::agent::api::{BurnRequest, TimeSyncRequest};
+use totp_toolset::agent::api::{BurnRequest, ErrorKind, TimeSyncRequest};
 use totp_toolset::agent::client::{AgentClient, AgentClientError};
 use totp_toolset::agent::{self, SimulatedFault};
 use totp_toolset::otp::{Algorithm, Generator, Params, Secret};
@@ -163,15 +163,17 @@ async fn time_sync_needs_confirmation_and_warns_restricted_models() {
         .await
         .unwrap();
     let e = c.time_sync(&TimeSyncRequest::default()).await.unwrap_err();
-    assert_eq!(e.kind(), "bad_request");
+    assert_eq!(e.agent_kind(), Some(ErrorKind::ConfirmationRequired));
+    assert_eq!(e.kind(), "confirmation_required");
     assert!(e.to_string().contains("confirm"), "{e}");
     let mut req = TimeSyncRequest {
         confirm: true,
         ..Default::default()
     };
     let e = c.time_sync(&req).await.unwrap_err();
-    assert!(
-        matches!(e, AgentClientError::SeedLossUnconfirmed(_)),
+    assert_eq!(
+        e.agent_kind(),
+        Some(ErrorKind::SeedLossUnconfirmed),
         "{e:?}"
     );
     assert!(c.simulated_token().await.unwrap().seed_present);
@@ -240,7 +242,7 @@ async fn every_failure_has_its_own_client_error() {
     let url = start("4242424242", false, SimulatedFault::None).await;
     let c = client(&url);
     let e = c.burn(&BurnRequest::new(&secret)).await.unwrap_err();
-    assert!(matches!(e, AgentClientError::UnknownModel { .. }), "{e:?}");
+    assert_eq!(e.agent_kind(), Some(ErrorKind::UnknownModel), "{e:?}");
     let mut forced = BurnRequest::new(&secret);
     forced.force = true;
     c.burn(&forced).await.unwrap();
@@ -248,7 +250,7 @@ async fn every_failure_has_its_own_client_error() {
     let mut bad = BurnRequest::new(&Secret::from_bytes(vec![1; 64]).unwrap());
     bad.wait_seconds = Some(1);
     let e = c.burn(&bad).await.unwrap_err();
-    assert_eq!(e.kind(), "bad_request");
+    assert_eq!(e.agent_kind(), Some(ErrorKind::BadSeed), "{e:?}");
     assert!(e.to_string().contains("63"), "{e}");
     let mut sha512 = BurnRequest::new(&secret);
     sha512.algorithm = Some("SHA512".into());

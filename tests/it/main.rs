@@ -18,6 +18,7 @@ mod otp_oathtool;
 mod otp_parse;
 mod otp_uri;
 mod otp_vectors;
+mod props_nfc;
 mod robustness;
 mod support;
 mod tokens;

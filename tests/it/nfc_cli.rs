@@ -103,7 +103,7 @@ fn virtual_token_binary_speaks_vpcd_and_reports_its_codes() {
         .as_secs();
     let outcome = nfc::burn(&mut vpcd, &secret, settings, now, false).unwrap();
     assert_eq!(outcome.token.info.serial, "8659601000007");
-    let codes = nfc::CompareCodes::new(&secret, Algorithm::Sha256, 60, now);
+    let codes = totp_toolset::agent::api::CompareCodes::new(&secret, Algorithm::Sha256, 60, now);
 
     let configured: serde_json::Value = serde_json::from_str(&child.next_line()).unwrap();
     assert_eq!(configured["event"], "configured");

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use totp_toolset::clock::Clock;
 use totp_toolset::nfc::protocol::{self, DisplayTimeout, TokenConfig};
-use totp_toolset::nfc::virtual_token::{Behaviour, Clock, Event, VirtualToken};
-use totp_toolset::nfc::{self, Card, CardError, NfcError, TokenSettings};
+use totp_toolset::nfc::virtual_token::{Behaviour, Event, VirtualToken};
+use totp_toolset::nfc::{self, Card, CardError, ConfigError, ErrorKind, NfcError, TokenSettings};
 use totp_toolset::otp::{Algorithm, Generator, Params, Secret};
 
 fn hex(s: &str) -> Vec<u8> {
@@ -99,11 +100,20 @@ fn config_refuses_what_tokens_cannot_do() {
     assert!(e.to_string().contains("SHA-512"), "{e}");
     let e = TokenConfig::new(Algorithm::Sha1, 45, DisplayTimeout::S30, NOW).unwrap_err();
     assert!(e.to_string().contains("30 or 60"), "{e}");
-    assert_eq!(DisplayTimeout::from_seconds(45), None);
+    let e = DisplayTimeout::try_from(45).unwrap_err();
+    assert_eq!(e, ConfigError::DisplayTimeout("45".into()));
+    assert!(e.to_string().contains("15, 30, 60 or 120"), "{e}");
+    assert_eq!(DisplayTimeout::try_from(120), Ok(DisplayTimeout::S120));
+    // Every refusal at once, for pages that list them; none for what the token takes.
     assert_eq!(
-        DisplayTimeout::from_seconds(120),
-        Some(DisplayTimeout::S120)
+        TokenConfig::refusals(Algorithm::Sha512, 8, 45),
+        [
+            ConfigError::Sha512,
+            ConfigError::Digits(8),
+            ConfigError::Period(45)
+        ]
     );
+    assert!(TokenConfig::refusals(Algorithm::Sha256, 6, 60).is_empty());
 }
 
 #[test]
@@ -194,7 +204,7 @@ fn seeds_of_0_and_64_bytes_are_refused_before_touching_the_card() {
     let mut t = token("8659600000001");
     let secret = Secret::from_bytes(vec![7; 64]).unwrap();
     let e = nfc::burn(&mut t, &secret, TokenSettings::default(), NOW, false).unwrap_err();
-    assert_eq!(e.kind(), "bad_seed");
+    assert_eq!(e.kind(), ErrorKind::BadSeed);
     assert!(
         e.to_string().contains("64 bytes") && e.to_string().contains("63"),
         "{e}"
@@ -231,7 +241,7 @@ fn restricted_models_lose_the_seed_on_a_config_write() {
     // ... a time sync needs the confirmation, and then erases the seed.
     let e =
         nfc::sync_time(&mut restricted, TokenSettings::default(), NOW, false, false).unwrap_err();
-    assert_eq!(e.kind(), "seed_loss_unconfirmed");
+    assert_eq!(e.kind(), ErrorKind::SeedLossUnconfirmed);
     assert!(e.to_string().contains("miniOTP-3-i"), "{e}");
     assert!(restricted.state().seed_present);
     let out = nfc::sync_time(&mut restricted, TokenSettings::default(), NOW, true, false).unwrap();
@@ -251,7 +261,7 @@ fn unknown_models_are_refused_unless_forced() {
     let secret = Secret::from_bytes(vec![9; 20]).unwrap();
     let mut t = token("1234567000001");
     let e = nfc::burn(&mut t, &secret, TokenSettings::default(), NOW, false).unwrap_err();
-    assert_eq!(e.kind(), "unknown_model");
+    assert_eq!(e.kind(), ErrorKind::UnknownModel);
     assert!(e.to_string().contains("1234567000001") && e.to_string().contains("--force"));
     assert!(!t.state().seed_present);
     nfc::burn(&mut t, &secret, TokenSettings::default(), NOW, true).unwrap();
@@ -378,7 +388,7 @@ fn wrong_key_and_lifted_card() {
     let secret = Secret::from_bytes(vec![1; 20]).unwrap();
     let mut t = token("8659600000001").with_behaviour(Behaviour::WrongKey);
     let e = nfc::burn(&mut t, &secret, TokenSettings::default(), NOW, false).unwrap_err();
-    assert_eq!((e.kind(), &e), ("wrong_key", &NfcError::WrongKey));
+    assert_eq!((e.kind(), &e), (ErrorKind::WrongKey, &NfcError::WrongKey));
     assert!(e.to_string().contains("6983"));
 
     let mut t = token("8659601000001").with_behaviour(Behaviour::LiftMidWrite);
@@ -408,7 +418,7 @@ fn status_words_become_messages() {
         Ok(vec![0x6A, 0x82]),
     ]);
     let e = nfc::identify(&mut c).unwrap_err();
-    assert_eq!(e.kind(), "not_token2");
+    assert_eq!(e.kind(), ErrorKind::NotToken2);
     assert!(
         e.to_string()
             .contains("probably not a Token2 programmable token"),
@@ -432,7 +442,10 @@ fn status_words_become_messages() {
         Ok(vec![0x6A, 0x82]),
         Ok(vec![0x6A, 0x82]),
     ]);
-    assert_eq!(nfc::identify(&mut c).unwrap_err().kind(), "bad_reply");
+    assert_eq!(
+        nfc::identify(&mut c).unwrap_err().kind(),
+        ErrorKind::BadReply
+    );
     // A config refused with 6A80 and a wrong length are named with their step.
     let info = hex("000000 0D 38363539363030303030303031 0000 65432100 9000");
     let secret = Secret::from_bytes(vec![1; 20]).unwrap();

@@ -180,7 +180,7 @@ async fn trusted_origin_may_post() {
                 trusted_origins: vec!["not a url".into()],
                 ..WebConfig::default()
             },
-            totp_toolset::web::system_clock()
+            totp_toolset::clock::system_clock()
         ))
         .is_err()
     );

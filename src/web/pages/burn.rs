@@ -12,8 +12,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::agent::api::BurnRequest;
+use crate::agent::api::{BurnRequest, ErrorKind};
 use crate::agent::client::AgentClientError;
+use crate::nfc::DisplayTimeout;
 use crate::web::AppError;
 use crate::web::extract::CurrentSession;
 use crate::web::session::BurnResult;
@@ -33,46 +34,69 @@ pub struct BurnForm {
 
 /// The status code for a failed burn: whose fault, in HTTP's words.
 fn error_status(e: &AgentClientError) -> StatusCode {
-    match e {
-        AgentClientError::NotRunning { .. } | AgentClientError::NoReader(_) => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        AgentClientError::NoCardInTime(_) | AgentClientError::Timeout => {
-            StatusCode::GATEWAY_TIMEOUT
-        }
-        AgentClientError::FidoKey(_)
-        | AgentClientError::OathApplet(_)
-        | AgentClientError::NotToken2(_)
-        | AgentClientError::UnknownModel { .. }
-        | AgentClientError::SeedLossUnconfirmed(_) => StatusCode::CONFLICT,
-        AgentClientError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::BAD_GATEWAY,
+    let kind = match e {
+        AgentClientError::NotRunning { .. } => return StatusCode::SERVICE_UNAVAILABLE,
+        AgentClientError::Timeout => return StatusCode::GATEWAY_TIMEOUT,
+        AgentClientError::BadUrl(_)
+        | AgentClientError::Unauthorized
+        | AgentClientError::Protocol(_) => return StatusCode::BAD_GATEWAY,
+        AgentClientError::Agent { kind, .. } => *kind,
+    };
+    match kind {
+        ErrorKind::NoReader
+        | ErrorKind::ReaderNotFound
+        | ErrorKind::PcscUnavailable
+        | ErrorKind::PcscServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::NoCard | ErrorKind::NoCardInTime => StatusCode::GATEWAY_TIMEOUT,
+        ErrorKind::FidoKey
+        | ErrorKind::OathApplet
+        | ErrorKind::NotToken2
+        | ErrorKind::UnknownModel
+        | ErrorKind::SeedLossUnconfirmed => StatusCode::CONFLICT,
+        ErrorKind::BadRequest
+        | ErrorKind::BadSeed
+        | ErrorKind::BadConfig
+        | ErrorKind::ConfirmationRequired => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Unauthorized
+        | ErrorKind::OriginRefused
+        | ErrorKind::HostRefused
+        | ErrorKind::NotFound
+        | ErrorKind::BodyTooLarge
+        | ErrorKind::Internal
+        | ErrorKind::ReaderError
+        | ErrorKind::CardRemoved
+        | ErrorKind::CardLiftedMidWrite
+        | ErrorKind::WrongKey
+        | ErrorKind::TokenStatus
+        | ErrorKind::BadReply => StatusCode::BAD_GATEWAY,
     }
 }
 
 /// What the user should do about a failure, after the agent's own sentence.
 fn advice(e: &AgentClientError) -> &'static str {
-    match e {
-        AgentClientError::NotRunning { .. } => {
-            " Start it on this machine with `totp-toolset agent --token-file FILE` and the same token file as the server."
-        }
-        AgentClientError::Unauthorized => "",
-        AgentClientError::NoReader(_) => {
-            " Plug in a USB NFC reader (and check that pcscd is running), then try again."
-        }
-        AgentClientError::NoCardInTime(_) => {
+    if let AgentClientError::NotRunning { .. } = e {
+        return " Start it on this machine with `totp-toolset agent --token-file FILE` and the same token file as the server.";
+    }
+    match e.agent_kind() {
+        Some(
+            ErrorKind::NoReader
+            | ErrorKind::ReaderNotFound
+            | ErrorKind::PcscUnavailable
+            | ErrorKind::PcscServiceUnavailable,
+        ) => " Plug in a USB NFC reader (and check that pcscd is running), then try again.",
+        Some(ErrorKind::NoCard | ErrorKind::NoCardInTime) => {
             " Press the token's button so it shows a code, hold it flat on the reader, then burn again."
         }
-        AgentClientError::FidoKey(_) | AgentClientError::OathApplet(_) => {
+        Some(ErrorKind::FidoKey | ErrorKind::OathApplet) => {
             " Take it away and hold the Token2 programmable token on the reader instead."
         }
-        AgentClientError::HalfWritten(_) | AgentClientError::CardRemoved(_) => {
+        Some(ErrorKind::CardLiftedMidWrite | ErrorKind::CardRemoved) => {
             " Keep the token still on the reader until the result appears, and burn it again."
         }
-        AgentClientError::UnknownModel { .. } => {
+        Some(ErrorKind::UnknownModel) => {
             " If you are sure it is a Token2 programmable token, tick \"write to an unknown model\" and burn again."
         }
-        AgentClientError::WrongKey(_) => {
+        Some(ErrorKind::WrongKey) => {
             " The token refused our key: it may not be a Token2 programmable token of this generation."
         }
         _ => "",
@@ -84,7 +108,7 @@ pub async fn view_burn_post(
     Form(form): Form<BurnForm>,
 ) -> Result<Response, AppError> {
     let state = &session.state;
-    let display_timeout = form.display_timeout.trim().parse::<u32>().ok();
+    let display_timeout = form.display_timeout.parse::<DisplayTimeout>().ok();
     let force = form.force == "yes";
     // Copy what the burn needs and let go of the session before waiting on the agent.
     let (secret, params) = session.with(|s| (s.current().secret().clone(), s.current().params()));
@@ -99,9 +123,9 @@ pub async fn view_burn_post(
             render(&session, panel, status)
         };
 
-    let Some(display_timeout) = display_timeout.filter(|t| matches!(t, 15 | 30 | 60 | 120)) else {
+    let Some(display_timeout) = display_timeout else {
         return failure(
-            "Display timeout: choose 15, 30, 60 or 120 seconds.".into(),
+            format!("Display timeout: choose {}.", DisplayTimeout::CHOICES),
             "bad_display_timeout",
             StatusCode::UNPROCESSABLE_ENTITY,
         );
@@ -121,7 +145,7 @@ pub async fn view_burn_post(
     drop(secret);
     request.algorithm = Some(params.algorithm().uri_name().to_string());
     request.period = Some(params.period());
-    request.display_timeout = Some(display_timeout);
+    request.display_timeout = Some(display_timeout.seconds());
     request.force = force;
     request.wait_seconds = Some(state.config.burn_wait_seconds);
     let result = agent.burn(&request).await;

@@ -12,10 +12,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use crate::otp::SecretText;
 use crate::tokens::{EntraCsv, GraphJson, RowInput, TokenSource, validate_row};
 use crate::web::AppError;
 use crate::web::extract::CurrentSession;
-use crate::web::form::{Errors, Form, SecretField};
+use crate::web::form::{Errors, Form};
 use crate::web::session::{Session, SessionCtx};
 use crate::web::views::{Layout, layout};
 
@@ -25,7 +26,7 @@ use crate::web::views::{Layout, layout};
 pub struct RowForm {
     upn: String,
     serial: String,
-    secret: SecretField,
+    secret: SecretText,
     interval: String,
     manufacturer: String,
     model: String,

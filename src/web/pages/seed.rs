@@ -9,13 +9,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use crate::otp::SecretText;
 use crate::otp::{
     Algorithm, GENERATE_SIZES, Params, SeedFormat, check_label_part, parse_digits, parse_period,
     parse_seed_input,
 };
 use crate::web::AppError;
 use crate::web::extract::CurrentSession;
-use crate::web::form::{Errors, Form, SecretField};
+use crate::web::form::{Errors, Form};
 use crate::web::session::CurrentToken;
 use crate::web::views::burn_panel::{self, BurnPanel};
 use crate::web::views::seed::{GenView, ImportView, LabelView, seed_page};
@@ -35,7 +36,7 @@ pub struct GenerateForm {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ImportForm {
-    seed: SecretField,
+    seed: SecretText,
     format: String,
     algorithm: String,
     digits: String,

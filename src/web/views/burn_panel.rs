@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use crate::agent::api::StatusResponse;
-use crate::otp::{Algorithm, Params, excerpt};
+use crate::nfc::{ConfigError, TokenConfig};
+use crate::otp::{Params, excerpt};
 use crate::web::AppState;
 use crate::web::session::BurnResult;
 
@@ -36,16 +37,16 @@ pub struct BurnPanel {
 
 /// Why these parameters cannot go on a Token2 programmable token, if they cannot.
 pub fn unburnable_reason(params: Params) -> Option<String> {
-    let mut why = Vec::new();
-    if params.algorithm() == Algorithm::Sha512 {
-        why.push("SHA-512");
-    }
-    if params.digits() != 6 {
-        why.push("8 digits");
-    }
-    if !matches!(params.period(), 30 | 60) {
-        why.push("a period other than 30 or 60 seconds");
-    }
+    let why: Vec<String> =
+        TokenConfig::refusals(params.algorithm(), params.digits(), params.period())
+            .iter()
+            .map(|refusal| match refusal {
+                ConfigError::Sha512 => "SHA-512".to_string(),
+                ConfigError::Digits(d) => format!("{d} digits"),
+                ConfigError::Period(_) => "a period other than 30 or 60 seconds".to_string(),
+                ConfigError::DisplayTimeout(_) | ConfigError::Clock(_) => refusal.to_string(),
+            })
+            .collect();
     (!why.is_empty()).then(|| {
         format!(
             "This token uses {}: Token2 programmable tokens can only do SHA-1 or SHA-256, 6 digits, 30 or 60 seconds. Generate or import a seed with those settings to burn it.",

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use totp_toolset::agent::client::AgentClient;
 use totp_toolset::agent::{self, AgentState, Device, SimulatedFault};
-use totp_toolset::nfc::virtual_token::system_clock;
+use totp_toolset::clock::system_clock;
 
 use super::process::Spawned;
 

@@ -1,0 +1,107 @@
+//! The vpcd transport: plays a [`VirtualToken`] as the card of vsmartcard's virtual reader,
+//! so `pcscd` shows it on "Virtual PCD 00 00" and the whole PC/SC stack can be tested
+//! without hardware (as `pcsc.rs` is the transport to real readers).
+//!
+//! Framing only: what the card answers is the virtual token's business. Never logs an APDU
+//! (a seed write carries the seed, encrypted under a public key).
+
+use std::io::{self, Read, Write};
+
+use super::card::Card;
+use super::virtual_token::{Event, VirtualToken};
+
+/// The ATR our virtual card presents: the generic one PC/SC readers build for an
+/// ISO 14443-4 type A card with no historical bytes.
+pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
+
+/// Plays the card for vpcd over `stream`: 2-byte big-endian length + payload frames; a
+/// 1-byte payload is a control code (00 off, 01 on, 02 reset, 04 send the ATR), anything
+/// longer an APDU answered in the same framing. Calls `on_events` after every APDU that
+/// changed the token. Returns when vpcd closes the connection.
+pub fn serve<S: Read + Write>(
+    stream: &mut S,
+    token: &mut VirtualToken,
+    on_events: &mut dyn FnMut(&VirtualToken, Vec<Event>),
+) -> io::Result<()> {
+    loop {
+        let mut len = [0u8; 2];
+        match stream.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let len = u16::from_be_bytes(len) as usize;
+        let mut payload = vec![0u8; len];
+        stream.read_exact(&mut payload)?;
+        match payload.as_slice() {
+            [] => {}
+            [0x00] | [0x01] | [0x02] => token.reset(),
+            [0x04] => write_frame(stream, &ATR)?,
+            [_] => {}
+            apdu => {
+                let reply = token.transmit(apdu).unwrap_or_else(|_| Vec::new());
+                write_frame(stream, &reply)?;
+                let events = token.take_events();
+                if !events.is_empty() {
+                    on_events(token, events);
+                }
+            }
+        }
+    }
+}
+
+fn write_frame<W: Write>(w: &mut W, payload: &[u8]) -> io::Result<()> {
+    let len = u16::try_from(payload.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "frame too long"))?;
+    w.write_all(&len.to_be_bytes())?;
+    w.write_all(payload)?;
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::nfc::protocol::{self, SW_OK};
+
+    #[test]
+    fn vpcd_framing() {
+        // power on, ATR, get info, then EOF.
+        let mut input = Vec::new();
+        for payload in [&[0x01][..], &[0x04][..], &protocol::get_info_apdu()[..]] {
+            input.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+            input.extend_from_slice(payload);
+        }
+        struct Duplex {
+            input: io::Cursor<Vec<u8>>,
+            output: Vec<u8>,
+        }
+        impl Read for Duplex {
+            fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+                self.input.read(b)
+            }
+        }
+        impl Write for Duplex {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.output.write(b)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut d = Duplex {
+            input: io::Cursor::new(input),
+            output: Vec::new(),
+        };
+        let mut t = VirtualToken::new("ABC123", false, Arc::new(|| 0x65432100));
+        serve(&mut d, &mut t, &mut |_, _| {}).unwrap();
+        let mut expected = vec![0, 5];
+        expected.extend_from_slice(&ATR);
+        let mut info = protocol::info_body("ABC123", 0x65432100);
+        info.extend_from_slice(&SW_OK.to_be_bytes());
+        expected.extend_from_slice(&(info.len() as u16).to_be_bytes());
+        expected.extend_from_slice(&info);
+        assert_eq!(d.output, expected);
+    }
+}
