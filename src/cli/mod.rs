@@ -6,6 +6,7 @@ mod burn;
 mod common;
 mod convert;
 mod drift;
+pub mod gpg;
 mod healthcheck;
 mod identify;
 mod nfc_args;

@@ -5,6 +5,7 @@
 //! Debug and the files built from them come back in buffers that are wiped when dropped.
 
 pub mod batch;
+pub mod containers;
 mod entra;
 pub mod formats;
 mod validate;

@@ -4,6 +4,7 @@
 mod agent;
 mod browser;
 mod cli;
+mod containers;
 mod convert_cli;
 mod formats_batch;
 mod formats_csv;
