@@ -6,7 +6,8 @@
 //! Debug never shows them, and no message built here ever contains one.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher, RandomState};
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -165,19 +166,22 @@ fn serial_key(serial: &str) -> String {
     serial.to_ascii_lowercase()
 }
 
-/// Serial order: numeric serials by value (leading zeros kept but not counted), others as text.
-pub fn serial_order(a: &str, b: &str) -> Ordering {
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
-    if numeric(a) && numeric(b) {
-        let ta = a.trim_start_matches('0');
-        let tb = b.trim_start_matches('0');
-        ta.len()
-            .cmp(&tb.len())
-            .then_with(|| ta.cmp(tb))
-            .then_with(|| a.len().cmp(&b.len()))
+/// Where a serial sorts: numeric serials first, by value (leading zeros not counted, then
+/// fewer zeros first), then every other serial as text. A total order, so sorting by it
+/// never panics whatever the serials are.
+fn serial_rank(s: &str) -> (bool, usize, &str, usize) {
+    if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
+        let t = s.trim_start_matches('0');
+        (false, t.len(), t, s.len())
     } else {
-        a.cmp(b)
+        (true, 0, s, 0)
     }
+}
+
+/// Serial order: numeric serials by value (leading zeros kept but not counted) before the
+/// others, which sort as text.
+pub fn serial_order(a: &str, b: &str) -> Ordering {
+    serial_rank(a).cmp(&serial_rank(b))
 }
 
 /// What stops a record from joining: the field and the reason.
@@ -208,8 +212,9 @@ impl Default for Batch {
 /// Who got which token, and what went wrong, after a user list was applied.
 #[derive(Clone, Debug, Default)]
 pub struct AssignReport {
-    /// (serial, upn) in the order they were assigned.
-    pub assigned: Vec<(String, String)>,
+    /// The records given a user, in the order they were assigned: indices into
+    /// [`Batch::records`] as the batch was when the report was made.
+    pub assigned: Vec<usize>,
     pub refused: Vec<Refusal>,
     /// Users holding more than Entra's 5 OATH methods.
     pub warnings: Vec<String>,
@@ -264,10 +269,23 @@ impl Batch {
 
     /// Why `record` could not join this batch as it is, if anything stops it.
     pub fn conflict(&self, record: &TokenRecord) -> Option<Conflict> {
+        self.conflict_keyed(
+            record,
+            &serial_key(&record.serial),
+            &fingerprint(&record.secret),
+        )
+    }
+
+    fn conflict_keyed(
+        &self,
+        record: &TokenRecord,
+        key: &str,
+        fp: &Fingerprint,
+    ) -> Option<Conflict> {
         if let Err((field, reason)) = record.check() {
             return Some(Conflict { field, reason });
         }
-        if let Some(&i) = self.serials.get(&serial_key(&record.serial)) {
+        if let Some(&i) = self.serials.get(key) {
             return Some(Conflict {
                 field: field::SERIAL,
                 reason: format!(
@@ -276,7 +294,7 @@ impl Batch {
                 ),
             });
         }
-        if let Some(i) = self.seed_holder(&fingerprint(&record.secret), &record.secret) {
+        if let Some(i) = self.seed_holder(fp, &record.secret) {
             return Some(Conflict {
                 field: field::SECRET,
                 reason: format!(
@@ -296,12 +314,14 @@ impl Batch {
 
     /// Adds one record, or says why it cannot join.
     pub fn push(&mut self, record: TokenRecord) -> Result<(), Conflict> {
-        if let Some(c) = self.conflict(&record) {
+        let key = serial_key(&record.serial);
+        let fp = fingerprint(&record.secret);
+        if let Some(c) = self.conflict_keyed(&record, &key, &fp) {
             return Err(c);
         }
         let i = self.records.len();
-        self.serials.insert(serial_key(&record.serial), i);
-        self.seeds.insert(fingerprint(&record.secret), i);
+        self.serials.insert(key, i);
+        self.seeds.insert(fp, i);
         self.records.push(record);
         Ok(())
     }
@@ -311,7 +331,12 @@ impl Batch {
     /// changed only by the records that join.
     pub fn add_candidates(&mut self, candidates: Vec<Candidate>) -> Vec<Refusal> {
         let mut refused = Vec::new();
-        self.records.reserve(candidates.len().min(self.limit.max));
+        let room = candidates
+            .len()
+            .min(self.limit.max.saturating_sub(self.records.len()));
+        self.records.reserve(room);
+        self.serials.reserve(room);
+        self.seeds.reserve(room);
         for c in candidates {
             let line = c.line;
             if let Err(conflict) = self.push(c.record) {
@@ -421,11 +446,7 @@ impl Batch {
 
     fn overfull_warning(&self, upn: &str) -> Option<String> {
         let n = self.methods_of(upn);
-        (n > MAX_OATH_METHODS_PER_USER).then(|| {
-            format!(
-                "{upn} would hold {n} OATH tokens; Entra allows at most {MAX_OATH_METHODS_PER_USER} OATH methods per user"
-            )
-        })
+        (n > MAX_OATH_METHODS_PER_USER).then(|| overfull_message(upn, n))
     }
 
     /// Applies a user list: one UPN per line (given in order to the unassigned tokens, in
@@ -447,24 +468,44 @@ impl Batch {
         } else {
             self.assign_in_order(&lines, &mut report);
         }
-        let mut warned: Vec<String> = Vec::new();
-        for (_, upn) in &report.assigned {
-            if warned.iter().any(|w| w.eq_ignore_ascii_case(upn)) {
-                continue;
+        // Counted once for the whole batch (a count per assigned user would be quadratic),
+        // by a hash of the lowercase UPN so that no copy of every UPN is made.
+        let state = RandomState::new();
+        let key = |upn: &str| {
+            let mut h = state.build_hasher();
+            for b in upn.bytes() {
+                h.write_u8(b.to_ascii_lowercase());
             }
-            if let Some(w) = self.overfull_warning(upn) {
-                report.warnings.push(w);
-                warned.push(upn.clone());
+            h.finish()
+        };
+        let mut counts: HashMap<u64, usize> = HashMap::new();
+        for upn in self.records.iter().filter_map(|r| r.upn.as_deref()) {
+            *counts.entry(key(upn)).or_default() += 1;
+        }
+        let mut warned = HashSet::new();
+        for &i in &report.assigned {
+            let Some(upn) = self.records[i].upn.as_deref() else {
+                continue;
+            };
+            let k = key(upn);
+            let n = counts.get(&k).copied().unwrap_or(0);
+            if n > MAX_OATH_METHODS_PER_USER && warned.insert(k) {
+                report.warnings.push(overfull_message(upn, n));
             }
         }
         report
     }
 
     fn assign_in_order(&mut self, lines: &[(usize, &str)], report: &mut AssignReport) {
-        let mut free: Vec<usize> = (0..self.records.len())
-            .filter(|&i| self.records[i].upn.is_none())
+        let mut ranked: Vec<((bool, usize, &str, usize), usize)> = self
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.upn.is_none())
+            .map(|(i, r)| (serial_rank(&r.serial), i))
             .collect();
-        free.sort_by(|&a, &b| serial_order(&self.records[a].serial, &self.records[b].serial));
+        ranked.sort_unstable();
+        let free: Vec<usize> = ranked.into_iter().map(|(_, i)| i).collect();
         let mut free = free.into_iter();
         for &(line, upn) in lines {
             if let Err(m) = check_upn(upn) {
@@ -480,9 +521,7 @@ impl Batch {
                 continue;
             };
             self.records[i].upn = Some(upn.to_string());
-            report
-                .assigned
-                .push((self.records[i].serial.clone(), upn.to_string()));
+            report.assigned.push(i);
         }
     }
 
@@ -525,11 +564,15 @@ impl Batch {
                 continue;
             }
             self.records[i].upn = Some(upn.to_string());
-            report
-                .assigned
-                .push((self.records[i].serial.clone(), upn.to_string()));
+            report.assigned.push(i);
         }
     }
+}
+
+fn overfull_message(upn: &str, n: usize) -> String {
+    format!(
+        "{upn} would hold {n} OATH tokens; Entra allows at most {MAX_OATH_METHODS_PER_USER} OATH methods per user"
+    )
 }
 
 fn is_header(first: &str) -> bool {
@@ -556,9 +599,9 @@ mod tests {
 
     #[test]
     fn serial_order_is_numeric_for_numbers() {
-        let mut v = vec!["10", "9", "0010", "A2", "A10", "011"];
+        let mut v = vec!["10", "9", "0010", "A2", "A10", "011", "1A"];
         v.sort_by(|a, b| serial_order(a, b));
-        assert_eq!(v, ["9", "10", "0010", "011", "A10", "A2"]);
+        assert_eq!(v, ["9", "10", "0010", "011", "1A", "A10", "A2"]);
     }
 
     #[test]

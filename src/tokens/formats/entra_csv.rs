@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use super::{Export, LeftOut, entra_fit};
 use crate::tokens::batch::TokenRecord;
-use crate::tokens::{TokenRow, TokensError};
+use crate::tokens::{MAX_ENTRA_BASE32_CHARS, TokenRow, TokensError};
 
 /// Exactly Microsoft's header: lowercase, two names with a space, no trailing comma.
 pub const ENTRA_CSV_HEADER: &str = "upn,serial number,secret key,time interval,manufacturer,model";
@@ -81,19 +81,41 @@ pub fn write(records: &[TokenRecord]) -> Result<Export, TokensError> {
             Err(reason) => left_out.push(LeftOut::new(r, reason)),
         }
     }
-    let secrets: Vec<Zeroizing<String>> = kept.iter().map(|r| r.secret.to_base32()).collect();
-    let bytes = write_cells(kept.iter().zip(&secrets).map(|(r, s)| {
-        [
-            r.upn.as_deref().unwrap_or(""),
-            r.serial.as_str(),
-            s.as_str(),
-            if r.period() == 60 { "60" } else { "30" },
-            r.manufacturer.as_str(),
-            r.model.as_str(),
-        ]
-    }))?;
+    // One base32 buffer for every row (wiped on drop), and the output sized up front, so
+    // the file is written without a copy of every seed or a trail of regrown buffers.
+    let mut secret = Zeroizing::new(String::with_capacity(MAX_ENTRA_BASE32_CHARS));
+    let mut out = Zeroizing::new(Vec::with_capacity(
+        ENTRA_CSV_HEADER.len() + 2 + kept.len() * 112,
+    ));
+    {
+        let err = |e: csv::Error| TokensError::Write(e.to_string());
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .quote_style(csv::QuoteStyle::Necessary)
+            .from_writer(&mut *out);
+        writer
+            .write_record(ENTRA_CSV_HEADER.split(','))
+            .map_err(err)?;
+        for r in &kept {
+            secret.clear();
+            data_encoding::BASE32_NOPAD.encode_append(r.secret.as_bytes(), &mut secret);
+            writer
+                .write_record([
+                    r.upn.as_deref().unwrap_or(""),
+                    r.serial.as_str(),
+                    secret.as_str(),
+                    if r.period() == 60 { "60" } else { "30" },
+                    r.manufacturer.as_str(),
+                    r.model.as_str(),
+                ])
+                .map_err(err)?;
+        }
+        writer
+            .flush()
+            .map_err(|e| TokensError::Write(e.to_string()))?;
+    }
     Ok(Export {
-        bytes,
+        bytes: out,
         included: kept.len(),
         left_out,
     })

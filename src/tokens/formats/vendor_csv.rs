@@ -68,11 +68,11 @@ struct Layout {
     width: usize,
 }
 
+/// Fields are trimmed where they are used: the csv crate's own trimming copies every record.
 fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .trim(csv::Trim::All)
         .delimiter(delimiter)
         .from_reader(text.as_bytes())
 }
@@ -80,6 +80,7 @@ fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
 fn layout(header: &csv::StringRecord, import: &mut Import) -> Result<Layout, FileError> {
     let mut found: Vec<(Column, usize)> = Vec::new();
     for (i, name) in header.iter().enumerate() {
+        let name = name.trim();
         if name.is_empty() {
             // Excel's trailing comma makes an unnamed last column.
             continue;
@@ -149,10 +150,24 @@ fn hex_only(value: &str) -> bool {
 /// happens to avoid 0, 1, 8 and 9 is still read as hex when its neighbours are.
 fn column_encoding(text: &str, delimiter: u8, secret: usize) -> SeedFormat {
     let (mut hex, mut not_hex) = (0usize, 0usize);
-    let mut rows = reader(text, delimiter).into_records();
-    rows.next();
-    for row in rows.flatten() {
-        let Some(value) = row.get(secret).filter(|v| !v.is_empty()) else {
+    let mut rdr = reader(text, delimiter);
+    let mut row = csv::ByteRecord::new();
+    let mut header_seen = false;
+    while let Ok(more) = rdr.read_byte_record(&mut row) {
+        if !more {
+            break;
+        }
+        if !header_seen {
+            header_seen = !row.iter().all(|f| f.trim_ascii().is_empty());
+            continue;
+        }
+        // Fields split at ASCII delimiters of valid UTF-8 text are valid UTF-8.
+        let Some(value) = row
+            .get(secret)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        else {
             continue;
         };
         if !hex_only(value) {
@@ -205,13 +220,15 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
         .find(|l| !l.trim().is_empty())
         .ok_or_else(|| FileError("the file holds no tokens (it is empty)".into()))?;
     let delimiter = delimiter_of(header_line);
-    let mut rows = reader(text, delimiter).into_records();
+    let mut rdr = reader(text, delimiter);
+    // One record buffer for the whole file: no allocation per row.
+    let mut row = csv::StringRecord::new();
     let header = loop {
-        match rows.next() {
-            None => return Err(FileError("the file holds no tokens (it is empty)".into())),
-            Some(Err(e)) => return Err(FileError(format!("the header cannot be read: {e}"))),
-            Some(Ok(r)) if r.iter().all(str::is_empty) => continue,
-            Some(Ok(r)) => break r,
+        match rdr.read_record(&mut row) {
+            Ok(false) => return Err(FileError("the file holds no tokens (it is empty)".into())),
+            Err(e) => return Err(FileError(format!("the header cannot be read: {e}"))),
+            Ok(true) if row.iter().all(|f| f.trim().is_empty()) => continue,
+            Ok(true) => break row.clone(),
         }
     };
     let layout = layout(&header, &mut import)?;
@@ -226,9 +243,10 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
         pos: 0,
         line: 1,
     };
-    for row in rows {
-        let row = match row {
-            Ok(r) => r,
+    loop {
+        match rdr.read_record(&mut row) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 let line = e.position().map_or(0, |p| lines.at(p.byte()));
                 import.refuse(
@@ -236,14 +254,17 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
                     field::LINE,
                     "cannot be read as CSV (a quote left open?)",
                 );
+                if e.position().is_none() {
+                    break;
+                }
                 continue;
             }
-        };
+        }
         let line = row.position().map_or(0, |p| lines.at(p.byte()));
-        if row.iter().all(str::is_empty) {
+        if row.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        if row.len() > layout.width && row.iter().skip(layout.width).any(|v| !v.is_empty()) {
+        if row.len() > layout.width && row.iter().skip(layout.width).any(|v| !v.trim().is_empty()) {
             import.refuse(
                 line,
                 field::LINE,
@@ -273,7 +294,7 @@ fn read_row(
     options: &ReadOptions,
     import: &mut Import,
 ) -> Option<TokenRecord> {
-    let get = |i: Option<usize>| i.and_then(|i| row.get(i)).unwrap_or("");
+    let get = |i: Option<usize>| i.and_then(|i| row.get(i)).map_or("", str::trim);
     let before = import.refused.len();
 
     let serial = get(Some(layout.serial));
@@ -300,7 +321,7 @@ fn read_row(
     };
     let period = match layout.interval {
         None => 30,
-        Some(i) => match row.get(i).unwrap_or("") {
+        Some(i) => match row.get(i).map_or("", str::trim) {
             "30" => 30,
             "60" => 60,
             other => {
