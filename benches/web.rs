@@ -57,7 +57,7 @@ fn bench_pages(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let config = WebConfig {
         sessions: SessionConfig {
-            max_rows: 100_000,
+            max_batch: 100_000,
             ..SessionConfig::default()
         },
         ..WebConfig::default()

@@ -332,7 +332,7 @@ async fn delete_and_clear() {
 async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
     let server = TestApp::with_config(WebConfig {
         sessions: SessionConfig {
-            max_rows: 1,
+            max_batch: 1,
             ..SessionConfig::default()
         },
         ..WebConfig::default()
