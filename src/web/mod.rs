@@ -160,13 +160,19 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
             post(pages::csv::view_csv_row_delete_post),
         )
         .route("/csv/clear", post(pages::csv::view_csv_clear_post))
-        .route("/csv/import/add", post(pages::csv::view_csv_import_add_post))
+        .route(
+            "/csv/import/add",
+            post(pages::csv::view_csv_import_add_post),
+        )
         .route(
             "/csv/import/discard",
             post(pages::csv::view_csv_import_discard_post),
         )
         .route("/csv/users", post(pages::csv::view_csv_users_post))
-        .route("/csv/users/apply", post(pages::csv::view_csv_users_apply_post))
+        .route(
+            "/csv/users/apply",
+            post(pages::csv::view_csv_users_apply_post),
+        )
         .route(
             "/csv/users/discard",
             post(pages::csv::view_csv_users_discard_post),

@@ -196,7 +196,10 @@ fn left_out(records: &[TokenRecord], csv: bool) -> (usize, LeftOutView) {
     (records.len() - total, LeftOutView { shown, total })
 }
 
-fn assign_view(users: &str, (report, mut assigned): (AssignReport, Vec<(String, String)>)) -> AssignView {
+fn assign_view(
+    users: &str,
+    (report, mut assigned): (AssignReport, Vec<(String, String)>),
+) -> AssignView {
     let assigned_total = assigned.len();
     assigned.truncate(ASSIGNED_SHOWN);
     AssignView {
@@ -224,7 +227,12 @@ fn page_number(query: Option<&str>) -> usize {
         .unwrap_or(1)
 }
 
-fn page(session: &mut Session, ctx: SessionCtx, state: &crate::web::AppState, at: usize) -> CsvPage {
+fn page(
+    session: &mut Session,
+    ctx: SessionCtx,
+    state: &crate::web::AppState,
+    at: usize,
+) -> CsvPage {
     let max_batch = state.sessions.config().max_batch;
     let records = session.batch().records();
     let total = records.len();
@@ -269,10 +277,11 @@ fn page(session: &mut Session, ctx: SessionCtx, state: &crate::web::AppState, at
     let burned = session
         .last_burn()
         .filter(|b| session.pending_serial() == Some(b.serial.as_str()));
-    let last = session
-        .last_make()
-        .cloned()
-        .or_else(|| records.last().map(|r| (r.manufacturer.clone(), r.model.clone())));
+    let last = session.last_make().cloned().or_else(|| {
+        records
+            .last()
+            .map(|r| (r.manufacturer.clone(), r.model.clone()))
+    });
     let form = FormView {
         upn: String::new(),
         serial: session.pending_serial().unwrap_or_default().to_string(),
@@ -412,7 +421,17 @@ pub async fn view_csv_rows_post(session: CurrentSession, Form(form): Form<RowFor
     });
     match refused {
         Some(p) => refused_page(p),
-        None => Redirect::to("/csv?page=last").into_response(),
+        None => Redirect::to(&last_page(&session)).into_response(),
+    }
+}
+
+/// The page of the batch showing its newest token.
+fn last_page(session: &CurrentSession) -> String {
+    let pages = session.with(|s| s.batch().len()).div_ceil(PAGE_SIZE);
+    if pages <= 1 {
+        "/csv".into()
+    } else {
+        format!("/csv?page={pages}")
     }
 }
 
@@ -557,7 +576,8 @@ fn parse_encoding(e: &str) -> Result<SeedFormat, String> {
 fn read_import(form: &ImportForm, now: u64) -> Result<(String, formats::Import), Errors> {
     let mut errors = Errors::default();
     let format = parse_from(&form.from).map_err(|m| errors.push("from", m));
-    let encoding = parse_encoding(&form.secret_encoding).map_err(|m| errors.push("secret_encoding", m));
+    let encoding =
+        parse_encoding(&form.secret_encoding).map_err(|m| errors.push("secret_encoding", m));
     let psk = match form.psk.trim() {
         "" => None,
         hex => {
@@ -634,8 +654,7 @@ pub async fn view_csv_import_post(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
     let multipart = multipart.map_err(|e| {
-        if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE
-            || e.status() == StatusCode::BAD_REQUEST
+        if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE || e.status() == StatusCode::BAD_REQUEST
         {
             AppError::UnsupportedMediaType
         } else {
@@ -804,7 +823,8 @@ pub async fn view_csv_upn_post(session: CurrentSession, Form(form): Form<UpnForm
                 }
             }
             if !found {
-                p.move_errors.push("from", format!("Serial number: {}", c.reason));
+                p.move_errors
+                    .push("from", format!("Serial number: {}", c.reason));
             }
             refused_page(p)
         }
@@ -833,7 +853,8 @@ pub async fn view_csv_move_post(session: CurrentSession, Form(form): Form<MoveFo
             } else {
                 "from"
             };
-            p.move_errors.push(field, format!("Serial number: {}", c.reason));
+            p.move_errors
+                .push(field, format!("Serial number: {}", c.reason));
             p.move_form = (form.from.clone(), form.to.clone());
             refused_page(p)
         }
