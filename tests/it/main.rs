@@ -23,6 +23,7 @@ mod props_nfc;
 mod robustness;
 mod support;
 mod tokens;
+mod web_batch;
 mod web_burn;
 mod web_csv;
 mod web_guard;
