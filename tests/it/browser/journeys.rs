@@ -269,7 +269,7 @@ async fn provision_one_token() {
             .contains("Added alice@contoso.com (serial 8659600012345) as row 1")
     );
     assert_eq!(table_serials(&b).await, [serial.as_str()]);
-    assert!(b.text("#rows-heading").await.contains("1 row"));
+    assert!(b.text("#rows-heading").await.contains("1 token"));
     assert!(leaving_would_warn(&b).await, "rows not downloaded yet");
     b.assert_clean(&origin, &seed.secrets()).await;
     b.assert_accessible("the CSV page with a row").await;
