@@ -147,10 +147,11 @@ fn read_bytes(arg: &str, what: &str, stdin: &mut dyn Read) -> Result<Zeroizing<V
             .read_to_end(&mut buf)
             .map_err(|e| CliError::usage(what, format!("cannot read standard input: {e}")))?;
     } else {
-        let mut f = std::fs::File::open(arg)
-            .map_err(|e| CliError::usage(what, format!("cannot read {arg}: {e}")))?;
-        f.read_to_end(&mut buf)
-            .map_err(|e| CliError::usage(what, format!("cannot read {arg}: {e}")))?;
+        // `fs::read` sizes the buffer from the file's length: one allocation, no regrowth.
+        buf = Zeroizing::new(
+            std::fs::read(arg)
+                .map_err(|e| CliError::usage(what, format!("cannot read {arg}: {e}")))?,
+        );
     }
     Ok(buf)
 }

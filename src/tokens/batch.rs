@@ -502,15 +502,12 @@ impl Batch {
     }
 
     fn assign_in_order(&mut self, lines: &[(usize, &str)], report: &mut AssignReport) {
-        let mut ranked: Vec<((bool, usize, &str, usize), usize)> = self
-            .records
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.upn.is_none())
-            .map(|(i, r)| (serial_rank(&r.serial), i))
+        let mut free: Vec<usize> = (0..self.records.len())
+            .filter(|&i| self.records[i].upn.is_none())
             .collect();
-        ranked.sort_unstable();
-        let free: Vec<usize> = ranked.into_iter().map(|(_, i)| i).collect();
+        free.sort_unstable_by(|&a, &b| {
+            serial_rank(&self.records[a].serial).cmp(&serial_rank(&self.records[b].serial))
+        });
         let mut free = free.into_iter();
         for &(line, upn) in lines {
             if let Err(m) = check_upn(upn) {

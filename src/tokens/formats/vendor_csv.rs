@@ -237,6 +237,11 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
         explicit => explicit,
     };
     import.secret_encoding = Some(encoding);
+    // Sized once from the line count: regrowing a vector of 100,000 records copies it and
+    // touches twice the memory.
+    import
+        .candidates
+        .reserve(text.as_bytes().iter().filter(|&&b| b == b'\n').count());
 
     let mut lines = Lines {
         text: text.as_bytes(),
