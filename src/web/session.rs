@@ -880,3 +880,95 @@ pub async fn resolve(
     let response = next.run(request).await;
     (jar.add(config.cookie(id)), response).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    use super::*;
+    use crate::otp::{Algorithm, Params};
+    use crate::tokens::Source;
+
+    /// A typical token from a vendor file: 8-digit serial, 20-byte seed, "Token2"/"C202",
+    /// a 20-character UPN.
+    fn typical(i: usize) -> TokenRecord {
+        let mut seed = [0x5Au8; 20];
+        seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        TokenRecord {
+            serial: format!("{i:08}"),
+            secret: Secret::from_bytes(seed.to_vec()).unwrap(),
+            params: Params::new(Algorithm::Sha1, 6, 30).unwrap(),
+            manufacturer: "Token2".into(),
+            model: "C202".into(),
+            upn: Some(format!("user{i:06}@contoso.com")),
+            source: Source::Typed,
+            added_at: 0,
+        }
+    }
+
+    /// Bytes a hash map entry of `entry` bytes costs at hashbrown's 7/8 load: the bucket
+    /// and its control byte, over the buckets a full map of `n` holds.
+    fn map_bytes(n: usize, entry: usize) -> usize {
+        let buckets = (n * 8).div_ceil(7).next_power_of_two();
+        buckets * (entry + 1)
+    }
+
+    /// The memory a token costs in a session's batch, computed from the sizes of what the
+    /// batch holds: the record itself (in a vector grown by doubling), its heap parts (serial,
+    /// seed, manufacturer, model, UPN), and its two index entries (serial, seed hash). The
+    /// README states the figure this prints; the bound keeps it honest.
+    #[test]
+    fn memory_per_token_is_bounded() {
+        let n = BatchLimit::DEFAULT_MAX;
+        let mut batch = Batch::new(BatchLimit::new(n, MAX_BATCH_SETTING));
+        for i in 0..n {
+            batch.push(typical(i)).unwrap();
+        }
+        let records = batch.records();
+        let heap: usize = records
+            .iter()
+            .map(|r| {
+                r.serial.capacity()
+                    + r.secret.as_bytes().len()
+                    + r.manufacturer.capacity()
+                    + r.model.capacity()
+                    + r.upn.as_ref().map_or(0, String::capacity)
+            })
+            .sum();
+        let vector = n.next_power_of_two() * size_of::<TokenRecord>();
+        let serial_index = map_bytes(n, size_of::<(String, usize)>())
+            + records.iter().map(|r| r.serial.len()).sum::<usize>();
+        let seed_index = map_bytes(n, size_of::<([u8; 32], usize)>());
+        let per_token = (vector + heap + serial_index + seed_index) / n;
+        println!(
+            "memory per token: {per_token} bytes (record {} + heap {} + indexes {})",
+            size_of::<TokenRecord>(),
+            heap / n,
+            (serial_index + seed_index) / n
+        );
+        assert!(per_token <= 512, "{per_token} bytes per token");
+        // A full store at the default total stays within tens of megabytes.
+        assert!(per_token * DEFAULT_MAX_BATCH_TOTAL <= 64 * 1024 * 1024);
+    }
+
+    #[test]
+    fn the_budget_is_given_back_when_a_session_ends() {
+        let budget = Arc::new(TokenBudget::new(3));
+        let current = CurrentToken::generate(20, Params::default()).unwrap();
+        let mut s = Session::new(current, 10, budget.clone());
+        s.add_record(typical(1)).unwrap();
+        s.add_record(typical(2)).unwrap();
+        assert_eq!(budget.used(), 2);
+        s.add_record(typical(3)).unwrap();
+        let refused = s.add_record(typical(4)).unwrap_err();
+        assert!(
+            refused.reason.contains(MAX_BATCH_TOTAL_SETTING),
+            "{}",
+            refused.reason
+        );
+        assert!(s.remove_row(0, "00000001").is_some());
+        assert_eq!(budget.used(), 2);
+        drop(s);
+        assert_eq!(budget.used(), 0);
+    }
+}
