@@ -500,6 +500,12 @@ impl Session {
     /// user given a replacement): `from` is left unassigned. `to` must have no user yet.
     pub fn move_upn(&mut self, from: &str, to: &str) -> Result<(String, Option<String>), Conflict> {
         use crate::tokens::batch::field;
+        if from.trim().eq_ignore_ascii_case(to.trim()) {
+            return Err(Conflict {
+                field: field::SERIAL,
+                reason: "the two serial numbers are the same token".into(),
+            });
+        }
         let Some(upn) = self.batch.get(from).map(|r| r.upn.clone()) else {
             return Err(Conflict {
                 field: field::SERIAL,
@@ -532,12 +538,6 @@ impl Session {
                 });
             }
             Some(None) => {}
-        }
-        if from.trim().eq_ignore_ascii_case(to.trim()) {
-            return Err(Conflict {
-                field: field::SERIAL,
-                reason: "the two serial numbers are the same token".into(),
-            });
         }
         self.batch.set_upn(from, None)?;
         let warning = self.batch.set_upn(to, Some(&upn))?;

@@ -1016,3 +1016,60 @@ pub async fn view_csv_pskc_post(
         &file.bytes,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+    proptest! {
+        /// Whatever the import form holds, reading it never panics, and no message (a
+        /// refused line, a note, a field error) repeats the seed in the file.
+        #[test]
+        fn import_forms_never_panic_or_echo_a_seed(
+            text in any::<String>(),
+            from in prop_oneof![Just("auto".to_string()), Just("csv".to_string()), any::<String>()],
+            encoding in prop_oneof![Just("hex".to_string()), any::<String>()],
+            psk in any::<String>(),
+            page in any::<String>(),
+        ) {
+            let _ = page_number(Some(&page));
+            let form = ImportForm {
+                text: Zeroizing::new(format!("serial,secret\n1,{SEED}\n2,{SEED}x{text}\n{text}").into_bytes()),
+                from,
+                secret_encoding: encoding,
+                psk: Zeroizing::new(psk),
+                ..ImportForm::default()
+            };
+            match read_import(&form, 0) {
+                Ok((_, import)) => {
+                    for r in &import.refused {
+                        prop_assert!(!r.reason.contains(SEED), "{}", r.reason);
+                    }
+                    for n in &import.notes {
+                        prop_assert!(!n.contains(SEED), "{}", n);
+                    }
+                }
+                Err(errors) => {
+                    for name in ["import", "from", "secret_encoding", "psk"] {
+                        if let Some(m) = errors.get(name) {
+                            prop_assert!(!m.contains(SEED), "{}", m);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn page_numbers_are_read_leniently() {
+        assert_eq!(page_number(None), 1);
+        assert_eq!(page_number(Some("page=3")), 3);
+        assert_eq!(page_number(Some("x=1&page=last")), usize::MAX);
+        assert_eq!(page_number(Some("page=-1")), 1);
+        assert_eq!(page_number(Some("page=99999999999999999999999")), 1);
+    }
+}
