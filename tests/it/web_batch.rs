@@ -367,6 +367,13 @@ async fn users_are_assigned_from_a_pasted_list_through_a_preview() {
 async fn a_upn_is_edited_cleared_and_moved() {
     let server = TestApp::new();
     let mut b = assigned_batch(&server).await;
+    // A row's user form opens from its "Change user" link (no script needed).
+    let html = b.get("/csv").await.text();
+    assert!(!html.contains("id=\"upn-1\""));
+    assert!(html.contains("href=\"/csv?page=1&amp;edit=1#upn-1\""));
+    let html = b.get("/csv?page=1&edit=1").await.text();
+    assert!(html.contains("<label for=\"upn-1\">User of serial 00012346 (empty: no user)</label>"));
+    assert!(html.contains("id=\"upn-1\" name=\"upn\" value=\"bob@contoso.com\""));
     // Clear bob's token: it has no user now.
     let r = b
         .post(

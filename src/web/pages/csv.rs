@@ -108,6 +108,8 @@ pub struct RowView {
     graph_only: bool,
     /// The error of this row's user form, if it was just refused.
     upn_error: Option<String>,
+    /// Its user form is shown (asked for with `?edit=N`, or refused).
+    editing: bool,
 }
 
 pub struct FormView {
@@ -211,12 +213,17 @@ fn assign_view(
     }
 }
 
-/// The page number asked for in `?page=N`, if any (anything else in the query is ignored).
-fn page_number(query: Option<&str>) -> usize {
+/// The value of `name=` in a query string, if there.
+fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
     query
         .into_iter()
         .flat_map(|q| q.split('&'))
-        .find_map(|p| p.strip_prefix("page="))
+        .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// The page number asked for in `?page=N`, if any (anything else in the query is ignored).
+fn page_number(query: Option<&str>) -> usize {
+    query_value(query, "page")
         .and_then(|n| {
             if n == "last" {
                 Some(usize::MAX)
@@ -262,6 +269,7 @@ fn page(
             source: r.source.label(),
             graph_only: r.algorithm() != crate::otp::Algorithm::Sha1,
             upn_error: None,
+            editing: false,
         })
         .collect();
     let (csv_rows, csv_left_out) = left_out(records, true);
@@ -352,8 +360,16 @@ fn refused_page(p: CsvPage) -> Response {
 
 pub async fn view_csv_get(session: CurrentSession, RawQuery(query): RawQuery) -> Response {
     let at = page_number(query.as_deref());
+    // `?edit=N` opens token N's user form (a link, so it works without JavaScript).
+    let edit = query_value(query.as_deref(), "edit").and_then(|n| n.parse::<usize>().ok());
     session
-        .with(|s| page(s, session.ctx, &session.state, at))
+        .with(|s| {
+            let mut p = page(s, session.ctx, &session.state, at);
+            for row in p.rows.iter_mut() {
+                row.editing = Some(row.index) == edit;
+            }
+            p
+        })
         .into_response()
 }
 
@@ -819,6 +835,7 @@ pub async fn view_csv_upn_post(session: CurrentSession, Form(form): Form<UpnForm
                 if row.serial == form.serial.trim() {
                     row.upn = form.upn.clone();
                     row.upn_error = Some(format!("User: {}", c.reason));
+                    row.editing = true;
                     found = true;
                 }
             }

@@ -419,7 +419,7 @@ async fn fix_mistakes_in_the_csv_form() {
     b.screenshots("csv-error").await;
 
     append_row(&b, "bob@contoso.com", "1001", "JBSWY3DPEHPK3PXP").await;
-    assert_field_error(&b, "row-serial", "already in the list").await;
+    assert_field_error(&b, "row-serial", "already in the batch").await;
     assert_eq!(table_serials(&b).await, ["1001"]);
     b.assert_clean_after_refusal(&origin, &secrets, "/csv/rows")
         .await;
