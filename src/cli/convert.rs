@@ -369,7 +369,7 @@ pub fn run(
             Some(path) => {
                 let mut f = create_output(path)?;
                 f.write_all(&export.bytes)
-                    .and_then(|()| f.sync_all())
+                    .and_then(|()| f.flush())
                     .map_err(|e| {
                         CliError::failure(format!("cannot write {}: {e}", path.display()))
                     })?;
