@@ -25,6 +25,7 @@ mod support;
 mod tokens;
 mod web_batch;
 mod web_burn;
+mod web_conns;
 mod web_csv;
 mod web_guard;
 mod web_pages;
