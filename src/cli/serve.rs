@@ -83,10 +83,23 @@ pub struct ServeArgs {
     #[arg(long, env = "TOTP_TOOLSET_MAX_SESSIONS", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_sessions: u32,
-    /// Most CSV rows in one session
-    #[arg(long, env = "TOTP_TOOLSET_MAX_ROWS", default_value_t = 500,
-          value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub max_rows: u32,
+    /// Most tokens in one session's batch [default: 10000]
+    #[arg(long, env = "TOTP_TOOLSET_MAX_BATCH",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_batch: Option<u32>,
+    /// Older name of --max-batch, still honoured when --max-batch is not given
+    #[arg(long, env = "TOTP_TOOLSET_MAX_ROWS", hide = true,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_rows: Option<u32>,
+    /// Most tokens in all sessions' batches together (about 1 KB of memory each)
+    #[arg(long, env = "TOTP_TOOLSET_MAX_BATCH_TOTAL", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub max_batch_total: u32,
+    /// Largest file the batch page imports, in bytes (every other request keeps
+    /// --max-body-bytes)
+    #[arg(long, env = "TOTP_TOOLSET_MAX_IMPORT_BYTES", default_value_t = 8_388_608,
+          value_parser = clap::value_parser!(u32).range(16_384..=268_435_456))]
+    pub max_import_bytes: u32,
     /// A session unused for this many minutes ends, and its seeds are wiped
     #[arg(long, env = "TOTP_TOOLSET_SESSION_IDLE_MINUTES", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=1440))]
@@ -216,10 +229,15 @@ impl ServeArgs {
                 max_sessions: self.max_sessions as usize,
                 // As many again for first visits whose cookie has not come back yet.
                 max_provisional: self.max_sessions as usize,
-                max_rows: self.max_rows as usize,
+                max_batch: self
+                    .max_batch
+                    .or(self.max_rows)
+                    .map_or(crate::tokens::BatchLimit::DEFAULT_MAX, |n| n as usize),
+                max_batch_total: self.max_batch_total as usize,
                 tls: self.tls || self.serves_tls(),
             },
             max_body_bytes: self.max_body_bytes as usize,
+            max_import_bytes: self.max_import_bytes as usize,
             request_timeout: Duration::from_secs(u64::from(self.request_timeout_seconds)),
             trusted_origins: self.trusted_origin.clone(),
             // Replaced by `allowed_hosts` once the bound address is known.

@@ -267,6 +267,11 @@ impl Batch {
             .filter(|&i| bool::from(self.records[i].secret.as_bytes().ct_eq(secret.as_bytes())))
     }
 
+    /// True when some record holds this seed (the seed page says so of its token).
+    pub fn holds_seed(&self, secret: &Secret) -> bool {
+        self.seed_holder(&fingerprint(secret), secret).is_some()
+    }
+
     /// Why `record` could not join this batch as it is, if anything stops it.
     pub fn conflict(&self, record: &TokenRecord) -> Option<Conflict> {
         self.conflict_keyed(

@@ -20,7 +20,7 @@ pub use formats::graph_json::GraphJson;
 pub use formats::{Export, FileError, Format, Import, Keys, LeftOut, ReadOptions};
 pub use validate::{
     Field, FieldError, MAX_ENTRA_BASE32_CHARS, RowInput, TokenSource, check_text, check_upn,
-    validate_row,
+    validate_record, validate_row,
 };
 
 use crate::otp::{Algorithm, Secret};

@@ -7,6 +7,7 @@
 use subtle::ConstantTimeEq;
 
 use super::TokenRow;
+use super::batch::{Source, TokenRecord};
 use crate::otp::{Algorithm, Params, Secret, SeedError};
 
 /// Entra's limit on the `secret key` column (80 bytes of seed).
@@ -95,10 +96,56 @@ pub fn validate_row(
     current: Option<TokenSource<'_>>,
     existing: &[TokenRow],
 ) -> Result<TokenRow, Vec<FieldError>> {
+    validate(input, current, existing, true)
+}
+
+/// Checks a typed row for the batch, where the UPN is optional (unassigned tokens are
+/// first-class). Duplicates are the batch's to find. The record is stamped `added_at`.
+pub fn validate_record(
+    input: &RowInput<'_>,
+    current: Option<TokenSource<'_>>,
+    added_at: u64,
+) -> Result<TokenRecord, Vec<FieldError>> {
+    let TokenRow {
+        upn,
+        serial,
+        secret,
+        interval,
+        manufacturer,
+        model,
+        algorithm,
+        ..
+    } = validate(input, current, &[], false)?;
+    let params = Params::new(algorithm, 6, interval)
+        .map_err(|e| vec![FieldError::new(Field::Interval, e)])?;
+    Ok(TokenRecord {
+        upn: (!upn.is_empty()).then_some(upn),
+        serial,
+        secret,
+        params,
+        manufacturer,
+        model,
+        source: if input.secret.trim().is_empty() {
+            Source::Generated
+        } else {
+            Source::Typed
+        },
+        added_at,
+    })
+}
+
+fn validate(
+    input: &RowInput<'_>,
+    current: Option<TokenSource<'_>>,
+    existing: &[TokenRow],
+    upn_required: bool,
+) -> Result<TokenRow, Vec<FieldError>> {
     let mut errors = Vec::new();
 
     let upn = input.upn.trim();
-    if let Err(m) = check_upn(upn) {
+    if (upn_required || !upn.is_empty())
+        && let Err(m) = check_upn(upn)
+    {
         errors.push(FieldError::new(Field::Upn, m));
     }
 

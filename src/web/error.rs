@@ -42,6 +42,9 @@ pub enum AppError {
     /// The body is larger than `--max-body-bytes`.
     #[error("body too large")]
     PayloadTooLarge,
+    /// An imported file larger than `--max-import-bytes` (carried, in bytes).
+    #[error("import too large")]
+    ImportTooLarge(usize),
     /// A form arrived with another `Content-Type` than a form's.
     #[error("not a form")]
     UnsupportedMediaType,
@@ -143,6 +146,14 @@ impl AppError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Request too large",
                 "The form sent more data than the server accepts in one request. Nothing was stored; go back and send less (the administrator can raise --max-body-bytes).".to_string(),
+            ),
+            AppError::ImportTooLarge(max) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "File too large",
+                format!(
+                    "The imported file is larger than the {} MiB the server accepts (setting --max-import-bytes / TOTP_TOOLSET_MAX_IMPORT_BYTES). Nothing was stored; split the file and import the parts one after the other.",
+                    max / (1024 * 1024)
+                ),
             ),
             AppError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware;
 use axum::response::IntoResponse;
@@ -44,6 +45,8 @@ pub struct WebConfig {
     pub sessions: SessionConfig,
     /// Largest request body accepted, in bytes (forms are small; this stops memory abuse).
     pub max_body_bytes: usize,
+    /// Largest body of the import route only (a 10,000-token PSKC file is several MB).
+    pub max_import_bytes: usize,
     /// A request taking longer than this is answered with 408.
     pub request_timeout: Duration,
     /// Origins allowed to POST besides the request's own host (a reverse proxy that
@@ -63,6 +66,7 @@ impl Default for WebConfig {
         WebConfig {
             sessions: SessionConfig::default(),
             max_body_bytes: 16 * 1024,
+            max_import_bytes: DEFAULT_MAX_IMPORT_BYTES,
             request_timeout: Duration::from_secs(10),
             trusted_origins: Vec::new(),
             allowed_hosts: host::AllowedHosts::default(),
@@ -71,6 +75,9 @@ impl Default for WebConfig {
         }
     }
 }
+
+/// The import route's body limit by default: 8 MiB.
+pub const DEFAULT_MAX_IMPORT_BYTES: usize = 8 * 1024 * 1024;
 
 /// Shared by every request.
 #[derive(Clone)]
@@ -168,6 +175,7 @@ fn panic_page(_payload: Box<dyn std::any::Any + Send + 'static>) -> axum::respon
 
 /// The whole service. Fails only when a configured trusted origin is malformed.
 pub fn app(state: AppState) -> Result<Router, AppSetupError> {
+    let resolve = || middleware::from_fn_with_state(state.clone(), session::resolve);
     let pages = Router::new()
         .route("/", get(pages::seed::view_seed_get))
         .route("/seed", post(pages::seed::view_seed_post))
@@ -183,16 +191,46 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
             post(pages::csv::view_csv_row_delete_post),
         )
         .route("/csv/clear", post(pages::csv::view_csv_clear_post))
+        .route(
+            "/csv/import/add",
+            post(pages::csv::view_csv_import_add_post),
+        )
+        .route(
+            "/csv/import/discard",
+            post(pages::csv::view_csv_import_discard_post),
+        )
+        .route("/csv/users", post(pages::csv::view_csv_users_post))
+        .route(
+            "/csv/users/apply",
+            post(pages::csv::view_csv_users_apply_post),
+        )
+        .route(
+            "/csv/users/discard",
+            post(pages::csv::view_csv_users_discard_post),
+        )
+        .route("/csv/upn", post(pages::csv::view_csv_upn_post))
+        .route("/csv/move", post(pages::csv::view_csv_move_post))
         .route("/csv/download", get(pages::csv::view_csv_download_get))
         .route("/csv/graph.json", get(pages::csv::view_csv_graph_get))
+        .route(
+            "/csv/export/pskc",
+            post(pages::csv::view_csv_pskc_post).get(pages::csv::view_csv_export_get_pskc),
+        )
+        .route("/csv/export/{kind}", get(pages::csv::view_csv_export_get))
         // Only pages get a session: static files and health checks must not create one.
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            session::resolve,
-        ))
+        .route_layer(resolve())
         // The page script's poll resumes the session the page was shown in and never starts
         // one: a seed the user never saw has no codes worth showing.
-        .route("/api/otp", get(pages::otp::api_otp_get));
+        .route("/api/otp", get(pages::otp::api_otp_get))
+        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes));
+
+    // The one route that takes large bodies: a vendor's file. Its limit is applied by
+    // axum's own limit, which the multipart reader checks as it reads (a 413 naming the
+    // import setting), instead of the 16 KB every other route keeps.
+    let import = Router::new()
+        .route("/csv/import", post(pages::csv::view_csv_import_post))
+        .route_layer(resolve())
+        .layer(DefaultBodyLimit::max(state.config.max_import_bytes));
 
     let csrf = csrf::CsrfGuard::new(&state.config.trusted_origins, state.config.sessions.tls)
         .map_err(AppSetupError::TrustedOrigin)?;
@@ -204,18 +242,17 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
     // whole request (compressing included); only then is Accept-Encoding dropped where it
     // must be, and the compression layer wraps every response that passes it (pages, static
     // files, our own refusals); a foreign Host is refused before anything else (DNS
-    // rebinding); CSRF
-    // refuses cross-site writes before any body is read; the body limit guards the
-    // extractors.
+    // rebinding); CSRF refuses cross-site writes before any body is read. The body limits
+    // are per route (above): 16 KB for pages, the import limit for the import route alone.
     Ok(Router::new()
         .merge(pages)
+        .merge(import)
         .route("/static/app.css", get(static_css))
         .route("/static/app.js", get(static_js))
         .route("/static/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
         .route("/healthz", get(healthz))
         .fallback(|| async { AppError::NotFound })
-        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(csrf, csrf::check))
         .layer(middleware::from_fn_with_state(state.clone(), host::check))
         .layer(CompressionLayer::new().quality(COMPRESSION_LEVEL))

@@ -1,5 +1,7 @@
 //! Browser sessions: a random 256-bit id in a cookie, and in memory the session's current
-//! token, its CSV rows and a little page state, with idle and absolute expiry and hard caps.
+//! token, its batch of token records (with a pending import waiting for its "Add") and a
+//! little page state, with idle and absolute expiry and hard caps (sessions, tokens per
+//! session, and tokens across all sessions together).
 //! The state a session keeps is defined here and changed only through [`Session`]'s methods.
 //!
 //! Nothing here is ever written to disk or logged. A session never outlives its expiry,
@@ -9,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::extract::{Request, State};
@@ -18,8 +21,10 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use zeroize::Zeroizing;
 
 use super::{AppError, AppState, qr};
-use crate::otp::{OtpAuth, Params, Secret, SeedError, UriError};
-use crate::tokens::TokenRow;
+use crate::otp::{OtpAuth, Params, Secret, SeedError, SeedFormat, UriError};
+use crate::tokens::{
+    AssignReport, Batch, BatchLimit, Candidate, Conflict, Format, Refusal, TokenRecord,
+};
 
 /// Limits and lifetimes of sessions.
 #[derive(Clone, Debug)]
@@ -35,8 +40,11 @@ pub struct SessionConfig {
     /// most. Beyond this the oldest of them is dropped: a scanner or an uptime probe
     /// that never keeps cookies can then never crowd out a real browser.
     pub max_provisional: usize,
-    /// CSV rows per session at most.
-    pub max_rows: usize,
+    /// Tokens in one session's batch at most (`--max-batch`).
+    pub max_batch: usize,
+    /// Tokens in all sessions' batches together at most (`--max-batch-total`), so a full
+    /// store of full sessions cannot exhaust memory.
+    pub max_batch_total: usize,
     /// The site is reached over HTTPS: mark the cookie `Secure` (and use a `__Host-` name).
     pub tls: bool,
 }
@@ -48,9 +56,64 @@ impl Default for SessionConfig {
             absolute_secs: 12 * 3600,
             max_sessions: 1000,
             max_provisional: 1000,
-            max_rows: 500,
+            max_batch: BatchLimit::DEFAULT_MAX,
+            max_batch_total: DEFAULT_MAX_BATCH_TOTAL,
             tls: false,
         }
+    }
+}
+
+/// Tokens across all sessions by default: ten full batches.
+pub const DEFAULT_MAX_BATCH_TOTAL: usize = 100_000;
+
+/// The settings named when a batch limit refuses something.
+pub const MAX_BATCH_SETTING: &str = "--max-batch / TOTP_TOOLSET_MAX_BATCH";
+pub const MAX_BATCH_TOTAL_SETTING: &str = "--max-batch-total / TOTP_TOOLSET_MAX_BATCH_TOTAL";
+
+/// The tokens held by every session together, counted against `max_batch_total`. Each
+/// session reserves before its batch grows and gives back when it shrinks or ends.
+#[derive(Debug)]
+pub struct TokenBudget {
+    used: AtomicUsize,
+    max: usize,
+}
+
+impl TokenBudget {
+    pub fn new(max: usize) -> Self {
+        TokenBudget {
+            used: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// Takes `n` tokens from the budget, or says why not.
+    fn reserve(&self, n: usize) -> Result<(), Conflict> {
+        self.used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| {
+                u.checked_add(n).filter(|&t| t <= self.max)
+            })
+            .map(|_| ())
+            .map_err(|_| Conflict {
+                field: crate::tokens::batch::field::LINE,
+                reason: format!(
+                    "the server holds at most {} tokens across all sessions (setting {MAX_BATCH_TOTAL_SETTING}); download and clear other batches, or ask the administrator to raise it",
+                    self.max
+                ),
+            })
+    }
+
+    fn release(&self, n: usize) {
+        // Never below zero: every release follows a reservation of at least as many.
+        let _ = self
+            .used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| {
+                Some(u.saturating_sub(n))
+            });
+    }
+
+    /// Tokens held by all sessions now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::SeqCst)
     }
 }
 
@@ -244,29 +307,68 @@ pub struct BurnResult {
     pub old_offset_seconds: i64,
 }
 
-/// Everything one browser has. Dropping it wipes every seed (each `Secret` zeroizes).
+/// A file read and checked but not yet added: the preview. Kept in the session so "Add"
+/// never needs the file again. Its candidates hold seeds, wiped when it drops.
+#[derive(Debug)]
+pub struct PendingImport {
+    /// The name of the uploaded file, or "pasted text".
+    pub source: String,
+    pub format: Format,
+    pub secret_encoding: Option<SeedFormat>,
+    pub candidates: Vec<Candidate>,
+    pub refused: Vec<Refusal>,
+    pub notes: Vec<String>,
+}
+
+/// What adding a pending import did.
+#[derive(Debug)]
+pub struct Committed {
+    pub added: usize,
+    /// Lines that could not join after all (the batch changed since the preview).
+    pub refused: Vec<Refusal>,
+}
+
+/// Everything one browser has. Dropping it wipes every seed (each `Secret` zeroizes) and
+/// gives its tokens back to the store-wide budget.
 #[derive(Debug)]
 pub struct Session {
     current: CurrentToken,
-    rows: Vec<TokenRow>,
-    /// A serial number waiting for the CSV form (the burn panel fills it in).
+    batch: Batch,
+    budget: Arc<TokenBudget>,
+    /// A file read and previewed, waiting for "Add N tokens" or "Discard".
+    pending_import: Option<PendingImport>,
+    /// A pasted user list being previewed, waiting for "Apply".
+    pending_users: Option<String>,
+    /// A serial number waiting for the add-row form (the burn panel fills it in).
     pending_serial: Option<String>,
     /// The last successful burn in this session, shown on the seed page.
     last_burn: Option<BurnResult>,
+    /// The manufacturer and model typed last: they stick from one row to the next.
+    last_make: Option<(String, String)>,
     /// A one-time message for the next page shown (after a redirect).
     flash: Option<String>,
-    /// True once the rows as they stand were downloaded (CSV or JSON); every method that
-    /// changes the rows makes it false again.
+    /// True once the batch as it stands was downloaded with its seeds; every method that
+    /// changes the batch makes it false again.
     rows_downloaded: bool,
 }
 
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.budget.release(self.batch.len());
+    }
+}
+
 impl Session {
-    fn new(current: CurrentToken) -> Self {
+    fn new(current: CurrentToken, max_batch: usize, budget: Arc<TokenBudget>) -> Self {
         Session {
             current,
-            rows: Vec::new(),
+            batch: Batch::new(BatchLimit::new(max_batch, MAX_BATCH_SETTING)),
+            budget,
+            pending_import: None,
+            pending_users: None,
             pending_serial: None,
             last_burn: None,
+            last_make: None,
             flash: None,
             rows_downloaded: false,
         }
@@ -281,56 +383,202 @@ impl Session {
         self.current = token;
     }
 
-    /// True when some CSV row carries the current token's seed.
+    /// True when some token in the batch carries the current token's seed.
     pub fn current_in_list(&self) -> bool {
-        self.rows.iter().any(|r| r.secret == self.current.secret)
+        self.batch.holds_seed(&self.current.secret)
     }
 
-    pub fn rows(&self) -> &[TokenRow] {
-        &self.rows
+    pub fn batch(&self) -> &Batch {
+        &self.batch
     }
 
-    /// Appends a checked row and returns its number (from 1). A serial a burn left
-    /// waiting is used up once a row carries it.
-    pub fn add_row(&mut self, row: TokenRow) -> usize {
-        if self.pending_serial.as_deref() == Some(row.serial.as_str()) {
+    /// Appends one checked record (typed, generated or burned) and returns its number
+    /// (from 1), or says why it cannot join (a duplicate, or a limit, named with its
+    /// setting). A serial a burn left waiting is used up once a record carries it.
+    pub fn add_record(&mut self, record: TokenRecord) -> Result<usize, Conflict> {
+        if let Some(c) = self.batch.conflict(&record) {
+            return Err(c);
+        }
+        self.budget.reserve(1)?;
+        if self.pending_serial.as_deref() == Some(record.serial.as_str()) {
             self.pending_serial = None;
         }
-        self.rows.push(row);
+        let make = (record.manufacturer.clone(), record.model.clone());
+        if let Err(c) = self.batch.push(record) {
+            self.budget.release(1);
+            return Err(c);
+        }
+        self.last_make = Some(make);
         self.rows_downloaded = false;
-        self.rows.len()
+        Ok(self.batch.len())
     }
 
-    /// Removes the row at `index` if it still has `serial` (another tab may have changed
-    /// the list meanwhile).
-    pub fn remove_row(&mut self, index: usize, serial: &str) -> Option<TokenRow> {
-        if self.rows.get(index)?.serial != serial {
+    /// The manufacturer and model the add-row form starts with.
+    pub fn last_make(&self) -> Option<&(String, String)> {
+        self.last_make.as_ref()
+    }
+
+    /// Keeps a file's preview until it is added or discarded (replacing an older one).
+    pub fn set_pending_import(&mut self, import: PendingImport) {
+        self.pending_import = Some(import);
+    }
+
+    pub fn pending_import(&self) -> Option<&PendingImport> {
+        self.pending_import.as_ref()
+    }
+
+    /// Drops the preview (its seeds are wiped); true if there was one.
+    pub fn discard_pending_import(&mut self) -> bool {
+        self.pending_import.take().is_some()
+    }
+
+    /// Adds the previewed tokens. The batch may have changed since the preview (another
+    /// tab): what no longer fits is refused line by line, the rest joins. `Err` when the
+    /// store-wide limit has no room for them (nothing is added, the preview stays).
+    pub fn commit_pending_import(&mut self) -> Option<Result<Committed, Conflict>> {
+        let pending = self.pending_import.take()?;
+        let n = pending.candidates.len();
+        if let Err(c) = self.budget.reserve(n) {
+            self.pending_import = Some(pending);
+            return Some(Err(c));
+        }
+        let before = self.batch.len();
+        let refused = self.batch.add_candidates(pending.candidates);
+        let added = self.batch.len() - before;
+        self.budget.release(n - added);
+        if added > 0 {
+            self.rows_downloaded = false;
+        }
+        Some(Ok(Committed { added, refused }))
+    }
+
+    /// Keeps a pasted user list for its preview.
+    pub fn set_pending_users(&mut self, users: String) {
+        self.pending_users = Some(users);
+    }
+
+    pub fn pending_users(&self) -> Option<&str> {
+        self.pending_users.as_deref()
+    }
+
+    pub fn discard_pending_users(&mut self) -> bool {
+        self.pending_users.take().is_some()
+    }
+
+    /// What applying `users` would do, without changing the batch: the report, and each
+    /// assignment as (serial, upn).
+    pub fn preview_assign(&self, users: &str) -> (AssignReport, Vec<(String, String)>) {
+        let mut trial = self.batch.clone();
+        let report = trial.assign(users);
+        let pairs = report
+            .assigned
+            .iter()
+            .filter_map(|&i| trial.records().get(i))
+            .map(|r| (r.serial.clone(), r.upn.clone().unwrap_or_default()))
+            .collect();
+        (report, pairs)
+    }
+
+    /// Applies the pending user list; `None` if there is none.
+    pub fn apply_pending_users(&mut self) -> Option<AssignReport> {
+        let users = self.pending_users.take()?;
+        let report = self.batch.assign(&users);
+        if !report.assigned.is_empty() {
+            self.rows_downloaded = false;
+        }
+        Some(report)
+    }
+
+    /// Gives a token a user, or (with an empty one) takes it away. Returns the warning
+    /// when the user would hold more than Entra's 5 OATH methods.
+    pub fn set_upn(&mut self, serial: &str, upn: &str) -> Result<Option<String>, Conflict> {
+        let warning = self.batch.set_upn(serial, Some(upn))?;
+        self.rows_downloaded = false;
+        Ok(warning)
+    }
+
+    /// Moves the user of token `from` to token `to` (a token reused for someone else, or a
+    /// user given a replacement): `from` is left unassigned. `to` must have no user yet.
+    pub fn move_upn(&mut self, from: &str, to: &str) -> Result<(String, Option<String>), Conflict> {
+        use crate::tokens::batch::field;
+        if from.trim().eq_ignore_ascii_case(to.trim()) {
+            return Err(Conflict {
+                field: field::SERIAL,
+                reason: "the two serial numbers are the same token".into(),
+            });
+        }
+        let Some(upn) = self.batch.get(from).map(|r| r.upn.clone()) else {
+            return Err(Conflict {
+                field: field::SERIAL,
+                reason: format!(
+                    "{} is not in the batch",
+                    crate::otp::excerpt(from.trim(), 64)
+                ),
+            });
+        };
+        let Some(upn) = upn else {
+            return Err(Conflict {
+                field: field::SERIAL,
+                reason: format!("{} has no user to move", crate::otp::excerpt(from, 64)),
+            });
+        };
+        match self.batch.get(to).map(|r| r.upn.clone()) {
+            None => {
+                return Err(Conflict {
+                    field: field::SERIAL,
+                    reason: format!("{} is not in the batch", crate::otp::excerpt(to.trim(), 64)),
+                });
+            }
+            Some(Some(other)) => {
+                return Err(Conflict {
+                    field: field::SERIAL,
+                    reason: format!(
+                        "{} already belongs to {other}; clear its user first",
+                        crate::otp::excerpt(to.trim(), 64)
+                    ),
+                });
+            }
+            Some(None) => {}
+        }
+        self.batch.set_upn(from, None)?;
+        let warning = self.batch.set_upn(to, Some(&upn))?;
+        self.rows_downloaded = false;
+        Ok((upn, warning))
+    }
+
+    /// Removes the token at `index` if it still has `serial` (another tab may have changed
+    /// the batch meanwhile).
+    pub fn remove_row(&mut self, index: usize, serial: &str) -> Option<TokenRecord> {
+        if self.batch.records().get(index)?.serial != serial {
             return None;
         }
+        let removed = self.batch.remove(serial)?;
+        self.budget.release(1);
         self.rows_downloaded = false;
-        Some(self.rows.remove(index))
+        Some(removed)
     }
 
-    /// Deletes every row (their seeds are wiped as they drop); returns how many.
+    /// Deletes every token (their seeds are wiped as they drop); returns how many.
     pub fn clear_rows(&mut self) -> usize {
-        let n = self.rows.len();
-        self.rows.clear();
+        let n = self.batch.len();
+        self.batch.clear();
+        self.budget.release(n);
         self.rows_downloaded = false;
         n
     }
 
-    /// The rows as they stand were saved by the user.
+    /// The batch as it stands was saved by the user (a download with its seeds).
     pub fn mark_rows_downloaded(&mut self) {
         self.rows_downloaded = true;
     }
 
-    /// Rows that would be lost with the session because they were not downloaded since
-    /// they last changed.
+    /// Tokens that would be lost with the session because they were not downloaded since
+    /// the batch last changed.
     pub fn unsaved_rows(&self) -> usize {
         if self.rows_downloaded {
             0
         } else {
-            self.rows.len()
+            self.batch.len()
         }
     }
 
@@ -338,12 +586,13 @@ impl Session {
         self.pending_serial.as_deref()
     }
 
-    /// A serial for the CSV form to offer (normally set by a burn).
+    /// A serial for the add-row form to offer (normally set by a burn).
     pub fn set_pending_serial(&mut self, serial: String) {
         self.pending_serial = Some(serial);
     }
 
-    /// Keeps a successful burn: shown on the seed page, its serial offered to the CSV form.
+    /// Keeps a successful burn: shown on the seed page, its serial offered to the add-row
+    /// form.
     pub fn record_burn(&mut self, burn: BurnResult) {
         self.pending_serial = Some(burn.serial.clone());
         self.last_burn = Some(burn);
@@ -405,11 +654,14 @@ struct Areas {
 pub struct SessionStore {
     config: SessionConfig,
     areas: Mutex<Areas>,
+    /// Tokens held by every session together.
+    budget: Arc<TokenBudget>,
 }
 
 impl SessionStore {
     pub fn new(config: SessionConfig) -> Self {
         SessionStore {
+            budget: Arc::new(TokenBudget::new(config.max_batch_total)),
             config,
             areas: Mutex::new(Areas::default()),
         }
@@ -417,6 +669,11 @@ impl SessionStore {
 
     pub fn config(&self) -> &SessionConfig {
         &self.config
+    }
+
+    /// The store-wide token budget (how many tokens all sessions hold).
+    pub fn budget(&self) -> &TokenBudget {
+        &self.budget
     }
 
     fn lock(&self) -> MutexGuard<'_, Areas> {
@@ -477,7 +734,11 @@ impl SessionStore {
         let current =
             CurrentToken::generate(crate::otp::DEFAULT_GENERATE_BYTES, Params::default())?;
         let id = SessionId::random()?;
-        let session = SharedSession::new(Session::new(current));
+        let session = SharedSession::new(Session::new(
+            current,
+            self.config.max_batch,
+            self.budget.clone(),
+        ));
         let mut areas = self.lock();
         if !self.committed_room(&mut areas, now) {
             return Err(AppError::SessionsFull);
@@ -619,4 +880,96 @@ pub async fn resolve(
     request.extensions_mut().insert(Resolved { ctx, session });
     let response = next.run(request).await;
     (jar.add(config.cookie(id)), response).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    use super::*;
+    use crate::otp::{Algorithm, Params};
+    use crate::tokens::Source;
+
+    /// A typical token from a vendor file: 8-digit serial, 20-byte seed, "Token2"/"C202",
+    /// a 20-character UPN.
+    fn typical(i: usize) -> TokenRecord {
+        let mut seed = [0x5Au8; 20];
+        seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        TokenRecord {
+            serial: format!("{i:08}"),
+            secret: Secret::from_bytes(seed.to_vec()).unwrap(),
+            params: Params::new(Algorithm::Sha1, 6, 30).unwrap(),
+            manufacturer: "Token2".into(),
+            model: "C202".into(),
+            upn: Some(format!("user{i:06}@contoso.com")),
+            source: Source::Typed,
+            added_at: 0,
+        }
+    }
+
+    /// Bytes a hash map entry of `entry` bytes costs at hashbrown's 7/8 load: the bucket
+    /// and its control byte, over the buckets a full map of `n` holds.
+    fn map_bytes(n: usize, entry: usize) -> usize {
+        let buckets = (n * 8).div_ceil(7).next_power_of_two();
+        buckets * (entry + 1)
+    }
+
+    /// The memory a token costs in a session's batch, computed from the sizes of what the
+    /// batch holds: the record itself (in a vector grown by doubling), its heap parts (serial,
+    /// seed, manufacturer, model, UPN), and its two index entries (serial, seed hash). The
+    /// README states the figure this prints; the bound keeps it honest.
+    #[test]
+    fn memory_per_token_is_bounded() {
+        let n = BatchLimit::DEFAULT_MAX;
+        let mut batch = Batch::new(BatchLimit::new(n, MAX_BATCH_SETTING));
+        for i in 0..n {
+            batch.push(typical(i)).unwrap();
+        }
+        let records = batch.records();
+        let heap: usize = records
+            .iter()
+            .map(|r| {
+                r.serial.capacity()
+                    + r.secret.as_bytes().len()
+                    + r.manufacturer.capacity()
+                    + r.model.capacity()
+                    + r.upn.as_ref().map_or(0, String::capacity)
+            })
+            .sum();
+        let vector = n.next_power_of_two() * size_of::<TokenRecord>();
+        let serial_index = map_bytes(n, size_of::<(String, usize)>())
+            + records.iter().map(|r| r.serial.len()).sum::<usize>();
+        let seed_index = map_bytes(n, size_of::<([u8; 32], usize)>());
+        let per_token = (vector + heap + serial_index + seed_index) / n;
+        println!(
+            "memory per token: {per_token} bytes (record {} + heap {} + indexes {})",
+            size_of::<TokenRecord>(),
+            heap / n,
+            (serial_index + seed_index) / n
+        );
+        assert!(per_token <= 512, "{per_token} bytes per token");
+        // A full store at the default total stays within tens of megabytes.
+        assert!(per_token * DEFAULT_MAX_BATCH_TOTAL <= 64 * 1024 * 1024);
+    }
+
+    #[test]
+    fn the_budget_is_given_back_when_a_session_ends() {
+        let budget = Arc::new(TokenBudget::new(3));
+        let current = CurrentToken::generate(20, Params::default()).unwrap();
+        let mut s = Session::new(current, 10, budget.clone());
+        s.add_record(typical(1)).unwrap();
+        s.add_record(typical(2)).unwrap();
+        assert_eq!(budget.used(), 2);
+        s.add_record(typical(3)).unwrap();
+        let refused = s.add_record(typical(4)).unwrap_err();
+        assert!(
+            refused.reason.contains(MAX_BATCH_TOTAL_SETTING),
+            "{}",
+            refused.reason
+        );
+        assert!(s.remove_row(0, "00000001").is_some());
+        assert_eq!(budget.used(), 2);
+        drop(s);
+        assert_eq!(budget.used(), 0);
+    }
 }

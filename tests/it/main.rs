@@ -24,6 +24,7 @@ mod props_nfc;
 mod robustness;
 mod support;
 mod tokens;
+mod web_batch;
 mod web_burn;
 mod web_conns;
 mod web_csv;

@@ -165,13 +165,12 @@ async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
     );
     let long_secret = "A".repeat(130);
     let cases: Vec<(&str, &str, &str, &str)> = vec![
-        ("upn", "", "row-upn", "required"),
         ("upn", "carol", "row-upn", "name@domain"),
         ("upn", "carol@contoso.com,", "row-upn", "comma"),
         ("upn", "carol@contoso", "row-upn", "domain"),
         ("upn", "car ol@contoso.com", "row-upn", "not ' '"),
         ("serial", "", "row-serial", "required"),
-        ("serial", "60234567", "row-serial", "already in the list"),
+        ("serial", "60234567", "row-serial", "already in the batch"),
         ("serial", "6023,4569", "row-serial", "comma"),
         (
             "secret",
@@ -192,7 +191,7 @@ async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
             "invalid base32 character '!'",
         ),
         ("secret", &long_secret, "row-secret", "at most 128"),
-        ("secret", RFC_SEED, "row-secret", "already in the list"),
+        ("secret", RFC_SEED, "row-secret", "already in the batch"),
         ("interval", "45", "row-interval", "30 or 60"),
         ("manufacturer", "", "row-manufacturer", "required"),
         ("manufacturer", "Token2, Inc", "row-manufacturer", "comma"),
@@ -332,7 +331,7 @@ async fn delete_and_clear() {
 async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
     let server = TestApp::with_config(WebConfig {
         sessions: SessionConfig {
-            max_rows: 1,
+            max_batch: 1,
             ..SessionConfig::default()
         },
         ..WebConfig::default()
@@ -361,7 +360,7 @@ async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text();
-    assert!(html.contains("already holds 1 rows, the most one session may"));
+    assert!(html.contains("The batch is full: it holds at most 1 tokens (setting --max-batch / TOTP_TOOLSET_MAX_BATCH)"));
     assert_eq!(row_count(&html), 1);
 }
 

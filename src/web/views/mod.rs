@@ -50,7 +50,7 @@ pub fn layout(page: &'static str, session: &mut Session, ctx: SessionCtx) -> Lay
             digits: params.digits(),
             period: params.period(),
             in_list: session.current_in_list(),
-            rows: session.rows().len(),
+            rows: session.batch().len(),
             unsaved_rows: session.unsaved_rows(),
         },
         flash: session.take_flash(),

@@ -277,7 +277,7 @@ async fn provision_one_token() {
             .contains("Added alice@contoso.com (serial 8659600012345) as row 1")
     );
     assert_eq!(table_serials(&b).await, [serial.as_str()]);
-    assert!(b.text("#rows-heading").await.contains("1 row"));
+    assert!(b.text("#rows-heading").await.contains("1 token"));
     assert!(leaving_would_warn(&b).await, "rows not downloaded yet");
     b.assert_clean(&origin, &seed.secrets()).await;
     b.assert_accessible("the CSV page with a row").await;
@@ -431,7 +431,7 @@ async fn fix_mistakes_in_the_csv_form() {
     b.screenshots("csv-error").await;
 
     append_row(&b, "bob@contoso.com", "1001", "JBSWY3DPEHPK3PXP").await;
-    assert_field_error(&b, "row-serial", "already in the list").await;
+    assert_field_error(&b, "row-serial", "already in the batch").await;
     assert_eq!(table_serials(&b).await, ["1001"]);
     b.assert_clean_after_refusal(&origin, &secrets, "/csv/rows")
         .await;
