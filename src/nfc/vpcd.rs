@@ -14,20 +14,46 @@ use super::virtual_token::{Event, VirtualToken};
 /// ISO 14443-4 type A card with no historical bytes.
 pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
 
+/// How long the card stays on the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Until vpcd closes the connection (one token lying on the reader).
+    Stay,
+    /// One tap: the card leaves after its seed write is answered, or when the reader resets
+    /// or powers it off after at least one command (the burner is done with it: it skipped
+    /// it, or it failed). What lets a test drive a bulk run tap by tap, with no timing.
+    OneTap,
+}
+
+/// Why [`serve`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// vpcd closed the connection.
+    Closed,
+    /// The card was taken away before it answered a command (the token's transmit failed):
+    /// the command got no reply at all, as with a real lift.
+    Lifted,
+    /// The tap is over ([`Presence::OneTap`]); `burned` when a seed write was answered.
+    TapOver { burned: bool },
+}
+
 /// Plays the card for vpcd over `stream`: 2-byte big-endian length + payload frames; a
 /// 1-byte payload is a control code (00 off, 01 on, 02 reset, 04 send the ATR), anything
 /// longer an APDU answered in the same framing. Calls `on_events` after every APDU that
-/// changed the token. Returns when vpcd closes the connection.
+/// changed the token. The caller closes the connection after a [`SessionEnd::Lifted`] or a
+/// [`SessionEnd::TapOver`]: that is how vpcd (and so pcscd) sees the card leave.
 pub fn serve<S: Read + Write>(
     stream: &mut S,
     token: &mut VirtualToken,
+    presence: Presence,
     on_events: &mut dyn FnMut(&VirtualToken, Vec<Event>),
-) -> io::Result<()> {
+) -> io::Result<SessionEnd> {
+    let mut commands = 0usize;
     loop {
         let mut len = [0u8; 2];
         match stream.read_exact(&mut len) {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(SessionEnd::Closed),
             Err(e) => return Err(e),
         }
         let len = u16::from_be_bytes(len) as usize;
@@ -35,15 +61,30 @@ pub fn serve<S: Read + Write>(
         stream.read_exact(&mut payload)?;
         match payload.as_slice() {
             [] => {}
+            [0x00] | [0x02] if presence == Presence::OneTap && commands > 0 => {
+                token.reset();
+                return Ok(SessionEnd::TapOver { burned: false });
+            }
             [0x00] | [0x01] | [0x02] => token.reset(),
             [0x04] => write_frame(stream, &ATR)?,
             [_] => {}
             apdu => {
-                let reply = token.transmit(apdu).unwrap_or_else(|_| Vec::new());
+                commands += 1;
+                // A failed transmit is a card that left: no reply at all, never an empty one
+                // (pcscd would pass an empty reply on as if the card had said nothing).
+                let Ok(reply) = token.transmit(apdu) else {
+                    return Ok(SessionEnd::Lifted);
+                };
                 write_frame(stream, &reply)?;
                 let events = token.take_events();
+                let burned = events
+                    .iter()
+                    .any(|e| matches!(e, Event::SeedWritten { .. }));
                 if !events.is_empty() {
                     on_events(token, events);
+                }
+                if burned && presence == Presence::OneTap {
+                    return Ok(SessionEnd::TapOver { burned: true });
                 }
             }
         }
@@ -95,7 +136,8 @@ mod tests {
             output: Vec::new(),
         };
         let mut t = VirtualToken::new("ABC123", false, Arc::new(|| 0x65432100));
-        serve(&mut d, &mut t, &mut |_, _| {}).unwrap();
+        let end = serve(&mut d, &mut t, Presence::Stay, &mut |_, _| {}).unwrap();
+        assert_eq!(end, SessionEnd::Closed);
         let mut expected = vec![0, 5];
         expected.extend_from_slice(&ATR);
         let mut info = protocol::info_body("ABC123", 0x65432100);
