@@ -6,13 +6,15 @@
 
 pub mod containers;
 mod entra;
+mod user_list;
 mod validate;
 
 pub use entra::{
     DriftVerdict, ENTRA_CSV_HEADER, EntraCsv, GraphJson, TokensError, entra_drift_verdict,
 };
+pub use user_list::{UserListError, parse_user_list};
 pub use validate::{
-    Field, FieldError, MAX_ENTRA_BASE32_CHARS, RowInput, TokenSource, validate_row,
+    Field, FieldError, MAX_ENTRA_BASE32_CHARS, RowInput, TokenSource, check_upn, validate_row,
 };
 
 use crate::otp::{Algorithm, Secret};

@@ -285,7 +285,8 @@ fn looks_like_hex(s: &str) -> bool {
 
 /// `local@domain.tld`, the characters Entra allows in a UPN, and the Excel trailing comma
 /// called out by name because admins hit it.
-fn check_upn(upn: &str) -> Result<(), String> {
+/// Entra's rule for a UPN (the message says what is wrong, without repeating it).
+pub fn check_upn(upn: &str) -> Result<(), String> {
     if upn.is_empty() {
         return Err("is required (the user's sign-in name, like alice@contoso.com)".into());
     }
