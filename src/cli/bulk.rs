@@ -313,7 +313,7 @@ enum Outcome {
 struct TapResult {
     outcome: Result<Outcome, NfcError>,
     apdus: usize,
-    ms: u128,
+    ms: f64,
 }
 
 /// Reads `--users`.
@@ -363,7 +363,7 @@ pub fn run(
     let mut failed: HashMap<String, ErrorKind> = HashMap::new();
     let mut unidentified = 0usize;
     let (mut skipped, mut failed_attempts) = (0usize, 0usize);
-    let (mut burn_ms, mut burn_apdus, mut burns) = (0u128, 0usize, 0usize);
+    let (mut burn_ms, mut burn_apdus, mut burns) = (0f64, 0usize, 0usize);
     let mut stopped = None;
 
     while target.is_none_or(|t| rows.len() < t) {
@@ -380,7 +380,7 @@ pub fn run(
             Ok(TapResult {
                 outcome,
                 apdus: counting.apdus,
-                ms: started.elapsed().as_millis(),
+                ms: started.elapsed().as_secs_f64() * 1000.0,
             })
         });
         let (tap_at, result) = match waited {
@@ -459,7 +459,7 @@ pub fn run(
                         &format!(
                             "{}\n",
                             json!({"event": "skipped", "serial": serial, "reason": why,
-                                   "apdus": apdus, "ms": ms})
+                                   "apdus": apdus, "ms": round(ms)})
                         ),
                     )?;
                 } else {
@@ -484,7 +484,7 @@ pub fn run(
 
     let unresolved = failed.len() + unidentified;
     let short = target.is_some_and(|t| rows.len() < t);
-    let average = |total: u128| if burns == 0 { 0 } else { total / burns as u128 };
+    let per_burn = |total: f64| if burns == 0 { 0.0 } else { total / burns as f64 };
     if run.json {
         out(
             stdout,
@@ -494,8 +494,8 @@ pub fn run(
                        "skipped": skipped, "failed_attempts": failed_attempts,
                        "failed": unresolved, "failed_serials": failed.keys().collect::<Vec<_>>(),
                        "stopped": stopped, "out": file.path.display().to_string(),
-                       "ms_per_token": average(burn_ms),
-                       "apdus_per_burn": average(burn_apdus as u128)})
+                       "ms_per_token": round(per_burn(burn_ms)),
+                       "apdus_per_burn": per_burn(burn_apdus as f64)})
             ),
         )?;
     } else {
@@ -557,6 +557,11 @@ fn tap(
     }
 }
 
+/// Milliseconds to a tenth, for reports.
+fn round(ms: f64) -> f64 {
+    (ms * 10.0).round() / 10.0
+}
+
 #[allow(clippy::too_many_arguments)]
 fn report_burned(
     stdout: &mut dyn Write,
@@ -568,7 +573,7 @@ fn report_burned(
     upn: &str,
     codes: &CompareCodes,
     apdus: usize,
-    ms: u128,
+    ms: f64,
 ) -> CliResult {
     if as_json {
         return out(
@@ -576,7 +581,7 @@ fn report_burned(
             &format!(
                 "{}\n",
                 json!({"event": "burned", "row": row, "serial": serial, "model": model,
-                       "upn": upn, "codes": codes, "apdus": apdus, "ms": ms})
+                       "upn": upn, "codes": codes, "apdus": apdus, "ms": round(ms)})
             ),
         );
     }
@@ -584,7 +589,7 @@ fn report_burned(
     out(
         stdout,
         &format!(
-            "token {row}{of}: {serial} ({model}) burned, {user}; codes {} {} {} ({apdus} APDUs, {ms} ms); lift it, tap the next one\n",
+            "token {row}{of}: {serial} ({model}) burned, {user}; codes {} {} {} ({apdus} APDUs, {ms:.1} ms); lift it, tap the next one\n",
             codes.previous, codes.current, codes.next
         ),
     )
@@ -596,7 +601,7 @@ fn report_failed(
     serial: Option<&str>,
     error: &NfcError,
     apdus: usize,
-    ms: u128,
+    ms: f64,
 ) -> CliResult {
     if as_json {
         return out(
@@ -604,7 +609,7 @@ fn report_failed(
             &format!(
                 "{}\n",
                 json!({"event": "failed", "serial": serial, "kind": error.kind(),
-                       "message": error.to_string(), "apdus": apdus, "ms": ms})
+                       "message": error.to_string(), "apdus": apdus, "ms": round(ms)})
             ),
         );
     }

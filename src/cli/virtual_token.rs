@@ -3,19 +3,21 @@
 //! and the whole PC/SC stack can be tested without hardware.
 //!
 //! With several `--serial`s or a `--stack FILE` it plays a stack of tokens, one tap at a
-//! time: it presents a token (connects to vpcd), and removes it (closes the connection)
-//! once its seed write is answered, when it is lifted mid-write, or when the reader resets
-//! it after the burner is done with it (skipped or failed); then it presents the next.
+//! time: it presents a token, and removes it once its seed write is answered, when it is
+//! lifted mid-write (the connection to vpcd closes without an answer), or when the reader
+//! resets it after the burner is done with it (skipped or failed); the reader then sees no
+//! card for one presence poll, and the next token is presented.
 //! No timing is involved, so a test drives a bulk run tap by tap. With one token it stays on
 //! the reader until vpcd goes away, as before.
 //!
-//! Reports on stdout, one JSON object per line (never the seed): `connected` once per tap
-//! (with its `tap` number in a stack), `configured` after each config write and `burned`
+//! Reports on stdout, one JSON object per line (never the seed): `connected` for each
+//! connection to vpcd, `presented` for each tap (with its `tap` number in a stack),
+//! `configured` after each config write and `burned`
 //! after each seed write, the latter with the codes the token would display around that
 //! moment, keyed by counter, so a test can compare them with the burner's; `lifted` when a
 //! tap ends mid-write, `removed` when it ends otherwise, and `done` when the stack is over.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -151,24 +153,22 @@ fn emit(stdout: &mut dyn Write, value: serde_json::Value) -> CliResult {
         .map_err(|_| CliError::failure("cannot write to standard output"))
 }
 
-/// Serves one tap (or, with [`Presence::Stay`], the token's whole stay) on a new connection.
+/// Serves one tap (or, with [`Presence::Stay`], the token's whole stay) on `stream`.
 fn play(
-    args: &VirtualTokenArgs,
+    stream: &mut QuickAck,
     token: &mut VirtualToken,
     tap: Option<usize>,
     presence: Presence,
     stdout: &mut dyn Write,
 ) -> Result<SessionEnd, CliError> {
-    let mut stream = connect(&args.vpcd, Duration::from_secs(args.connect_timeout))?;
-    let _ = stream.set_nodelay(true);
     let state = token.state();
     emit(
         stdout,
-        json!({"event": "connected", "vpcd": args.vpcd, "tap": tap, "serial": state.serial,
+        json!({"event": "presented", "tap": tap, "serial": state.serial,
                "model": state.model, "restricted": state.restricted}),
     )?;
     let mut failed = None;
-    let end = vpcd::serve(&mut stream, token, presence, &mut |token, events| {
+    let end = vpcd::serve(stream, token, presence, &mut |token, events| {
         for e in &events {
             let mut line = event_line(token, e);
             line["tap"] = json!(tap);
@@ -178,49 +178,77 @@ fn play(
         }
     })
     .map_err(|e| CliError::failure(format!("the connection to vpcd failed: {e}")))?;
-    // Closing the connection is the card leaving the reader.
-    let _ = stream.shutdown(Shutdown::Both);
     if failed.is_some() {
         return Err(CliError::failure("cannot write to standard output"));
     }
-    let serial = token.serial().to_string();
-    match end {
-        SessionEnd::Lifted => emit(
+    if let SessionEnd::TapOver { burned, lifted } = end {
+        let serial = token.serial().to_string();
+        let event = if lifted { "lifted" } else { "removed" };
+        emit(
             stdout,
-            json!({"event": "lifted", "tap": tap, "serial": serial}),
-        )?,
-        SessionEnd::TapOver { burned } => emit(
-            stdout,
-            json!({"event": "removed", "tap": tap, "serial": serial, "burned": burned}),
-        )?,
-        SessionEnd::Closed => {}
+            json!({"event": event, "tap": tap, "serial": serial, "burned": burned}),
+        )?;
     }
     Ok(end)
 }
 
+/// The connection to vpcd, acknowledging every segment at once: vpcd sends a frame's
+/// length and its payload in two writes, so with delayed ACKs each command would wait
+/// ~40 ms for Nagle's algorithm on vpcd's side.
+struct QuickAck(TcpStream);
+
+impl Read for QuickAck {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
+        self.0.read(buf)
+    }
+}
+
+impl Write for QuickAck {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// A connection to vpcd, announced on stdout.
+fn open(args: &VirtualTokenArgs, stdout: &mut dyn Write) -> Result<QuickAck, CliError> {
+    let stream = connect(&args.vpcd, Duration::from_secs(args.connect_timeout))?;
+    let _ = stream.set_nodelay(true);
+    emit(stdout, json!({"event": "connected", "vpcd": args.vpcd}))?;
+    Ok(QuickAck(stream))
+}
+
 pub fn run(args: &VirtualTokenArgs, stdout: &mut dyn Write) -> CliResult {
     let taps = taps(args)?;
+    let mut stream = open(args, stdout)?;
     if taps.len() == 1 && args.stack.is_none() {
-        // One token lying on the reader: it comes back after a lift, until vpcd goes away.
+        // One token lying on the reader until vpcd goes away.
         let tap = &taps[0];
         let mut token = VirtualToken::new(&tap.serial, tap.restricted, system_clock())
             .with_behaviour(tap.behaviour)
             .with_clock_offset(args.clock_offset);
-        loop {
-            match play(args, &mut token, None, Presence::Stay, stdout)? {
-                SessionEnd::Lifted => token.reset(),
-                _ => return Ok(()),
-            }
-        }
+        play(&mut stream, &mut token, None, Presence::Stay, stdout)?;
+        return Ok(());
     }
     let mut stack = TokenStack::new(taps, system_clock(), args.clock_offset);
     let total = stack.len();
     while let Some((n, token)) = stack.next_tap() {
-        if play(args, token, Some(n), Presence::OneTap, stdout)? == SessionEnd::Closed {
+        if n > 1 {
+            // Closing the connection is the last token leaving the reader; the next one
+            // is put on with a new connection.
+            let _ = stream.0.shutdown(Shutdown::Both);
+            stream = open(args, stdout)?;
+        }
+        if play(&mut stream, token, Some(n), Presence::OneTap, stdout)? == SessionEnd::Closed {
             return Err(CliError::failure(format!(
                 "vpcd closed the connection during tap {n} of {total}"
             )));
         }
     }
-    emit(stdout, json!({"event": "done", "taps": total}))
+    emit(stdout, json!({"event": "done", "taps": total}))?;
+    let _ = stream.0.shutdown(Shutdown::Both);
+    Ok(())
 }

@@ -19,9 +19,9 @@ pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
 pub enum Presence {
     /// Until vpcd closes the connection (one token lying on the reader).
     Stay,
-    /// One tap: the card leaves after its seed write is answered, or when the reader resets
-    /// or powers it off after at least one command (the burner is done with it: it skipped
-    /// it, or it failed). What lets a test drive a bulk run tap by tap, with no timing.
+    /// One tap: the card leaves once the burner is done with it (burned, skipped, failed
+    /// or lifted mid-write), which the burner says by resetting or powering off the card
+    /// when it disconnects. What lets a test drive a bulk run tap by tap, with no timing.
     OneTap,
 }
 
@@ -30,18 +30,23 @@ pub enum Presence {
 pub enum SessionEnd {
     /// vpcd closed the connection.
     Closed,
-    /// The card was taken away before it answered a command (the token's transmit failed):
-    /// the command got no reply at all, as with a real lift.
-    Lifted,
-    /// The tap is over ([`Presence::OneTap`]); `burned` when a seed write was answered.
-    TapOver { burned: bool },
+    /// The tap is over ([`Presence::OneTap`]): `burned` when a seed write was answered,
+    /// `lifted` when the token was taken away before answering one. The caller closes the
+    /// connection: vpcd's next presence poll then finds no card (pcscd registers the
+    /// removal), and the poll after that accepts the next connection, the next token.
+    TapOver { burned: bool, lifted: bool },
 }
 
 /// Plays the card for vpcd over `stream`: 2-byte big-endian length + payload frames; a
 /// 1-byte payload is a control code (00 off, 01 on, 02 reset, 04 send the ATR), anything
 /// longer an APDU answered in the same framing. Calls `on_events` after every APDU that
-/// changed the token. The caller closes the connection after a [`SessionEnd::Lifted`] or a
-/// [`SessionEnd::TapOver`]: that is how vpcd (and so pcscd) sees the card leave.
+/// changed the token.
+///
+/// A token lifted mid-command (its transmit fails) answers with one byte, the start of a
+/// status word that never finished: pcscd passes it on as a reply without a status word,
+/// which the burner must report as a token lifted mid-write. (vpcd offers nothing better:
+/// an empty frame leaves it waiting for ever, and a closed connection races its next
+/// presence poll, so pcscd may never see the card leave and come back.)
 pub fn serve<S: Read + Write>(
     stream: &mut S,
     token: &mut VirtualToken,
@@ -49,6 +54,7 @@ pub fn serve<S: Read + Write>(
     on_events: &mut dyn FnMut(&VirtualToken, Vec<Event>),
 ) -> io::Result<SessionEnd> {
     let mut commands = 0usize;
+    let (mut burned, mut lifted, mut resetting) = (false, false, false);
     loop {
         let mut len = [0u8; 2];
         match stream.read_exact(&mut len) {
@@ -59,32 +65,43 @@ pub fn serve<S: Read + Write>(
         let len = u16::from_be_bytes(len) as usize;
         let mut payload = vec![0u8; len];
         stream.read_exact(&mut payload)?;
+        let tap_done = presence == Presence::OneTap && commands > 0;
         match payload.as_slice() {
             [] => {}
-            [0x00] | [0x02] if presence == Presence::OneTap && commands > 0 => {
+            [0x00] if tap_done => {
                 token.reset();
-                return Ok(SessionEnd::TapOver { burned: false });
+                return Ok(SessionEnd::TapOver { burned, lifted });
+            }
+            [0x02] if tap_done => {
+                // The burner let go. Answer the power-up's ATR read that follows, so the
+                // reset succeeds, then leave.
+                token.reset();
+                resetting = true;
             }
             [0x00] | [0x01] | [0x02] => token.reset(),
-            [0x04] => write_frame(stream, &ATR)?,
+            [0x04] => {
+                write_frame(stream, &ATR)?;
+                if resetting {
+                    return Ok(SessionEnd::TapOver { burned, lifted });
+                }
+            }
             [_] => {}
             apdu => {
                 commands += 1;
-                // A failed transmit is a card that left: no reply at all, never an empty one
-                // (pcscd would pass an empty reply on as if the card had said nothing).
-                let Ok(reply) = token.transmit(apdu) else {
-                    return Ok(SessionEnd::Lifted);
+                let reply = match token.transmit(apdu) {
+                    Ok(reply) => reply,
+                    Err(_) => {
+                        lifted = true;
+                        vec![0x90]
+                    }
                 };
                 write_frame(stream, &reply)?;
                 let events = token.take_events();
-                let burned = events
+                burned |= events
                     .iter()
                     .any(|e| matches!(e, Event::SeedWritten { .. }));
                 if !events.is_empty() {
                     on_events(token, events);
-                }
-                if burned && presence == Presence::OneTap {
-                    return Ok(SessionEnd::TapOver { burned: true });
                 }
             }
         }
@@ -94,8 +111,11 @@ pub fn serve<S: Read + Write>(
 fn write_frame<W: Write>(w: &mut W, payload: &[u8]) -> io::Result<()> {
     let len = u16::try_from(payload.len())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "frame too long"))?;
-    w.write_all(&len.to_be_bytes())?;
-    w.write_all(payload)?;
+    // One write per frame: two would be two TCP segments with TCP_NODELAY.
+    let mut frame = Vec::with_capacity(payload.len() + 2);
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(payload);
+    w.write_all(&frame)?;
     w.flush()
 }
 
