@@ -390,6 +390,7 @@ pub fn run(
                 stopped = Some(format!("no token came within {s} s"));
                 break;
             }
+            Err(e) if e.is_input_error() => return Err(e.into()),
             Err(e) => {
                 stopped = Some(e.to_string());
                 break;

@@ -5,6 +5,7 @@ mod agent;
 mod browser;
 mod cli;
 mod containers;
+mod nfc_bulk;
 mod nfc_cli;
 mod nfc_protocol;
 mod ops;
