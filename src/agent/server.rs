@@ -22,6 +22,7 @@ use super::device::Device;
 use super::guard::guard;
 use super::handlers::{burn, identify, not_found, simulated_token, status, time_sync};
 use crate::clock::Clock;
+use crate::nfc::reader::Tap;
 
 /// Request bodies are a few hundred bytes; anything larger is not ours.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -38,6 +39,8 @@ pub struct AgentState {
     clock: Clock,
     /// One card operation at a time: two burns must never interleave on a reader.
     pub(super) card_lock: tokio::sync::Mutex<()>,
+    /// Where the last burn found its card, so a bulk run can wait for the next one.
+    pub(super) last_tap: std::sync::Mutex<Option<Tap>>,
 }
 
 impl AgentState {
@@ -57,6 +60,7 @@ impl AgentState {
                 .collect(),
             clock,
             card_lock: tokio::sync::Mutex::new(()),
+            last_tap: std::sync::Mutex::new(None),
         }
     }
 

@@ -430,3 +430,41 @@ proptest! {
         prop_assert_eq!(parsed, users.into_iter().collect::<Vec<_>>());
     }
 }
+
+#[tokio::test]
+async fn the_agent_refuses_the_token_just_burned_when_asked_and_writes_nothing() {
+    use totp_toolset::agent::SimulatedFault;
+    use totp_toolset::agent::api::BurnRequest;
+    use totp_toolset::agent::client::AgentClientError;
+    use totp_toolset::otp::{Algorithm, Generator, Params};
+
+    let url = support::agent::start("8659600000201", false, SimulatedFault::None).await;
+    let c = support::agent::client(&url);
+    let first = Secret::generate(20).unwrap();
+    let mut req = BurnRequest::new(&first);
+    req.wait_for_new_card = true;
+    req.not_serial = Some("8659600000200".into());
+    let burned = c.burn(&req).await.unwrap();
+    assert_eq!(burned.token.serial, "8659600000201");
+
+    let second = Secret::generate(20).unwrap();
+    let mut again = BurnRequest::new(&second);
+    again.wait_for_new_card = true;
+    again.not_serial = Some(burned.token.serial.clone());
+    match c.burn(&again).await {
+        Err(AgentClientError::Agent { kind, message }) => {
+            assert_eq!(kind, ErrorKind::SameToken);
+            assert!(message.contains("8659600000201"), "{message}");
+        }
+        other => panic!("expected same_token, got {other:?}"),
+    }
+    // Nothing was written: the token still shows the first seed's codes.
+    let shown = c.simulated_token().await.unwrap();
+    let ours = Generator::new(&first, Params::new(Algorithm::Sha1, 6, 30).unwrap());
+    for code in shown.codes {
+        assert_eq!(code.code, ours.code_for_counter(code.counter));
+    }
+    // Burning it again on purpose: the same request without not_serial.
+    again.not_serial = None;
+    assert_eq!(c.burn(&again).await.unwrap().token.serial, "8659600000201");
+}
