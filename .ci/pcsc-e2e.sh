@@ -145,6 +145,36 @@ for alg in SHA1 SHA256; do
   done
 done
 
+step "time-sync: asks first, sets the clock of a keeper, refuses a restricted model"
+before="$(grep -c '"event":"configured"' "$work/vt.out")"
+if printf 'n\n' | "$bin" time-sync --reader "$reader" --wait 5 --algorithm SHA256 --period 60 \
+  >/dev/null 2>"$work/ts.log"; then
+  die "time-sync wrote without a yes"
+fi
+[ "$(grep -c '"event":"configured"' "$work/vt.out")" = "$before" ] || die "time-sync wrote after a no"
+out="$("$bin" time-sync --reader "$reader" --wait 5 --algorithm SHA256 --period 60 --yes --json \
+  2>"$work/ts.log")" || die "time-sync failed: $(cat "$work/ts.log")"
+jq -e '.serial == "8659600000001" and .seed_erased == false' <<<"$out" >/dev/null \
+  || die "time-sync printed $out"
+grep -q 'ahead of\|behind\|in step' "$work/ts.log" || die "time-sync did not show the offset first"
+"$bin" virtual-token --vpcd 127.0.0.1:35964 --serial 8659601000099 >"$work/vt2.out" 2>&1 &
+vt2=$!
+pids+=("$vt2")
+if "$bin" time-sync --reader "Virtual PCD 00 01" --wait 10 --yes >/dev/null 2>"$work/ts.log"; then
+  die "time-sync wrote to a restricted model"
+fi
+grep -q 'erases its seed' "$work/ts.log" && grep -q 'burn' "$work/ts.log" \
+  || die "time-sync refusal: $(cat "$work/ts.log")"
+if grep -q '"event":"configured"' "$work/vt2.out"; then die "time-sync wrote to a restricted model"; fi
+kill "$vt2"; wait "$vt2" 2>/dev/null || true
+# Taking the restricted token away: wait until pcscd has seen the reader empty.
+for _ in $(seq 1 40); do
+  "$bin" readers --json | jq -e '.readers[] | select(.name == "Virtual PCD 00 01" and (.card_present | not))' \
+    >/dev/null && break
+  sleep 0.25
+done
+echo "    time-sync: keeper synced, restricted model refused with a re-burn offered"
+
 step "burn --bulk: a stack of virtual tokens on the second vpcd reader"
 bulk_reader="Virtual PCD 00 01"
 cat >"$work/stack.txt" <<'STACK'
