@@ -169,7 +169,10 @@ pub async fn burn(
     let for_card = secret.clone();
     let report = card_work(&state, move |st| {
         let after = if new_card_only {
-            st.last_tap.lock().unwrap_or_else(|p| p.into_inner()).clone()
+            st.last_tap
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
         } else {
             None
         };

@@ -63,7 +63,13 @@ pub struct BulkArgs {
     #[arg(long, value_name = "FILE", requires = "bulk")]
     pub out: Option<PathBuf>,
     /// The file's format
-    #[arg(long, value_name = "FORMAT", value_enum, default_value = "entra-csv", requires = "bulk")]
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "entra-csv",
+        requires = "bulk"
+    )]
     pub to: OutFormat,
     /// Add to an existing --out file (Entra CSV, not encrypted) instead of refusing it
     #[arg(long, requires = "bulk")]
@@ -75,7 +81,13 @@ pub struct BulkArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 20, requires = "bulk", value_parser = parse_seed_bytes)]
     pub seed_bytes: usize,
     /// A token tapped again after it was burned in this run: skip or reburn
-    #[arg(long, value_name = "WHAT", value_enum, default_value = "skip", requires = "bulk")]
+    #[arg(
+        long,
+        value_name = "WHAT",
+        value_enum,
+        default_value = "skip",
+        requires = "bulk"
+    )]
     pub again: Again,
 }
 
@@ -107,7 +119,10 @@ struct OutFile {
 }
 
 impl OutFile {
-    fn open(bulk: &BulkArgs, settings: &TokenSettings) -> Result<(Self, HashSet<String>), CliError> {
+    fn open(
+        bulk: &BulkArgs,
+        settings: &TokenSettings,
+    ) -> Result<(Self, HashSet<String>), CliError> {
         let Some(path) = bulk.out.clone() else {
             return Err(CliError::bad_input(
                 "--out FILE is needed with --bulk: the seeds are kept nowhere else",
@@ -209,9 +224,8 @@ impl OutFile {
 
     fn save(&self, rows: &[TokenRow]) -> Result<(), CliError> {
         let bytes = self.render(rows)?;
-        replace_file(&self.path, &bytes).map_err(|e| {
-            CliError::failure(format!("cannot write {}: {e}", self.path.display()))
-        })
+        replace_file(&self.path, &bytes)
+            .map_err(|e| CliError::failure(format!("cannot write {}: {e}", self.path.display())))
     }
 }
 
@@ -237,7 +251,10 @@ fn prior_serials(bytes: &[u8]) -> Result<HashSet<String>, CliError> {
     let mut serials = HashSet::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|_| {
-            CliError::usage("--out", format!("line {} of the file cannot be read", i + 2))
+            CliError::usage(
+                "--out",
+                format!("line {} of the file cannot be read", i + 2),
+            )
         })?;
         if let Some(serial) = record.get(1) {
             serials.insert(serial.trim().to_string());
@@ -297,15 +314,9 @@ enum Outcome {
         clock_set: u64,
     },
     /// A token burned earlier (in this run or in the file added to), left as it is.
-    Skipped {
-        serial: String,
-        in_file: bool,
-    },
+    Skipped { serial: String, in_file: bool },
     /// The token was identified, then something failed.
-    Failed {
-        serial: String,
-        error: NfcError,
-    },
+    Failed { serial: String, error: NfcError },
 }
 
 /// One tap's result with what it cost: APDUs and milliseconds of our time, from the card
@@ -444,7 +455,16 @@ pub fn run(
                 burn_apdus += apdus;
                 let upn = rows[row_at].upn.clone();
                 report_burned(
-                    stdout, run.json, row_at + 1, &of, &serial, &model, &upn, &codes, apdus, ms,
+                    stdout,
+                    run.json,
+                    row_at + 1,
+                    &of,
+                    &serial,
+                    &model,
+                    &upn,
+                    &codes,
+                    apdus,
+                    ms,
                 )?;
             }
             Ok(Outcome::Skipped { serial, in_file }) => {
@@ -485,7 +505,13 @@ pub fn run(
 
     let unresolved = failed.len() + unidentified;
     let short = target.is_some_and(|t| rows.len() < t);
-    let per_burn = |total: f64| if burns == 0 { 0.0 } else { total / burns as f64 };
+    let per_burn = |total: f64| {
+        if burns == 0 {
+            0.0
+        } else {
+            total / burns as f64
+        }
+    };
     if run.json {
         out(
             stdout,
@@ -507,14 +533,18 @@ pub fn run(
                 burns,
                 rows.len(),
                 file.path.display(),
-                stopped.as_ref().map_or(String::new(), |s| format!("; stopped: {s}")),
+                stopped
+                    .as_ref()
+                    .map_or(String::new(), |s| format!("; stopped: {s}")),
             ),
         )?;
     }
     if unresolved > 0 || short {
         let mut why = Vec::new();
         if unresolved > 0 {
-            why.push(format!("{unresolved} token(s) failed and were not burned again"));
+            why.push(format!(
+                "{unresolved} token(s) failed and were not burned again"
+            ));
         }
         if let (true, Some(t)) = (short, target) {
             why.push(format!("{} of {t} tokens burned", rows.len()));

@@ -18,7 +18,11 @@ use crate::otp::{Algorithm, utc_datetime, utc_rfc3339};
 #[derive(Args, Debug)]
 pub struct BurnArgs {
     /// The seed: base32, hex or an otpauth:// URI; `-` reads it from standard input
-    #[arg(value_name = "SECRET", required_unless_present = "bulk", conflicts_with = "bulk")]
+    #[arg(
+        value_name = "SECRET",
+        required_unless_present = "bulk",
+        conflicts_with = "bulk"
+    )]
     pub secret: Option<String>,
     /// Burn token after token as they are tapped, each with a fresh random seed, saving
     /// each row to --out before the next

@@ -145,9 +145,7 @@ impl TokenStack {
             if by_serial.contains_key(&tap.serial) {
                 continue;
             }
-            let restricted = taps
-                .iter()
-                .any(|t| t.serial == tap.serial && t.restricted);
+            let restricted = taps.iter().any(|t| t.serial == tap.serial && t.restricted);
             by_serial.insert(tap.serial.clone(), tokens.len());
             tokens.push(
                 VirtualToken::new(&tap.serial, restricted, clock.clone())

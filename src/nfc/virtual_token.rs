@@ -440,7 +440,11 @@ mod tests {
         for short in [&[0x80, 0x41, 0, 0][..], &[0x80, 0x41, 0, 0, 0][..]] {
             assert_eq!(t.process(short), full);
         }
-        for short in [&[0x80, 0x4B, 8, 0][..], &[0x80, 0x4B, 8, 0, 0][..], &[0x80, 0x4B, 8, 0, 8][..]] {
+        for short in [
+            &[0x80, 0x4B, 8, 0][..],
+            &[0x80, 0x4B, 8, 0, 0][..],
+            &[0x80, 0x4B, 8, 0, 8][..],
+        ] {
             let reply = t.process(short);
             assert_eq!(reply.len(), 10);
             assert_eq!(reply[8..], [0x90, 0x00]);

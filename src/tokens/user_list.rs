@@ -75,8 +75,10 @@ mod tests {
             parse_user_list("\u{feff}# users\r\nalice@contoso.com\r\n\r\n  bob@contoso.com  \n")
                 .unwrap();
         assert_eq!(users, ["alice@contoso.com", "bob@contoso.com"]);
-        let errors = parse_user_list("alice@contoso.com\nnot a upn\nALICE@contoso.com,\nAlice@Contoso.com\n")
-            .unwrap_err();
+        let errors = parse_user_list(
+            "alice@contoso.com\nnot a upn\nALICE@contoso.com,\nAlice@Contoso.com\n",
+        )
+        .unwrap_err();
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 3, 4]);
         assert!(errors[2].reason.contains("already on line 1"));

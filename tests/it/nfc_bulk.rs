@@ -192,7 +192,11 @@ fn a_stack_taps_its_tokens_in_order_and_a_serial_twice_is_one_token() {
     let mut burned = Vec::new();
     while let Some((n, t)) = stack.next_tap() {
         let result = nfc::burn(t, &secret, TokenSettings::default(), NOW, true);
-        burned.push((n, t.serial().to_string(), result.map(|_| ()).map_err(|e| e.kind())));
+        burned.push((
+            n,
+            t.serial().to_string(),
+            result.map(|_| ()).map_err(|e| e.kind()),
+        ));
     }
     assert_eq!(
         burned,
@@ -276,7 +280,10 @@ fn the_virtual_token_binary_plays_a_stack_one_connection_per_tap() {
             break;
         }
     }
-    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
     assert_eq!(
         names,
         [
@@ -324,11 +331,22 @@ fn bulk_burn_refuses_bad_requests_before_any_reader_and_never_overwrites() {
             "line 2",
         ),
         (
-            &["burn", "--bulk", "--out", fresh, "--to", "graph-json", "--append"],
+            &[
+                "burn",
+                "--bulk",
+                "--out",
+                fresh,
+                "--to",
+                "graph-json",
+                "--append",
+            ],
             "--append",
         ),
         (&["burn", "--count", "3"], "--bulk"),
-        (&["burn", "--bulk", "--out", fresh, "--seed-bytes", "64"], "10, 20 or 32"),
+        (
+            &["burn", "--bulk", "--out", fresh, "--seed-bytes", "64"],
+            "10, 20 or 32",
+        ),
     ];
     for (args, words) in cases {
         let o = support::run(args, None);
