@@ -486,3 +486,70 @@ async fn the_agent_refuses_the_token_just_burned_when_asked_and_writes_nothing()
     again.not_serial = None;
     assert_eq!(c.burn(&again).await.unwrap().token.serial, "8659600000201");
 }
+
+/// Runs gpg in `home`, non-interactively.
+fn gpg(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("gpg")
+        .arg("--homedir")
+        .arg(home)
+        .args(["--batch", "--yes", "--pinentry-mode", "loopback"])
+        .args(args)
+        .output()
+        .expect("gpg runs")
+}
+
+#[test]
+fn bulk_burn_with_encrypt_to_never_writes_the_file_in_clear_and_gpg_opens_it() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        home.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let made = gpg(
+        home.path(),
+        &[
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "bulk@example.com",
+            "future-default",
+            "default",
+            "never",
+        ],
+    );
+    assert!(made.status.success(), "{}", support::stderr(&made));
+    let key = gpg(home.path(), &["--armor", "--export", "bulk@example.com"]);
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("key.asc");
+    std::fs::write(&key_path, &key.stdout).unwrap();
+    let out = dir.path().join("rows.csv.asc");
+    let o = support::run(
+        &[
+            "burn",
+            "--bulk",
+            "--count",
+            "1",
+            "--wait",
+            "0",
+            "--encrypt-to",
+            key_path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", support::stderr(&o));
+    let stored = std::fs::read_to_string(&out).unwrap();
+    assert!(stored.starts_with("-----BEGIN PGP MESSAGE-----"), "{stored}");
+    assert!(!stored.contains("serial number"));
+    let opened = gpg(
+        home.path(),
+        &["--passphrase", "", "--decrypt", out.to_str().unwrap()],
+    );
+    assert!(opened.status.success(), "{}", support::stderr(&opened));
+    assert_eq!(
+        String::from_utf8(opened.stdout).unwrap(),
+        "upn,serial number,secret key,time interval,manufacturer,model\r\n"
+    );
+}
