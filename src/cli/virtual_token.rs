@@ -3,10 +3,11 @@
 //! and the whole PC/SC stack can be tested without hardware.
 //!
 //! With several `--serial`s or a `--stack FILE` it plays a stack of tokens, one tap at a
-//! time: it presents a token, and removes it once its seed write is answered, when it is
-//! lifted mid-write (the connection to vpcd closes without an answer), or when the reader
-//! resets it after the burner is done with it (skipped or failed); the reader then sees no
-//! card for one presence poll, and the next token is presented.
+//! time: it presents a token (a connection to vpcd) and removes it (closes the connection)
+//! once the burner is done with it, which the burner says by resetting the card as it
+//! disconnects (burned, skipped, failed, or lifted mid-write: a `lift-mid-write` tap answers
+//! the seed write with a truncated reply); vpcd's next presence poll finds no card, and the
+//! one after it the next token.
 //! No timing is involved, so a test drives a bulk run tap by tap. With one token it stays on
 //! the reader until vpcd goes away, as before.
 //!
