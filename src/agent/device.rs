@@ -98,17 +98,17 @@ impl Device {
         }
     }
 
-    /// Like [`Device::with_card`], but only a card that is new against `after` will do
-    /// (see [`reader::Tap`]), and the tap comes back (`None` for the simulated card, which
+    /// Like [`Device::with_card`], but only a card that is none of `seen` will do (see
+    /// [`reader::Tap`]), and the tap comes back (`None` for the simulated card, which
     /// is a fresh tap every time) with whatever `f` returned.
     pub fn with_new_card<T>(
         &self,
         wait: Duration,
-        after: Option<&reader::Tap>,
+        seen: &[reader::Tap],
         f: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
     ) -> Result<(Option<reader::Tap>, Result<T, NfcError>), NfcError> {
         match self {
-            Device::Pcsc { reader } => reader::with_new_card(reader.as_deref(), wait, after, f)
+            Device::Pcsc { reader } => reader::with_new_card(reader.as_deref(), wait, seen, f)
                 .map(|(tap, done)| (Some(tap), done)),
             Device::Simulated { .. } => Ok((None, self.with_card(wait, f))),
         }

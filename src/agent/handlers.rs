@@ -22,7 +22,7 @@ use super::api::{
 };
 use super::error::AgentError;
 use super::server::{AgentState, MAX_BODY_BYTES};
-use crate::nfc::{self, DisplayTimeout, NfcError, TokenSettings, protocol};
+use crate::nfc::{self, DisplayTimeout, NfcError, TokenSettings, protocol, reader};
 use crate::otp::{Algorithm, ParamError, Secret};
 
 /// The most characters of a field a message repeats.
@@ -168,15 +168,15 @@ pub async fn burn(
     let secret = Arc::new(secret);
     let for_card = secret.clone();
     let report = card_work(&state, move |st| {
-        let after = if new_card_only {
-            st.last_tap
+        let seen = if new_card_only {
+            st.seen_taps
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone()
         } else {
-            None
+            Vec::new()
         };
-        let (tap, done) = st.device.with_new_card(wait, after.as_ref(), |card| {
+        let (tap, done) = st.device.with_new_card(wait, &seen, |card| {
             let token = nfc::identify(card)?;
             if not_serial.as_deref() == Some(token.info.serial.as_str()) {
                 return Err(NfcError::SameToken {
@@ -186,7 +186,10 @@ pub async fn burn(
             nfc::burn_identified(card, token, &for_card, settings, st.now(), force)
         })?;
         if let Some(tap) = tap {
-            *st.last_tap.lock().unwrap_or_else(|p| p.into_inner()) = Some(tap);
+            reader::remember(
+                &mut st.seen_taps.lock().unwrap_or_else(|p| p.into_inner()),
+                tap,
+            );
         }
         done
     })

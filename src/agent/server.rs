@@ -39,8 +39,9 @@ pub struct AgentState {
     clock: Clock,
     /// One card operation at a time: two burns must never interleave on a reader.
     pub(super) card_lock: tokio::sync::Mutex<()>,
-    /// Where the last burn found its card, so a bulk run can wait for the next one.
-    pub(super) last_tap: std::sync::Mutex<Option<Tap>>,
+    /// Where burns found their cards (the latest per reader), so a bulk run can wait for
+    /// the next one.
+    pub(super) seen_taps: std::sync::Mutex<Vec<Tap>>,
 }
 
 impl AgentState {
@@ -60,7 +61,7 @@ impl AgentState {
                 .collect(),
             clock,
             card_lock: tokio::sync::Mutex::new(()),
-            last_tap: std::sync::Mutex::new(None),
+            seen_taps: std::sync::Mutex::new(Vec::new()),
         }
     }
 

@@ -368,7 +368,7 @@ pub fn run(
 
     let mut by_serial: HashMap<String, usize> = HashMap::new();
     let mut next_user = users.iter();
-    let mut last: Option<Tap> = None;
+    let mut seen: Vec<Tap> = Vec::new();
     // Serials whose last attempt failed (a later success clears them), and failures of
     // devices that never said who they were.
     let mut failed: HashMap<String, ErrorKind> = HashMap::new();
@@ -384,7 +384,7 @@ pub fn run(
             stderr,
             "waiting for token {n}{of}: press its button and hold it on the reader"
         );
-        let waited = reader::with_new_card(run.reader, run.wait, last.as_ref(), |card| {
+        let waited = reader::with_new_card(run.reader, run.wait, &seen, |card| {
             let started = Instant::now();
             let mut counting = Counting { card, apdus: 0 };
             let outcome = tap(&mut counting, run, bulk, &by_serial, &prior);
@@ -407,7 +407,7 @@ pub fn run(
                 break;
             }
         };
-        last = Some(tap_at);
+        reader::remember(&mut seen, tap_at);
         let (apdus, ms) = (result.apdus, result.ms);
         match result.outcome {
             Ok(Outcome::Burned {

@@ -126,16 +126,12 @@ fn watched(ctx: &Context, wanted: Option<&str>) -> Result<Vec<CString>, NfcError
     }
 }
 
-/// Waits for a card on `reader` (or any reader) that is not the card of `after`: one put on
-/// another reader, or put on after that one (pcscd counts insertions and removals, and we
+/// Waits for a card on `reader` (or any reader) that is none of the cards of `seen`: one
+/// put on a reader after the card seen there (pcscd counts insertions and removals, and we
 /// also note any moment the reader is seen empty). Uses pcscd's card events
 /// (`SCardGetStatusChange`), so it wakes when a card comes, without polling. `wait` zero
 /// looks once.
-pub fn wait_for_card(
-    reader: Option<&str>,
-    wait: Duration,
-    after: Option<&Tap>,
-) -> Result<Tap, NfcError> {
+pub fn wait_for_card(reader: Option<&str>, wait: Duration, seen: &[Tap]) -> Result<Tap, NfcError> {
     let ctx = context()?;
     let names = watched(&ctx, reader)?;
     let deadline = Instant::now() + wait;
@@ -174,11 +170,7 @@ pub fn wait_for_card(
                 reader: state.name().to_string_lossy().into_owned(),
                 events: state.event_count(),
             };
-            let new = match after {
-                None => true,
-                Some(last) => *emptied || last.reader != tap.reader || last.events != tap.events,
-            };
-            if new {
+            if *emptied || !seen.contains(&tap) {
                 return Ok(tap);
             }
         }

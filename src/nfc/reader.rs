@@ -23,6 +23,13 @@ pub struct Tap {
     pub events: u32,
 }
 
+/// Adds `tap` to the cards seen, keeping one per reader (the latest: counts only grow), so
+/// a token left on one reader is not taken for new after a burn on another.
+pub fn remember(seen: &mut Vec<Tap>, tap: Tap) {
+    seen.retain(|t| t.reader != tap.reader);
+    seen.push(tap);
+}
+
 /// True when this build can talk to PC/SC readers.
 pub const PCSC_BUILT_IN: bool = cfg!(feature = "pcsc");
 
@@ -69,26 +76,26 @@ pub fn with_card<T>(
     wait: Duration,
     mut work: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
 ) -> Result<T, NfcError> {
-    with_new_card(reader, wait, None, |card| work(card)).and_then(|(_, done)| done)
+    with_new_card(reader, wait, &[], |card| work(card)).and_then(|(_, done)| done)
 }
 
-/// Waits up to `wait` for a card on `reader` (or any reader) that is new against `after`
-/// (see [`Tap`]; `None`: any card), connects and runs `work` on it. The outer error is "no
+/// Waits up to `wait` for a card on `reader` (or any reader) that is none of the cards of
+/// `seen` (see [`Tap`] and [`remember`]; empty: any card), connects and runs `work` on it. The outer error is "no
 /// card came" (or no reader); otherwise the tap comes back with whatever `work` returned,
 /// so the caller can wait for the card after this one even when `work` failed.
 pub fn with_new_card<T>(
     reader: Option<&str>,
     wait: Duration,
-    after: Option<&Tap>,
+    seen: &[Tap],
     mut work: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
 ) -> Result<(Tap, Result<T, NfcError>), NfcError> {
     #[cfg(feature = "pcsc")]
     {
         let deadline = Instant::now() + wait;
-        let mut after = after.cloned();
+        let mut seen = seen.to_vec();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let tap = super::pcsc::wait_for_card(reader, left, after.as_ref())?;
+            let tap = super::pcsc::wait_for_card(reader, left, &seen)?;
             match super::pcsc::connect(Some(&tap.reader)) {
                 Ok(mut card) => {
                     let done = work(&mut card);
@@ -96,14 +103,14 @@ pub fn with_new_card<T>(
                 }
                 // Gone between the event and the connect: wait for the next card, which
                 // the moved event count will show.
-                Err(NfcError::NoCard) if !left.is_zero() => after = Some(tap),
+                Err(NfcError::NoCard) if !left.is_zero() => remember(&mut seen, tap),
                 Err(e) => return Err(e),
             }
         }
     }
     #[cfg(not(feature = "pcsc"))]
     {
-        let _ = (reader, wait, after, &mut work);
+        let _ = (reader, wait, seen, &mut work);
         Err(NfcError::PcscUnavailable)
     }
 }
@@ -125,5 +132,23 @@ pub fn wait_for<T>(
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remember_keeps_the_latest_card_of_each_reader() {
+        let tap = |reader: &str, events| Tap {
+            reader: reader.into(),
+            events,
+        };
+        let mut seen = Vec::new();
+        remember(&mut seen, tap("A", 1));
+        remember(&mut seen, tap("B", 4));
+        remember(&mut seen, tap("A", 3));
+        assert_eq!(seen, [tap("B", 4), tap("A", 3)]);
     }
 }

@@ -541,7 +541,10 @@ fn bulk_burn_with_encrypt_to_never_writes_the_file_in_clear_and_gpg_opens_it() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", support::stderr(&o));
     let stored = std::fs::read_to_string(&out).unwrap();
-    assert!(stored.starts_with("-----BEGIN PGP MESSAGE-----"), "{stored}");
+    assert!(
+        stored.starts_with("-----BEGIN PGP MESSAGE-----"),
+        "{stored}"
+    );
     assert!(!stored.contains("serial number"));
     let opened = gpg(
         home.path(),
