@@ -365,6 +365,12 @@ pub fn run(
     // The file exists (0600) and is writable before the first token is touched.
     let mut rows: Vec<TokenRow> = Vec::new();
     file.save(&rows)?;
+    if bulk.to == OutFormat::EntraCsv && target.is_none_or(|t| t > users.len()) {
+        let _ = writeln!(
+            stderr,
+            "note: rows without a user get an empty UPN, which Entra's CSV upload refuses: assign users before uploading, or use --to graph-json for unassigned tokens"
+        );
+    }
 
     let mut by_serial: HashMap<String, usize> = HashMap::new();
     let mut next_user = users.iter();
@@ -384,10 +390,14 @@ pub fn run(
             stderr,
             "waiting for token {n}{of}: press its button and hold it on the reader"
         );
+        // Drawn before the tap, so a failing random source stops the run before any card
+        // work; dropped (and wiped) unused when the token is skipped or fails.
+        let secret = Secret::generate(bulk.seed_bytes)
+            .map_err(|e| CliError::failure(format!("no seed could be drawn: {e}")))?;
         let waited = reader::with_new_card(run.reader, run.wait, &seen, |card| {
             let started = Instant::now();
             let mut counting = Counting { card, apdus: 0 };
-            let outcome = tap(&mut counting, run, bulk, &by_serial, &prior);
+            let outcome = tap(&mut counting, run, bulk, &secret, &by_serial, &prior);
             Ok(TapResult {
                 outcome,
                 apdus: counting.apdus,
@@ -559,6 +569,7 @@ fn tap(
     card: &mut dyn Card,
     run: &BulkRun<'_>,
     bulk: &BulkArgs,
+    secret: &Secret,
     by_serial: &HashMap<String, usize>,
     prior: &HashSet<String>,
 ) -> Result<Outcome, NfcError> {
@@ -568,20 +579,11 @@ fn tap(
     if in_file || (by_serial.contains_key(&serial) && bulk.again == Again::Skip) {
         return Ok(Outcome::Skipped { serial, in_file });
     }
-    let secret = match Secret::generate(bulk.seed_bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            return Ok(Outcome::Failed {
-                serial,
-                error: NfcError::Reader(format!("no seed could be drawn: {e}")),
-            });
-        }
-    };
     let now = now_or(None);
-    match nfc::burn_identified(card, token, &secret, run.settings, now, run.force) {
+    match nfc::burn_identified(card, token, secret, run.settings, now, run.force) {
         Ok(report) => Ok(Outcome::Burned {
             token: report.token,
-            secret,
+            secret: secret.clone(),
             clock_set: u64::from(report.config.clock),
         }),
         Err(error) => Ok(Outcome::Failed { serial, error }),
