@@ -211,6 +211,8 @@ struct Status {
     /// gpg-agent tried to ask the admin (pinentry) and got nothing.
     asking_failed: bool,
     saw_plaintext: bool,
+    /// How many status lines gpg wrote.
+    lines: usize,
     no_seckey: Vec<String>,
     bad_sig: Option<String>,
     file_name: Option<String>,
@@ -230,6 +232,7 @@ impl Status {
             let Some(rest) = line.strip_prefix("[GNUPG:] ") else {
                 continue;
             };
+            s.lines += 1;
             let mut words = rest.split(' ');
             let keyword = words.next().unwrap_or_default();
             let arg = words.next().unwrap_or_default();
@@ -266,7 +269,12 @@ impl Status {
                     }
                 }
                 "GOODSIG" => good_key = Some(clip_word(arg)),
-                "VALIDSIG" => valid_fpr = Some(clip_word(arg)),
+                "VALIDSIG" => {
+                    // The primary key's fingerprint (the last field) names the key an admin
+                    // knows, also when a signing subkey made the signature.
+                    let primary = words.nth(8).map(clip_word).filter(|f| f.len() == 40);
+                    valid_fpr = Some(primary.unwrap_or_else(|| clip_word(arg)));
+                }
                 "BADSIG" => s.bad_sig = Some(clip_word(arg)),
                 "ERRSIG" | "EXPSIG" | "EXPKEYSIG" | "REVKEYSIG" => {
                     let id = clip_word(arg);
@@ -314,7 +322,12 @@ impl Status {
         if self.decryption_failed {
             return Err(GpgError::BadData("gpg could not decrypt it to the end"));
         }
-        if self.no_data && !self.saw_plaintext {
+        // gpg exits 0 without a word for armor whose body decodes to no packet at all, and 2
+        // without a status line for armor it cannot decode (a bad CRC).
+        let nothing_in_it = !self.began_decryption
+            && !self.saw_plaintext
+            && (exited_ok || self.lines == 0 && code.is_some());
+        if (self.no_data || nothing_in_it) && !self.saw_plaintext {
             return Err(GpgError::BadData("gpg found no OpenPGP data in it"));
         }
         let complete = if self.began_decryption {
@@ -322,7 +335,17 @@ impl Status {
         } else {
             self.saw_plaintext
         };
-        if !exited_ok || !complete {
+        // gpg exits 2 for a whole, integrity-checked message whose signature it could not
+        // check (no public key): that is reported as NOT verified, not as a failure.
+        let unverifiable = matches!(self.signature, SignatureStatus::NotVerified { .. });
+        // Not encrypted, and gpg gave up (exit 2) for no other reason found above: armor or
+        // packets it could not read, such as a bogus literal packet.
+        if !self.began_decryption && !exited_ok && code == Some(2) && !unverifiable {
+            return Err(GpgError::BadData(
+                "gpg could not read it as an OpenPGP message",
+            ));
+        }
+        if !(exited_ok || unverifiable && self.decryption_okay) || !complete {
             return Err(GpgError::Failed(
                 code.map_or_else(|| "killed".to_string(), |c| c.to_string()),
             ));
@@ -405,6 +428,23 @@ mod tests {
             s.verdict(true, true, Some(0)),
             Err(GpgError::BadData(_))
         ));
+        let s = Status::parse("");
+        assert!(matches!(
+            s.verdict(true, true, Some(0)),
+            Err(GpgError::BadData(_))
+        ));
+        // A bogus literal packet that gpg could not read to its end.
+        let s = Status::parse("[GNUPG:] NODATA 1\n[GNUPG:] PLAINTEXT 33 4294967295 x\n");
+        assert!(matches!(
+            s.verdict(true, false, Some(2)),
+            Err(GpgError::BadData(_))
+        ));
+        let s = Status::parse("");
+        // A bad armor CRC: exit 2 and not one status line.
+        assert!(matches!(
+            s.verdict(true, false, Some(2)),
+            Err(GpgError::BadData(_))
+        ));
         let s = Status::parse("[GNUPG:] BEGIN_DECRYPTION\n");
         assert!(matches!(
             s.verdict(true, true, Some(0)),
@@ -428,6 +468,26 @@ mod tests {
             s.verdict(false, false, Some(2)),
             Err(GpgError::NoPassphrase)
         );
+    }
+
+    #[test]
+    fn decrypted_with_an_unknown_signer_is_kept_and_not_verified() {
+        // What gpg 2.2 prints for a message signed by a key the keyring lacks; it exits 2.
+        let s = Status::parse(
+            "[GNUPG:] ENC_TO 29A08D2ECCFA90BE 18 0\n[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] DECRYPTION_INFO 2 9 0\n[GNUPG:] PLAINTEXT 62 1796146696 \n[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG C0168B523378A123 22 10 00 1796146696 9 DC835B2D5FF3202BB1D1D690C0168B523378A123\n[GNUPG:] NO_PUBKEY C0168B523378A123\n[GNUPG:] DECRYPTION_OKAY\n[GNUPG:] GOODMDC\n[GNUPG:] END_DECRYPTION\n",
+        );
+        assert_eq!(s.verdict(true, false, Some(2)), Ok(()));
+        assert_eq!(
+            s.signature,
+            SignatureStatus::NotVerified {
+                signers: vec!["C0168B523378A123".into()]
+            }
+        );
+        // Without the decryption's own "okay", exit 2 stays a failure.
+        let s = Status::parse(
+            "[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] PLAINTEXT 62 0 \n[GNUPG:] ERRSIG C0168B523378A123 22 10 00 1796146696 9 -\n",
+        );
+        assert!(s.verdict(true, false, Some(2)).is_err());
     }
 
     #[test]

@@ -5,6 +5,8 @@ mod agent;
 mod bulk;
 mod burn;
 mod common;
+mod convert;
+mod convert_containers;
 mod drift;
 pub mod gpg;
 mod healthcheck;
@@ -42,6 +44,8 @@ pub struct Cli {
 pub enum Command {
     /// Print the current code of a seed (or a table of codes with --skew)
     Otp(otp::OtpArgs),
+    /// Convert a token file (vendor/Entra CSV, PSKC, privacyIDEA, otpauth list) to an upload format
+    Convert(convert::ConvertArgs),
     /// Print a fresh random seed (base32, hex or otpauth URI)
     Seed(seed::SeedArgs),
     /// Find a token's clock drift from the code it shows
@@ -160,6 +164,12 @@ pub fn main() -> ExitCode {
             &mut io::stderr(),
         ),
         Command::Seed(args) => seed::run(args, &mut io::stdout()),
+        Command::Convert(args) => convert::run(
+            args,
+            &mut io::stdin().lock(),
+            &mut io::stdout(),
+            &mut io::stderr(),
+        ),
         Command::Drift(args) => drift::run(
             args,
             &mut io::stdin().lock(),
@@ -189,7 +199,10 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            // An empty message: the command has already reported (convert --json).
+            if !e.message.is_empty() {
+                eprintln!("error: {}", e.message);
+            }
             e.exit_code()
         }
     }

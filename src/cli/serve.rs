@@ -15,6 +15,7 @@ use clap::Args;
 
 use super::common::{CliError, CliResult, out, read_agent_token};
 use crate::agent::client::AgentClient;
+use crate::web::conns::{self, ConnLimits};
 use crate::web::host::{AllowedHosts, HostPattern};
 use crate::web::tls::{self, TlsSetup};
 use crate::web::{self, AppState, SessionConfig, WebConfig};
@@ -102,6 +103,21 @@ pub struct ServeArgs {
     #[arg(long, env = "TOTP_TOOLSET_REQUEST_TIMEOUT_SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=600))]
     pub request_timeout_seconds: u32,
+    /// Seconds a client has to send a request's headers (and finish the TLS handshake),
+    /// counted from when it connected or got its previous response; then it is disconnected
+    #[arg(long, env = "TOTP_TOOLSET_HEADER_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=600))]
+    pub header_timeout_seconds: u32,
+    /// Seconds a kept-alive connection may sit idle (no request under way, nothing sent)
+    /// before it is closed; idle connections are closed after the shorter of this and the
+    /// header timeout
+    #[arg(long, env = "TOTP_TOOLSET_KEEP_ALIVE_SECONDS", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=600))]
+    pub keep_alive_seconds: u32,
+    /// Most connections open at once; further ones wait until one closes
+    #[arg(long, env = "TOTP_TOOLSET_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections: u32,
     /// Another origin allowed to post forms, as browsers send it (https://totp.example.com),
     /// for a reverse proxy that rewrites Host; repeat or separate with commas
     #[arg(long, env = "TOTP_TOOLSET_TRUSTED_ORIGIN", value_delimiter = ',')]
@@ -180,6 +196,15 @@ impl ServeArgs {
             }
         }
         Ok(AllowedHosts::for_bind(addr, extra))
+    }
+
+    /// How long clients may hold the server's sockets.
+    pub fn conn_limits(&self) -> ConnLimits {
+        ConnLimits {
+            header_timeout: Duration::from_secs(u64::from(self.header_timeout_seconds)),
+            idle_timeout: Duration::from_secs(u64::from(self.keep_alive_seconds)),
+            max_connections: self.max_connections,
+        }
     }
 
     pub fn config(&self) -> Result<WebConfig, CliError> {
@@ -307,36 +332,23 @@ pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
         tracing::info!(%addr, scheme, accepted_hosts = %state.config.allowed_hosts.describe(), "serving");
         let sweeper = web::spawn_sweeper(state.clone());
 
-        let served = match tls {
-            None => {
-                listener.set_nonblocking(true).map_err(|e| {
-                    CliError::failure(format!("cannot configure the listener: {e}"))
-                })?;
-                let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| {
-                    CliError::failure(format!("cannot configure the listener: {e}"))
-                })?;
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown_signal())
-                    .await
-            }
-            Some(t) => {
-                let handle = axum_server::Handle::new();
-                let on_signal = handle.clone();
-                tokio::spawn(async move {
-                    shutdown_signal().await;
-                    on_signal.graceful_shutdown(Some(SHUTDOWN_GRACE));
-                });
-                let config = axum_server::tls_rustls::RustlsConfig::from_config(t.config);
-                axum_server::tls_rustls::from_tcp_rustls(listener, config)
-                    .map_err(|e| CliError::failure(format!("cannot start TLS: {e}")))?
-                    .handle(handle)
-                    .serve(app.into_make_service())
-                    .await
-            }
-        };
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| CliError::failure(format!("cannot configure the listener: {e}")))?;
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| CliError::failure(format!("cannot configure the listener: {e}")))?;
+        conns::serve(
+            listener,
+            tls.map(|t| t.config),
+            app,
+            args.conn_limits(),
+            shutdown_signal(),
+            SHUTDOWN_GRACE,
+        )
+        .await;
         sweeper.abort();
         let wiped = state.sessions.wipe_all();
         tracing::info!(wiped, "stopped; every session and its seeds wiped");
-        served.map_err(|e| CliError::failure(format!("server failed: {e}")))
+        Ok(())
     })
 }

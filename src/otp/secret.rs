@@ -96,6 +96,18 @@ fn is_separator(c: char) -> bool {
     c.is_whitespace() || c == '-'
 }
 
+impl SeedFormat {
+    /// What [`Secret::parse`] would read `input` as under [`SeedFormat::Auto`]: the one rule,
+    /// exposed so that a whole column of seeds can be judged by it.
+    pub fn detect(input: &str) -> SeedFormat {
+        if looks_like_hex(input.trim()) {
+            SeedFormat::Hex
+        } else {
+            SeedFormat::Base32
+        }
+    }
+}
+
 impl Secret {
     /// Wraps raw seed bytes, checking the size (10 to 80 bytes).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, SeedError> {

@@ -1,20 +1,28 @@
-//! Token records and the files they travel in: one row per hardware token, checked against
-//! Microsoft Entra's upload rules, written as Entra's CSV or as a Graph JSON batch.
+//! Token records and the files they travel in: the batch (records from any source, each
+//! with an optional user), Entra's rules, and one module per file format.
 //!
-//! Pure: no I/O, no clock, no logging. Rows hold seeds, so they are never printed by Debug
-//! and the files built from them come back in buffers that are wiped when dropped.
+//! Pure: no I/O, no clock, no logging. Records hold seeds, so they are never printed by
+//! Debug and the files built from them come back in buffers that are wiped when dropped.
 
+pub mod batch;
 pub mod containers;
 mod entra;
+pub mod formats;
 mod user_list;
 mod validate;
 
-pub use entra::{
-    DriftVerdict, ENTRA_CSV_HEADER, EntraCsv, GraphJson, TokensError, entra_drift_verdict,
+pub use batch::{
+    AssignReport, Batch, BatchLimit, Candidate, Conflict, MAX_OATH_METHODS_PER_USER, Refusal,
+    Source, TokenRecord,
 };
+pub use entra::{DriftVerdict, TokensError, entra_drift_verdict};
+pub use formats::entra_csv::{ENTRA_CSV_HEADER, EntraCsv};
+pub use formats::graph_json::GraphJson;
+pub use formats::{Export, FileError, Format, Import, Keys, LeftOut, ReadOptions};
 pub use user_list::{UserListError, parse_user_list};
 pub use validate::{
-    Field, FieldError, MAX_ENTRA_BASE32_CHARS, RowInput, TokenSource, check_upn, validate_row,
+    Field, FieldError, MAX_ENTRA_BASE32_CHARS, RowInput, TokenSource, check_text, check_upn,
+    validate_row,
 };
 
 use crate::otp::{Algorithm, Secret};

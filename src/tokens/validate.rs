@@ -284,8 +284,8 @@ fn looks_like_hex(s: &str) -> bool {
 }
 
 /// `local@domain.tld`, the characters Entra allows in a UPN, and the Excel trailing comma
-/// called out by name because admins hit it.
-/// Entra's rule for a UPN (the message says what is wrong, without repeating it).
+/// called out by name because admins hit it. The message does not name the field: callers
+/// put it in front.
 pub fn check_upn(upn: &str) -> Result<(), String> {
     if upn.is_empty() {
         return Err("is required (the user's sign-in name, like alice@contoso.com)".into());
@@ -337,7 +337,8 @@ pub fn check_upn(upn: &str) -> Result<(), String> {
 }
 
 /// Serial, manufacturer and model: present, and safe in a CSV cell and in a spreadsheet.
-fn check_text(value: &str) -> Result<(), String> {
+/// The message does not name the field: callers put it in front.
+pub fn check_text(value: &str) -> Result<(), String> {
     if value.is_empty() {
         return Err("is required".into());
     }

@@ -125,7 +125,7 @@ pub struct CurrentToken {
     account: String,
     /// The QR code of the otpauth URI, drawn the first time a page needs it. It encodes
     /// the seed, so it is wiped on drop.
-    qr_svg: OnceLock<Zeroizing<String>>,
+    qr_svg: OnceLock<Arc<Zeroizing<String>>>,
 }
 
 impl fmt::Debug for CurrentToken {
@@ -216,15 +216,16 @@ impl CurrentToken {
         }
     }
 
-    /// The QR code of the otpauth URI as an inline `<svg>`, drawn once per token.
-    pub fn qr_svg(&self) -> Result<&str, qr::QrError> {
+    /// The QR code of the otpauth URI as an inline `<svg>`, drawn once per token and shared
+    /// (not copied) with every page that shows it.
+    pub fn qr_svg(&self) -> Result<Arc<Zeroizing<String>>, qr::QrError> {
         if let Some(svg) = self.qr_svg.get() {
-            return Ok(svg.as_str());
+            return Ok(svg.clone());
         }
-        let drawn = qr::svg(&self.otpauth().to_uri())?;
+        let drawn = Arc::new(qr::svg(&self.otpauth().to_uri())?);
         // Only this session's lock holder can get here, so no one drew it meanwhile; if
         // someone had, both drawings are the same and either may stay.
-        Ok(self.qr_svg.get_or_init(|| drawn).as_str())
+        Ok(self.qr_svg.get_or_init(|| drawn).clone())
     }
 }
 

@@ -93,19 +93,7 @@ async fn seed_import_of_multibyte_text_is_a_form_error_not_a_dropped_connection(
     b.get("/").await;
     for insert in ["😀", "\u{202e}", "＝", "e\u{301}"] {
         let input = straddling(insert);
-        let r = b
-            .post(
-                "/seed/import",
-                &[
-                    ("seed", input.as_str()),
-                    ("format", "auto"),
-                    ("algorithm", "sha1"),
-                    ("digits", "6"),
-                    ("period", "30"),
-                    ("confirm_replace", "yes"),
-                ],
-            )
-            .await;
+        let r = b.try_import(&input).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{insert:?}");
         let message = field_error(&r.text(), "import-seed").expect("message beside the seed");
         assert!(message.contains("invalid base32 character"), "{message}");

@@ -19,7 +19,7 @@ use crate::web::extract::CurrentSession;
 use crate::web::form::{Errors, Form};
 use crate::web::session::CurrentToken;
 use crate::web::views::burn_panel::{self, BurnPanel};
-use crate::web::views::seed::{GenView, ImportView, LabelView, seed_page};
+use crate::web::views::seed::{GenView, ImportView, LabelView, SeedPage, seed_page};
 
 /// The generate form as typed (strings, so a bad value can be shown back as it was).
 #[derive(Deserialize, Default)]
@@ -100,6 +100,41 @@ fn error_status(errors: &Errors) -> StatusCode {
     }
 }
 
+/// The end of the generate and import forms: with nothing wrong (and the replacement
+/// confirmed, unless the current seed is safe in the list) `token`, `prepare`d against the
+/// current one, replaces it and the browser goes back to the seed page; otherwise the page
+/// is shown again with the form as typed and its errors (`show`), at 409 or 422.
+fn replace_or_refuse(
+    session: &CurrentSession,
+    token: Option<CurrentToken>,
+    confirmed: bool,
+    mut errors: Errors,
+    prepare: impl FnOnce(CurrentToken, &CurrentToken) -> CurrentToken,
+    flash: impl FnOnce(usize) -> String,
+    show: impl FnOnce(&mut SeedPage, Errors),
+) -> Result<Response, AppError> {
+    let refused = session.with(|s| {
+        if !confirmed && !s.current_in_list() {
+            errors.push("confirm_replace", REPLACE_WARNING);
+        }
+        if let (true, Some(token)) = (errors.is_empty(), token) {
+            let token = prepare(token, s.current());
+            let bits = token.secret().bits();
+            s.replace_current(token);
+            s.set_flash(flash(bits));
+            return Ok(None);
+        }
+        let mut p = seed_page(&session.state, s, session.ctx)?;
+        let status = error_status(&errors);
+        show(&mut p, errors);
+        Ok::<_, AppError>(Some((status, p)))
+    })?;
+    Ok(match refused {
+        Some(page) => page.into_response(),
+        None => Redirect::to("/").into_response(),
+    })
+}
+
 pub async fn view_seed_post(
     session: CurrentSession,
     Form(form): Form<GenerateForm>,
@@ -121,34 +156,24 @@ pub async fn view_seed_post(
         _ => None,
     };
 
-    let refused = session.with(|s| {
-        if !confirmed && !s.current_in_list() {
-            errors.push("confirm_replace", REPLACE_WARNING);
-        }
-        if let (true, Some(token)) = (errors.is_empty(), token) {
-            let bits = token.secret().bits();
-            s.replace_current(token.labelled_like(s.current()));
-            s.set_flash(format!(
-                "New {bits}-bit seed generated from the operating system's random source."
-            ));
-            return Ok(None);
-        }
-        let mut p = seed_page(&session.state, s, session.ctx)?;
-        p.generate = GenView {
-            size: form.size.clone(),
-            algorithm: form.algorithm.clone(),
-            digits: form.digits.clone(),
-            period: form.period.clone(),
-            confirm: confirmed,
-        };
-        let status = error_status(&errors);
-        p.gen_errors = errors;
-        Ok::<_, AppError>(Some((status, p)))
-    })?;
-    Ok(match refused {
-        Some(page) => page.into_response(),
-        None => Redirect::to("/").into_response(),
-    })
+    replace_or_refuse(
+        &session,
+        token,
+        confirmed,
+        errors,
+        |token, current| token.labelled_like(current),
+        |bits| format!("New {bits}-bit seed generated from the operating system's random source."),
+        |p, errors| {
+            p.generate = GenView {
+                size: form.size.clone(),
+                algorithm: form.algorithm.clone(),
+                digits: form.digits.clone(),
+                period: form.period.clone(),
+                confirm: confirmed,
+            };
+            p.gen_errors = errors;
+        },
+    )
 }
 
 pub async fn view_seed_import_post(
@@ -181,38 +206,31 @@ pub async fn view_seed_import_post(
     };
     let confirmed = form.confirm_replace == "yes";
 
-    let refused = session.with(|s| {
-        if !confirmed && !s.current_in_list() {
-            errors.push("confirm_replace", REPLACE_WARNING);
-        }
-        if let (true, Some(token)) = (errors.is_empty(), token) {
-            let token = if token.is_unlabelled() {
-                token.labelled_like(s.current())
+    replace_or_refuse(
+        &session,
+        token,
+        confirmed,
+        errors,
+        |token, current| {
+            if token.is_unlabelled() {
+                token.labelled_like(current)
             } else {
                 token
+            }
+        },
+        |bits| format!("Imported a {bits}-bit seed as the current token."),
+        |p, errors| {
+            p.import = ImportView {
+                seed: Zeroizing::new(form.seed.as_str().to_string()),
+                format: form.format.clone(),
+                algorithm: form.algorithm.clone(),
+                digits: form.digits.clone(),
+                period: form.period.clone(),
+                confirm: confirmed,
             };
-            let bits = token.secret().bits();
-            s.replace_current(token);
-            s.set_flash(format!("Imported a {bits}-bit seed as the current token."));
-            return Ok(None);
-        }
-        let mut p = seed_page(&session.state, s, session.ctx)?;
-        p.import = ImportView {
-            seed: Zeroizing::new(form.seed.as_str().to_string()),
-            format: form.format.clone(),
-            algorithm: form.algorithm.clone(),
-            digits: form.digits.clone(),
-            period: form.period.clone(),
-            confirm: confirmed,
-        };
-        let status = error_status(&errors);
-        p.import_errors = errors;
-        Ok::<_, AppError>(Some((status, p)))
-    })?;
-    Ok(match refused {
-        Some(page) => page.into_response(),
-        None => Redirect::to("/").into_response(),
-    })
+            p.import_errors = errors;
+        },
+    )
 }
 
 pub async fn view_seed_label_post(

@@ -4,8 +4,10 @@
 //!
 //! The page it builds holds the seed, so every field that does is wiped on drop.
 
+use std::sync::Arc;
+
 use askama::Template;
-use askama_web::WebTemplate;
+use axum::response::{Html, IntoResponse, Response};
 use zeroize::Zeroizing;
 
 use super::burn_panel::{self, BurnPanel};
@@ -36,7 +38,7 @@ pub struct LabelView {
     pub account: String,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "seed.html")]
 pub struct SeedPage {
     layout: Layout,
@@ -46,7 +48,7 @@ pub struct SeedPage {
     bits: usize,
     weak: bool,
     uri: Zeroizing<String>,
-    qr_svg: Zeroizing<String>,
+    qr_svg: Arc<Zeroizing<String>>,
     algorithm: &'static str,
     digits: u8,
     period: u32,
@@ -61,6 +63,18 @@ pub struct SeedPage {
     pub burn: BurnPanel,
 }
 
+impl IntoResponse for SeedPage {
+    fn into_response(self) -> Response {
+        // Most of the page is its QR code: size the buffer once rather than grow it while
+        // rendering (the seed page is the one every visit starts with).
+        let mut html = String::with_capacity(self.qr_svg.len() + 16 * 1024);
+        match self.render_into(&mut html) {
+            Ok(()) => Html(html).into_response(),
+            Err(e) => AppError::Internal(e.into()).into_response(),
+        }
+    }
+}
+
 /// The page for the session as it stands, with an empty form of each kind and the burn
 /// panel as far as it is known without asking the agent.
 pub fn seed_page(
@@ -70,7 +84,7 @@ pub fn seed_page(
 ) -> Result<SeedPage, AppError> {
     let current = session.current();
     let params = current.params();
-    let qr_svg = Zeroizing::new(current.qr_svg()?.to_string());
+    let qr_svg = current.qr_svg()?;
     Ok(SeedPage {
         base32: current.secret().to_base32(),
         base32_grouped: current.secret().to_base32_grouped(),

@@ -228,7 +228,15 @@ async fn provision_one_token() {
 
     // The copy button says it copied (or says it could not).
     b.click("#seed-reveal button.copy").await;
-    let feedback = b.text("#seed-reveal button.copy").await;
+    // The clipboard answers asynchronously: wait (up to 10 s) for the label to change.
+    let mut feedback = b.text("#seed-reveal button.copy").await;
+    for _ in 0..100 {
+        if feedback != "Copy" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        feedback = b.text("#seed-reveal button.copy").await;
+    }
     assert!(
         feedback == "Copied" || feedback == "Copy failed",
         "copy feedback: {feedback}"
@@ -336,6 +344,10 @@ async fn find_a_tokens_drift() {
     for _ in 0..3 {
         let before = unix_now();
         b.fill("#drift-code", &oathtool_base32(&seed.base32, before + 150))
+            .await;
+        // With one code, a chance match elsewhere in the ±1 day search (about 1 in 170)
+        // makes the answer ambiguous; the next code, as the page asks, settles it.
+        b.fill("#drift-next", &oathtool_base32(&seed.base32, before + 180))
             .await;
         b.click_and_load("form[action='/otp/drift'] button[type=submit]")
             .await;

@@ -7,11 +7,13 @@
 //! - `tools`: the independent tools our output is checked against (oathtool, zbarimg);
 //! - `agent`: an NFC agent with a simulated token, in process or as the real binary;
 //! - `browser`: a real headless Chromium over WebDriver and the checks every journey makes.
+//! - `gpg`: a throwaway GnuPG home with a key pair.
 
 #![allow(dead_code)]
 
 pub mod agent;
 pub mod browser;
+pub mod gpg;
 pub mod html;
 pub mod process;
 pub mod router;

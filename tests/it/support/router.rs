@@ -157,21 +157,26 @@ impl Browser {
         self.send(req).await
     }
 
+    /// Posts the import form for `seed` (base32, hex or URI) as SHA-1/6/30, confirming the
+    /// replacement, and returns the answer whatever it is.
+    pub async fn try_import(&mut self, seed: &str) -> Resp {
+        self.post(
+            "/seed/import",
+            &[
+                ("seed", seed),
+                ("format", "auto"),
+                ("algorithm", "sha1"),
+                ("digits", "6"),
+                ("period", "30"),
+                ("confirm_replace", "yes"),
+            ],
+        )
+        .await
+    }
+
     /// Makes `seed` (base32, hex or URI) the current token, confirming the replacement.
     pub async fn import(&mut self, seed: &str) -> Resp {
-        let r = self
-            .post(
-                "/seed/import",
-                &[
-                    ("seed", seed),
-                    ("format", "auto"),
-                    ("algorithm", "sha1"),
-                    ("digits", "6"),
-                    ("period", "30"),
-                    ("confirm_replace", "yes"),
-                ],
-            )
-            .await;
+        let r = self.try_import(seed).await;
         assert_eq!(
             r.status,
             StatusCode::SEE_OTHER,

@@ -1,0 +1,32 @@
+-- wrk script for bench/load: one browser session per connection. Run wrk with as many
+-- threads as connections (-t N -c N), so each thread owns one connection and sends the
+-- cookie on line N of the file named by LOAD_COOKIES ("session=..." per line).
+-- done() prints one line bench/load reads: requests, duration (us), p50 and p99 (us),
+-- responses with status >= 400, socket errors.
+
+local cookies = {}
+local next_thread = 0
+
+for line in io.lines(os.getenv("LOAD_COOKIES")) do
+  if line ~= "" then
+    cookies[#cookies + 1] = line
+  end
+end
+
+function setup(thread)
+  next_thread = next_thread + 1
+  thread:set("cookie", cookies[((next_thread - 1) % #cookies) + 1])
+end
+
+function init(args)
+  -- No request() function: wrk builds this request once per thread and reuses the bytes.
+  wrk.headers["Cookie"] = cookie
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %d\n",
+    summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end

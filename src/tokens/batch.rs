@@ -1,0 +1,609 @@
+//! The batch: the token records a session (or one `convert` run) holds, from any source,
+//! each with an optional user, and the rules that keep it sound: one record per serial, one
+//! serial per seed, a bounded size, and users assigned from a pasted list.
+//!
+//! Pure: no I/O, no clock (the time a record was added is passed in). Records hold seeds:
+//! Debug never shows them, and no message built here ever contains one.
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher, RandomState};
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::validate::{check_text, check_upn};
+use crate::otp::{Algorithm, Params, Secret};
+
+/// Entra's limit on OATH methods per user; more is a warning, not a refusal, because a
+/// token may be moving from one user to another.
+pub const MAX_OATH_METHODS_PER_USER: usize = 5;
+
+/// Where a record came from, shown in the inventory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    Generated,
+    Burned,
+    Typed,
+    Imported(super::formats::Format),
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Generated => "generated",
+            Source::Burned => "burned",
+            Source::Typed => "typed",
+            Source::Imported(f) => f.source_label(),
+        }
+    }
+}
+
+/// One hardware token. Debug is safe: `Secret` prints `[redacted]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Kept as text: leading zeros are part of a serial.
+    pub serial: String,
+    /// Zeroized on drop by `Secret` itself.
+    pub secret: Secret,
+    /// Hash, digits and period.
+    pub params: Params,
+    /// Empty when the source did not say.
+    pub manufacturer: String,
+    /// Empty when the source did not say.
+    pub model: String,
+    /// The user the token belongs to; unassigned tokens are first-class (Graph inventory).
+    pub upn: Option<String>,
+    pub source: Source,
+    /// Unix seconds.
+    pub added_at: u64,
+}
+
+/// Field names used in refusals, the way Entra's CSV header spells them.
+pub mod field {
+    pub const SERIAL: &str = "serial number";
+    pub const SECRET: &str = "secret key";
+    pub const INTERVAL: &str = "time interval";
+    pub const UPN: &str = "upn";
+    pub const MANUFACTURER: &str = "manufacturer";
+    pub const MODEL: &str = "model";
+    pub const ALGORITHM: &str = "algorithm";
+    pub const DIGITS: &str = "digits";
+    pub const TYPE: &str = "type";
+    pub const LINE: &str = "line";
+    pub const FILE: &str = "file";
+}
+
+impl TokenRecord {
+    /// Checks the text fields against the rules every export shares (serial present and
+    /// CSV-safe; manufacturer and model CSV-safe when given; a UPN Entra would take).
+    /// Returns the field and the reason.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        check_text(&self.serial).map_err(|m| (field::SERIAL, m))?;
+        if !self.manufacturer.is_empty() {
+            check_text(&self.manufacturer).map_err(|m| (field::MANUFACTURER, m))?;
+        }
+        if !self.model.is_empty() {
+            check_text(&self.model).map_err(|m| (field::MODEL, m))?;
+        }
+        if let Some(upn) = &self.upn {
+            check_upn(upn).map_err(|m| (field::UPN, m))?;
+        }
+        Ok(())
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.params.algorithm()
+    }
+
+    pub fn period(&self) -> u32 {
+        self.params.period()
+    }
+
+    pub fn digits(&self) -> u8 {
+        self.params.digits()
+    }
+}
+
+/// One refused line of an input: where, which field, and why. Never the seed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Refusal {
+    /// 1-based line of the input (for XML, the line where the token's element starts).
+    pub line: usize,
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn new(line: usize, field: &'static str, reason: impl Into<String>) -> Self {
+        Refusal {
+            line,
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}: {}", self.line, self.field, self.reason)
+    }
+}
+
+/// A record read from an input, with the line it came from.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub line: usize,
+    pub record: TokenRecord,
+}
+
+/// The most tokens a batch holds, and the setting that changes it (named in the refusal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchLimit {
+    pub max: usize,
+    pub setting: &'static str,
+}
+
+impl BatchLimit {
+    /// 10,000 tokens per session, the web default.
+    pub const DEFAULT_MAX: usize = 10_000;
+
+    pub fn new(max: usize, setting: &'static str) -> Self {
+        BatchLimit { max, setting }
+    }
+}
+
+/// The SHA-256 of a seed: lets a lookup find the one record that may hold the same seed
+/// without comparing against every seed. The match itself is confirmed in constant time.
+type Fingerprint = [u8; 32];
+
+fn fingerprint(secret: &Secret) -> Fingerprint {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Serials compare without regard to ASCII case, as validate.rs does.
+fn serial_key(serial: &str) -> String {
+    serial.to_ascii_lowercase()
+}
+
+/// Where a serial sorts: numeric serials first, by value (leading zeros not counted, then
+/// fewer zeros first), then every other serial as text. A total order, so sorting by it
+/// never panics whatever the serials are.
+fn serial_rank(s: &str) -> (bool, usize, &str, usize) {
+    if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
+        let t = s.trim_start_matches('0');
+        (false, t.len(), t, s.len())
+    } else {
+        (true, 0, s, 0)
+    }
+}
+
+/// Serial order: numeric serials by value (leading zeros kept but not counted) before the
+/// others, which sort as text.
+pub fn serial_order(a: &str, b: &str) -> Ordering {
+    serial_rank(a).cmp(&serial_rank(b))
+}
+
+/// What stops a record from joining: the field and the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+/// An ordered set of token records with unique serials and unique seeds.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    records: Vec<TokenRecord>,
+    serials: HashMap<String, usize>,
+    seeds: HashMap<Fingerprint, usize>,
+    limit: BatchLimit,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch::new(BatchLimit::new(
+            BatchLimit::DEFAULT_MAX,
+            "TOTP_TOOLSET_MAX_BATCH",
+        ))
+    }
+}
+
+/// Who got which token, and what went wrong, after a user list was applied.
+#[derive(Clone, Debug, Default)]
+pub struct AssignReport {
+    /// The records given a user, in the order they were assigned: indices into
+    /// [`Batch::records`] as the batch was when the report was made.
+    pub assigned: Vec<usize>,
+    pub refused: Vec<Refusal>,
+    /// Users holding more than Entra's 5 OATH methods.
+    pub warnings: Vec<String>,
+}
+
+impl Batch {
+    pub fn new(limit: BatchLimit) -> Self {
+        Batch {
+            records: Vec::new(),
+            serials: HashMap::new(),
+            seeds: HashMap::new(),
+            limit,
+        }
+    }
+
+    pub fn limit(&self) -> BatchLimit {
+        self.limit
+    }
+
+    pub fn records(&self) -> &[TokenRecord] {
+        &self.records
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn get(&self, serial: &str) -> Option<&TokenRecord> {
+        self.serials
+            .get(&serial_key(serial))
+            .map(|&i| &self.records[i])
+    }
+
+    fn full_message(&self) -> String {
+        format!(
+            "the batch is full: it holds at most {} tokens (setting {})",
+            self.limit.max, self.limit.setting
+        )
+    }
+
+    /// The index of a record holding this seed, confirmed byte for byte in constant time.
+    fn seed_holder(&self, fp: &Fingerprint, secret: &Secret) -> Option<usize> {
+        self.seeds
+            .get(fp)
+            .copied()
+            .filter(|&i| bool::from(self.records[i].secret.as_bytes().ct_eq(secret.as_bytes())))
+    }
+
+    /// Why `record` could not join this batch as it is, if anything stops it.
+    pub fn conflict(&self, record: &TokenRecord) -> Option<Conflict> {
+        self.conflict_keyed(
+            record,
+            &serial_key(&record.serial),
+            &fingerprint(&record.secret),
+        )
+    }
+
+    fn conflict_keyed(
+        &self,
+        record: &TokenRecord,
+        key: &str,
+        fp: &Fingerprint,
+    ) -> Option<Conflict> {
+        if let Err((field, reason)) = record.check() {
+            return Some(Conflict { field, reason });
+        }
+        if let Some(&i) = self.serials.get(key) {
+            return Some(Conflict {
+                field: field::SERIAL,
+                reason: format!(
+                    "{} is already in the batch; each serial number may appear only once",
+                    self.records[i].serial
+                ),
+            });
+        }
+        if let Some(i) = self.seed_holder(fp, &record.secret) {
+            return Some(Conflict {
+                field: field::SECRET,
+                reason: format!(
+                    "the same seed is already in the batch on serial {}; one seed on two tokens lets either stand in for the other",
+                    self.records[i].serial
+                ),
+            });
+        }
+        if self.records.len() >= self.limit.max {
+            return Some(Conflict {
+                field: field::LINE,
+                reason: self.full_message(),
+            });
+        }
+        None
+    }
+
+    /// Adds one record, or says why it cannot join.
+    pub fn push(&mut self, record: TokenRecord) -> Result<(), Conflict> {
+        let key = serial_key(&record.serial);
+        let fp = fingerprint(&record.secret);
+        if let Some(c) = self.conflict_keyed(&record, &key, &fp) {
+            return Err(c);
+        }
+        let i = self.records.len();
+        self.serials.insert(key, i);
+        self.seeds.insert(fp, i);
+        self.records.push(record);
+        Ok(())
+    }
+
+    /// Adds records read from a file: each one that cannot join (a duplicate within the file
+    /// or against the batch, or past the limit) becomes a refusal of its line. The batch is
+    /// changed only by the records that join.
+    pub fn add_candidates(&mut self, candidates: Vec<Candidate>) -> Vec<Refusal> {
+        let mut refused = Vec::new();
+        let room = candidates
+            .len()
+            .min(self.limit.max.saturating_sub(self.records.len()));
+        self.records.reserve(room);
+        self.serials.reserve(room);
+        self.seeds.reserve(room);
+        for c in candidates {
+            let line = c.line;
+            if let Err(conflict) = self.push(c.record) {
+                refused.push(Refusal::new(line, conflict.field, conflict.reason));
+            }
+        }
+        refused
+    }
+
+    /// What [`Batch::add_candidates`] would refuse, without changing the batch: the preview.
+    pub fn preview(&self, candidates: Vec<Candidate>) -> (Vec<Candidate>, Vec<Refusal>) {
+        let mut trial = Batch {
+            records: Vec::new(),
+            serials: HashMap::new(),
+            seeds: HashMap::new(),
+            limit: BatchLimit::new(
+                self.limit.max.saturating_sub(self.records.len()),
+                self.limit.setting,
+            ),
+        };
+        let mut accepted = Vec::new();
+        let mut refused = Vec::new();
+        for c in candidates {
+            if let Some(conflict) = self.conflict_ignoring_limit(&c.record) {
+                refused.push(Refusal::new(c.line, conflict.field, conflict.reason));
+                continue;
+            }
+            match trial.push(c.record.clone()) {
+                Ok(()) => accepted.push(c),
+                Err(conflict) => {
+                    let reason = if conflict.field == field::LINE {
+                        self.full_message()
+                    } else {
+                        conflict
+                            .reason
+                            .replace("already in the batch", "earlier in the file")
+                    };
+                    refused.push(Refusal::new(c.line, conflict.field, reason));
+                }
+            }
+        }
+        (accepted, refused)
+    }
+
+    fn conflict_ignoring_limit(&self, record: &TokenRecord) -> Option<Conflict> {
+        self.conflict(record)
+            .filter(|c| !(c.field == field::LINE && self.records.len() >= self.limit.max))
+    }
+
+    /// Removes the token with this serial; returns it.
+    pub fn remove(&mut self, serial: &str) -> Option<TokenRecord> {
+        let i = self.serials.get(&serial_key(serial)).copied()?;
+        let record = self.records.remove(i);
+        self.reindex();
+        Some(record)
+    }
+
+    fn reindex(&mut self) {
+        self.serials.clear();
+        self.seeds.clear();
+        for (i, r) in self.records.iter().enumerate() {
+            self.serials.insert(serial_key(&r.serial), i);
+            self.seeds.insert(fingerprint(&r.secret), i);
+        }
+    }
+
+    /// Removes every record (their seeds are wiped as they drop).
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.serials.clear();
+        self.seeds.clear();
+    }
+
+    /// Gives (or, with `None`, takes away) a token's user. The UPN is checked by Entra's
+    /// rules. Returns a warning when the user would hold more than 5 OATH methods.
+    pub fn set_upn(&mut self, serial: &str, upn: Option<&str>) -> Result<Option<String>, Conflict> {
+        let Some(&i) = self.serials.get(&serial_key(serial)) else {
+            return Err(Conflict {
+                field: field::SERIAL,
+                reason: format!("{} is not in the batch", clip(serial)),
+            });
+        };
+        let upn = match upn.map(str::trim) {
+            None | Some("") => None,
+            Some(u) => {
+                check_upn(u).map_err(|reason| Conflict {
+                    field: field::UPN,
+                    reason,
+                })?;
+                Some(u.to_string())
+            }
+        };
+        self.records[i].upn = upn.clone();
+        Ok(upn.and_then(|u| self.overfull_warning(&u)))
+    }
+
+    fn methods_of(&self, upn: &str) -> usize {
+        self.records
+            .iter()
+            .filter(|r| {
+                r.upn
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(upn))
+            })
+            .count()
+    }
+
+    fn overfull_warning(&self, upn: &str) -> Option<String> {
+        let n = self.methods_of(upn);
+        (n > MAX_OATH_METHODS_PER_USER).then(|| overfull_message(upn, n))
+    }
+
+    /// Applies a user list: one UPN per line (given in order to the unassigned tokens, in
+    /// serial order), or `serial,upn` pairs (by serial; `;` and tabs work too, and a header
+    /// line `serial,upn` is skipped). Blank lines and `#` comments are skipped. Each line
+    /// that cannot be applied is refused; the others are applied.
+    pub fn assign(&mut self, users: &str) -> AssignReport {
+        let text = users.strip_prefix('\u{feff}').unwrap_or(users);
+        let lines: Vec<(usize, &str)> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
+            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        let pairs = lines.iter().any(|(_, l)| l.contains([',', ';', '\t']));
+        let mut report = AssignReport::default();
+        if pairs {
+            self.assign_pairs(&lines, &mut report);
+        } else {
+            self.assign_in_order(&lines, &mut report);
+        }
+        // Counted once for the whole batch (a count per assigned user would be quadratic),
+        // by a hash of the lowercase UPN so that no copy of every UPN is made.
+        let state = RandomState::new();
+        let key = |upn: &str| {
+            let mut h = state.build_hasher();
+            for b in upn.bytes() {
+                h.write_u8(b.to_ascii_lowercase());
+            }
+            h.finish()
+        };
+        let mut counts: HashMap<u64, usize> = HashMap::new();
+        for upn in self.records.iter().filter_map(|r| r.upn.as_deref()) {
+            *counts.entry(key(upn)).or_default() += 1;
+        }
+        let mut warned = HashSet::new();
+        for &i in &report.assigned {
+            let Some(upn) = self.records[i].upn.as_deref() else {
+                continue;
+            };
+            let k = key(upn);
+            let n = counts.get(&k).copied().unwrap_or(0);
+            if n > MAX_OATH_METHODS_PER_USER && warned.insert(k) {
+                report.warnings.push(overfull_message(upn, n));
+            }
+        }
+        report
+    }
+
+    fn assign_in_order(&mut self, lines: &[(usize, &str)], report: &mut AssignReport) {
+        let mut free: Vec<usize> = (0..self.records.len())
+            .filter(|&i| self.records[i].upn.is_none())
+            .collect();
+        free.sort_unstable_by(|&a, &b| {
+            serial_rank(&self.records[a].serial).cmp(&serial_rank(&self.records[b].serial))
+        });
+        let mut free = free.into_iter();
+        for &(line, upn) in lines {
+            if let Err(m) = check_upn(upn) {
+                report.refused.push(Refusal::new(line, field::UPN, m));
+                continue;
+            }
+            let Some(i) = free.next() else {
+                report.refused.push(Refusal::new(
+                    line,
+                    field::UPN,
+                    format!("no unassigned token is left for {}", clip(upn)),
+                ));
+                continue;
+            };
+            self.records[i].upn = Some(upn.to_string());
+            report.assigned.push(i);
+        }
+    }
+
+    fn assign_pairs(&mut self, lines: &[(usize, &str)], report: &mut AssignReport) {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (n, &(line, text)) in lines.iter().enumerate() {
+            let mut parts = text.splitn(2, [',', ';', '\t']);
+            let serial = parts.next().unwrap_or("").trim().trim_matches('"');
+            let upn = parts.next().unwrap_or("").trim().trim_matches('"');
+            let upn = upn.strip_suffix([',', ';']).unwrap_or(upn).trim();
+            if n == 0 && is_header(serial) {
+                continue;
+            }
+            if serial.is_empty() {
+                report.refused.push(Refusal::new(
+                    line,
+                    field::SERIAL,
+                    "is empty; write serial,upn",
+                ));
+                continue;
+            }
+            let Some(&i) = self.serials.get(&serial_key(serial)) else {
+                report.refused.push(Refusal::new(
+                    line,
+                    field::SERIAL,
+                    format!("{} is not in the batch", clip(serial)),
+                ));
+                continue;
+            };
+            if let Some(first) = seen.insert(serial_key(serial), line) {
+                report.refused.push(Refusal::new(
+                    line,
+                    field::SERIAL,
+                    format!("{} was already assigned on line {first}", clip(serial)),
+                ));
+                continue;
+            }
+            if let Err(m) = check_upn(upn) {
+                report.refused.push(Refusal::new(line, field::UPN, m));
+                continue;
+            }
+            self.records[i].upn = Some(upn.to_string());
+            report.assigned.push(i);
+        }
+    }
+}
+
+fn overfull_message(upn: &str, n: usize) -> String {
+    format!(
+        "{upn} would hold {n} OATH tokens; Entra allows at most {MAX_OATH_METHODS_PER_USER} OATH methods per user"
+    )
+}
+
+fn is_header(first: &str) -> bool {
+    let norm: String = first
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    matches!(norm.as_str(), "serial" | "serialnumber" | "serialno")
+}
+
+/// At most 64 characters of an input, for messages.
+pub(crate) fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(64).collect();
+    if s.chars().nth(64).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_order_is_numeric_for_numbers() {
+        let mut v = vec!["10", "9", "0010", "A2", "A10", "011", "1A"];
+        v.sort_by(|a, b| serial_order(a, b));
+        assert_eq!(v, ["9", "10", "0010", "011", "1A", "A10", "A2"]);
+    }
+
+    #[test]
+    fn clip_caps_length() {
+        assert_eq!(clip("abc"), "abc");
+        assert_eq!(clip(&"é".repeat(100)).chars().count(), 65);
+    }
+}
