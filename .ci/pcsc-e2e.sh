@@ -3,7 +3,9 @@
 # ("Virtual PCD 00 00") whose card is our `totp-toolset virtual-token`. Both `totp-toolset burn`
 # and the agent (on the same reader) burn it for every algorithm and period these tokens
 # support, and after each burn the codes the virtual token would display (it prints them as
-# a JSON line, never the seed) must equal the codes we printed.
+# a JSON line, never the seed) must equal the codes we printed. Then `burn --bulk` burns a
+# stack of virtual tokens on the second vpcd reader, one lifted mid-write and one tapped twice,
+# and every row's seed in the --out file must give (oathtool) the codes its token shows.
 #
 # Fails loudly when anything is missing. Run as root (pcscd), after `cargo test`.
 set -euo pipefail
@@ -12,8 +14,8 @@ cd "$(dirname "$0")/.."
 die() { echo "pcsc-e2e: FAIL: $*" >&2; exit 1; }
 step() { echo "==> pcsc-e2e: $*"; }
 
-for cmd in pcscd jq curl; do
-  command -v "$cmd" >/dev/null || die "'$cmd' is not installed (apt-get install pcscd jq curl)"
+for cmd in pcscd jq curl oathtool; do
+  command -v "$cmd" >/dev/null || die "'$cmd' is not installed (apt-get install pcscd jq curl oathtool)"
 done
 [ -f /etc/reader.conf.d/vpcd ] || die "vsmartcard-vpcd is not installed (no /etc/reader.conf.d/vpcd)"
 pkg-config --exists libpcsclite 2>/dev/null || [ -f /usr/include/PCSC/winscard.h ] \
@@ -142,5 +144,100 @@ for alg in SHA1 SHA256; do
     compare "$(jq -c .codes <<<"$out")" "$alg" "$period" "$before" "agent $alg/$period"
   done
 done
+
+step "time-sync: asks first, sets the clock of a keeper, refuses a restricted model"
+before="$(grep -c '"event":"configured"' "$work/vt.out")"
+if printf 'n\n' | "$bin" time-sync --reader "$reader" --wait 5 --algorithm SHA256 --period 60 \
+  >/dev/null 2>"$work/ts.log"; then
+  die "time-sync wrote without a yes"
+fi
+[ "$(grep -c '"event":"configured"' "$work/vt.out")" = "$before" ] || die "time-sync wrote after a no"
+out="$("$bin" time-sync --reader "$reader" --wait 5 --algorithm SHA256 --period 60 --yes --json \
+  2>"$work/ts.log")" || die "time-sync failed: $(cat "$work/ts.log")"
+jq -e '.serial == "8659600000001" and .seed_erased == false' <<<"$out" >/dev/null \
+  || die "time-sync printed $out"
+grep -q 'ahead of\|behind\|in step' "$work/ts.log" || die "time-sync did not show the offset first"
+"$bin" virtual-token --vpcd 127.0.0.1:35964 --serial 8659601000099 >"$work/vt2.out" 2>&1 &
+vt2=$!
+pids+=("$vt2")
+if "$bin" time-sync --reader "Virtual PCD 00 01" --wait 10 --yes >/dev/null 2>"$work/ts.log"; then
+  die "time-sync wrote to a restricted model"
+fi
+grep -q 'erases its seed' "$work/ts.log" && grep -q 'burn' "$work/ts.log" \
+  || die "time-sync refusal: $(cat "$work/ts.log")"
+if grep -q '"event":"configured"' "$work/vt2.out"; then die "time-sync wrote to a restricted model"; fi
+kill "$vt2"; wait "$vt2" 2>/dev/null || true
+# Taking the restricted token away: wait until pcscd has seen the reader empty.
+for _ in $(seq 1 40); do
+  "$bin" readers --json | jq -e '.readers[] | select(.name == "Virtual PCD 00 01" and (.card_present | not))' \
+    >/dev/null && break
+  sleep 0.25
+done
+echo "    time-sync: keeper synced, restricted model refused with a re-burn offered"
+
+step "burn --bulk: a stack of virtual tokens on the second vpcd reader"
+bulk_reader="Virtual PCD 00 01"
+cat >"$work/stack.txt" <<'STACK'
+8659600000011
+8659601000012 lift-mid-write   # lifted before it answers the seed write
+8659601000012                  # tapped again: burned with a new seed
+8659612000013
+8659612000013                  # tapped twice: skipped, never a second row
+8659632000014
+8659622000015
+STACK
+"$bin" virtual-token --vpcd 127.0.0.1:35964 --stack "$work/stack.txt" \
+  >"$work/stack.out" 2>"$work/stack.log" &
+stack_pid=$!
+pids+=("$stack_pid")
+printf '%s\n' alice@contoso.com bob@contoso.com carol@contoso.com dave@contoso.com \
+  erin@contoso.com >"$work/users.txt"
+started="$(date +%s%N)"
+"$bin" burn --bulk --count 5 --users "$work/users.txt" --out "$work/rows.csv" \
+  --reader "$bulk_reader" --wait 20 --json >"$work/bulk.out" 2>"$work/bulk.log" \
+  || die "burn --bulk failed: $(cat "$work/bulk.log")"
+ended="$(date +%s%N)"
+summary="$(grep '"event":"summary"' "$work/bulk.out")"
+jq -e '.burned == 5 and .rows == 5 and .skipped == 1 and .failed == 0
+       and .failed_attempts == 1' <<<"$summary" >/dev/null || die "bulk summary: $summary"
+grep '"event":"failed"' "$work/bulk.out" \
+  | jq -e 'select(.serial == "8659601000012" and .kind == "card_lifted_mid_write")' >/dev/null \
+  || die "the token lifted mid-write was not reported as such: $(cat "$work/bulk.out")"
+grep '"event":"skipped"' "$work/bulk.out" | jq -e 'select(.serial == "8659612000013")' >/dev/null \
+  || die "the token tapped twice was not skipped"
+[ "$(stat -c %a "$work/rows.csv")" = 600 ] || die "rows.csv is not mode 0600"
+for _ in $(seq 1 40); do
+  grep -q '"event":"done"' "$work/stack.out" && break
+  sleep 0.25
+done
+grep -q '"event":"done"' "$work/stack.out" || die "the virtual token stack did not finish"
+
+# Every row: the next user in order, a serial of its own, and a seed that gives the codes its
+# token shows (oathtool, not our code) and the codes we printed for it.
+tail -n +2 "$work/rows.csv" | tr -d '\r' >"$work/rows.body"
+[ "$(wc -l <"$work/rows.body")" = 5 ] || die "rows.csv has $(wc -l <"$work/rows.body") rows, not 5"
+[ "$(cut -d, -f2 "$work/rows.body" | sort -u | wc -l)" = 5 ] || die "a serial has two rows"
+[ "$(cut -d, -f1 "$work/rows.body" | paste -sd' ')" = \
+  "alice@contoso.com bob@contoso.com carol@contoso.com dave@contoso.com erin@contoso.com" ] \
+  || die "users were not assigned in order: $(cut -d, -f1 "$work/rows.body" | paste -sd' ')"
+while IFS=, read -r upn serial secret interval manufacturer model; do
+  shown="$(grep '"event":"burned"' "$work/stack.out" | jq -c --arg s "$serial" 'select(.serial == $s)' \
+    | tail -n 1)"
+  [ -n "$shown" ] || die "$serial: the virtual token reports no burn"
+  while read -r counter code; do
+    ours="$(oathtool --totp -b -d 6 -s "${interval}s" -N "@$((counter * interval))" "$secret")"
+    [ "$ours" = "$code" ] || die "$serial ($upn): token shows $code at step $counter, the row's seed gives $ours"
+  done < <(jq -r '.codes[] | "\(.counter) \(.code)"' <<<"$shown")
+  printed="$(grep '"event":"burned"' "$work/bulk.out" | jq -c --arg s "$serial" 'select(.serial == $s)' \
+    | tail -n 1)"
+  counter="$(jq -r .codes.counter <<<"$printed")"
+  [ "$(oathtool --totp -b -d 6 -s "${interval}s" -N "@$((counter * interval))" "$secret")" \
+    = "$(jq -r .codes.current <<<"$printed")" ] || die "$serial: the codes we printed are not the row's"
+  echo "    $serial ($model, $upn): row seed matches the token's codes"
+done <"$work/rows.body"
+taps="$(grep -c '"event":"presented"' "$work/stack.out")"
+echo "    bulk: $(jq -r .apdus_per_burn <<<"$summary") APDUs per burn," \
+  "$(jq -r .ms_per_token <<<"$summary") ms of our time per token (card connected to result);" \
+  "$taps taps in $(( (ended - started) / 1000000 )) ms wall time, pcscd's card polling included"
 
 step "all burns through pcscd match"

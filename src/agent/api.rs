@@ -37,6 +37,14 @@ pub struct BurnRequest {
     /// Seconds to wait for a token on the reader (default 15, at most 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_seconds: Option<u64>,
+    /// Bulk burning: wait for a card put on the reader after the one this agent last worked
+    /// on (the token just burned, left on the reader, is not burned again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wait_for_new_card: bool,
+    /// Bulk burning: refuse (`409 same_token`) a token with this serial, the one just
+    /// burned, tapped again; the caller decides whether to burn it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_serial: Option<String>,
 }
 
 impl BurnRequest {
@@ -49,6 +57,8 @@ impl BurnRequest {
             display_timeout: None,
             force: false,
             wait_seconds: None,
+            wait_for_new_card: false,
+            not_serial: None,
         }
     }
 }

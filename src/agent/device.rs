@@ -98,6 +98,22 @@ impl Device {
         }
     }
 
+    /// Like [`Device::with_card`], but only a card that is none of `seen` will do (see
+    /// [`reader::Tap`]), and the tap comes back (`None` for the simulated card, which
+    /// is a fresh tap every time) with whatever `f` returned.
+    pub fn with_new_card<T>(
+        &self,
+        wait: Duration,
+        seen: &[reader::Tap],
+        f: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
+    ) -> Result<(Option<reader::Tap>, Result<T, NfcError>), NfcError> {
+        match self {
+            Device::Pcsc { reader } => reader::with_new_card(reader.as_deref(), wait, seen, f)
+                .map(|(tap, done)| (Some(tap), done)),
+            Device::Simulated { .. } => Ok((None, self.with_card(wait, f))),
+        }
+    }
+
     /// Readers, card presence and the token's info, for `GET /v1/status`.
     pub fn status(&self, now: u64) -> StatusResponse {
         let (reader_name, readers) = match self {

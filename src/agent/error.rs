@@ -23,7 +23,9 @@ impl ErrorKind {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::UnknownModel | ErrorKind::SeedLossUnconfirmed => StatusCode::CONFLICT,
+            ErrorKind::UnknownModel | ErrorKind::SeedLossUnconfirmed | ErrorKind::SameToken => {
+                StatusCode::CONFLICT
+            }
             ErrorKind::PcscUnavailable
             | ErrorKind::PcscServiceUnavailable
             | ErrorKind::NoReader

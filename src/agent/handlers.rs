@@ -22,7 +22,7 @@ use super::api::{
 };
 use super::error::AgentError;
 use super::server::{AgentState, MAX_BODY_BYTES};
-use crate::nfc::{self, DisplayTimeout, NfcError, TokenSettings, protocol};
+use crate::nfc::{self, DisplayTimeout, NfcError, TokenSettings, protocol, reader};
 use crate::otp::{Algorithm, ParamError, Secret};
 
 /// The most characters of a field a message repeats.
@@ -163,12 +163,35 @@ pub async fn burn(
     drop(req.secret);
     let settings = settings(req.algorithm.as_deref(), req.period, req.display_timeout)?;
     let (wait, force) = (wait(req.wait_seconds), req.force);
+    let not_serial = req.not_serial.clone();
+    let new_card_only = req.wait_for_new_card;
     let secret = Arc::new(secret);
     let for_card = secret.clone();
     let report = card_work(&state, move |st| {
-        st.device.with_card(wait, |card| {
-            nfc::burn(card, &for_card, settings, st.now(), force)
-        })
+        let seen = if new_card_only {
+            st.seen_taps
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+        } else {
+            Vec::new()
+        };
+        let (tap, done) = st.device.with_new_card(wait, &seen, |card| {
+            let token = nfc::identify(card)?;
+            if not_serial.as_deref() == Some(token.info.serial.as_str()) {
+                return Err(NfcError::SameToken {
+                    serial: token.info.serial,
+                });
+            }
+            nfc::burn_identified(card, token, &for_card, settings, st.now(), force)
+        })?;
+        if let Some(tap) = tap {
+            reader::remember(
+                &mut st.seen_taps.lock().unwrap_or_else(|p| p.into_inner()),
+                tap,
+            );
+        }
+        done
     })
     .await?;
     let clock_set = u64::from(report.config.clock);

@@ -22,6 +22,7 @@ use super::device::Device;
 use super::guard::guard;
 use super::handlers::{burn, identify, not_found, simulated_token, status, time_sync};
 use crate::clock::Clock;
+use crate::nfc::reader::Tap;
 
 /// Request bodies are a few hundred bytes; anything larger is not ours.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -38,6 +39,9 @@ pub struct AgentState {
     clock: Clock,
     /// One card operation at a time: two burns must never interleave on a reader.
     pub(super) card_lock: tokio::sync::Mutex<()>,
+    /// Where burns found their cards (the latest per reader), so a bulk run can wait for
+    /// the next one.
+    pub(super) seen_taps: std::sync::Mutex<Vec<Tap>>,
 }
 
 impl AgentState {
@@ -57,6 +61,7 @@ impl AgentState {
                 .collect(),
             clock,
             card_lock: tokio::sync::Mutex::new(()),
+            seen_taps: std::sync::Mutex::new(Vec::new()),
         }
     }
 

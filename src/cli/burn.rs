@@ -1,6 +1,7 @@
 //! `totp-toolset burn SECRET`: writes a seed and its settings to the Token2 programmable
 //! token on the reader (config with the current UTC first, then the seed), then prints the
 //! codes the token must show after a power cycle: nothing can be read back from a token.
+//! `burn --bulk` burns token after token with fresh seeds (see `bulk.rs`).
 
 use std::io::{BufRead, Write};
 
@@ -17,8 +18,18 @@ use crate::otp::{Algorithm, utc_datetime, utc_rfc3339};
 #[derive(Args, Debug)]
 pub struct BurnArgs {
     /// The seed: base32, hex or an otpauth:// URI; `-` reads it from standard input
-    #[arg(value_name = "SECRET")]
-    pub secret: String,
+    #[arg(
+        value_name = "SECRET",
+        required_unless_present = "bulk",
+        conflicts_with = "bulk"
+    )]
+    pub secret: Option<String>,
+    /// Burn token after token as they are tapped, each with a fresh random seed, saving
+    /// each row to --out before the next
+    #[arg(long)]
+    pub bulk: bool,
+    #[command(flatten, next_help_heading = "Bulk burning (with --bulk)")]
+    pub bulk_args: super::bulk::BulkArgs,
     #[command(flatten)]
     pub reader: ReaderArgs,
     /// HMAC hash: sha1 or sha256 (these tokens cannot do sha512) [default: sha1, or the URI's]
@@ -46,7 +57,10 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> CliResult {
-    let parsed = read_secret(&args.secret, args.format.format(), stdin)?;
+    let Some(secret_arg) = args.secret.as_deref() else {
+        return run_bulk(args, stdout, stderr);
+    };
+    let parsed = read_secret(secret_arg, args.format.format(), stdin)?;
     let uri_params = parsed.uri.as_ref().map(|u| u.params);
     let settings = TokenSettings {
         algorithm: args
@@ -122,4 +136,23 @@ pub fn run(
             codes.next,
         ),
     )
+}
+
+fn run_bulk(args: &BurnArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> CliResult {
+    let settings = TokenSettings {
+        algorithm: args.algorithm.unwrap_or(Algorithm::Sha1),
+        period: args.period.unwrap_or(30),
+        display_timeout: args.display_timeout,
+    };
+    settings
+        .config_at(now_or(None))
+        .map_err(|e| CliError::usage("--algorithm/--period", e))?;
+    let run = super::bulk::BulkRun {
+        settings,
+        reader: args.reader.reader.as_deref(),
+        wait: std::time::Duration::from_secs(args.reader.wait),
+        force: args.force,
+        json: args.json,
+    };
+    super::bulk::run(&run, &args.bulk_args, stdout, stderr)
 }

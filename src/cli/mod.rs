@@ -2,6 +2,7 @@
 //! 0 success, 1 a negative answer or an outside failure, 2 bad input or usage.
 
 mod agent;
+mod bulk;
 mod burn;
 mod common;
 mod convert;
@@ -16,6 +17,7 @@ mod panic;
 mod readers;
 mod seed;
 mod serve;
+mod time_sync;
 mod virtual_token;
 
 use std::io::{self, Write};
@@ -56,8 +58,11 @@ pub enum Command {
     Readers(readers::ReadersArgs),
     /// Show the serial, model and clock of the Token2 token on the reader
     Identify(identify::IdentifyArgs),
-    /// Burn a seed onto the Token2 programmable token on the reader
+    /// Burn a seed onto the Token2 programmable token on the reader (or, with --bulk, token
+    /// after token with fresh seeds)
     Burn(burn::BurnArgs),
+    /// Set the Token2 token's clock to this computer's UTC (refused where it erases the seed)
+    TimeSync(time_sync::TimeSyncArgs),
     /// Play a Token2 token as a vpcd card (testing without hardware)
     VirtualToken(virtual_token::VirtualTokenArgs),
     /// Serve the loopback HTTP agent that burns tokens for the toolset server
@@ -176,6 +181,12 @@ pub fn main() -> ExitCode {
         Command::Readers(args) => readers::run(args, &mut io::stdout()),
         Command::Identify(args) => identify::run(args, &mut io::stdout(), &mut io::stderr()),
         Command::Burn(args) => burn::run(
+            args,
+            &mut io::stdin().lock(),
+            &mut io::stdout(),
+            &mut io::stderr(),
+        ),
+        Command::TimeSync(args) => time_sync::run(
             args,
             &mut io::stdin().lock(),
             &mut io::stdout(),

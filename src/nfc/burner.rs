@@ -75,9 +75,17 @@ fn exchange(card: &mut dyn Card, apdu: &[u8], writing: bool) -> Result<Reply, Nf
         CardError::Reader(_) if writing => NfcError::HalfWritten,
         CardError::Reader(m) => NfcError::Reader(m),
     };
+    // A write that got no status word may have reached the token or not: the token left
+    // (whatever the transport made of it), so it is half-written, not babbling.
+    let no_status = || {
+        if writing {
+            NfcError::HalfWritten
+        } else {
+            NfcError::BadReply("a reply without a status word".into())
+        }
+    };
     let raw = card.transmit(apdu).map_err(lost)?;
-    let mut reply = Reply::parse(&raw)
-        .ok_or_else(|| NfcError::BadReply("a reply without a status word".into()))?;
+    let mut reply = Reply::parse(&raw).ok_or_else(no_status)?;
     let mut rounds = 0;
     while let Some(more) = reply.more_available() {
         rounds += 1;
@@ -87,8 +95,7 @@ fn exchange(card: &mut dyn Card, apdu: &[u8], writing: bool) -> Result<Reply, Nf
         let raw = card
             .transmit(&protocol::get_response_apdu(more))
             .map_err(lost)?;
-        let next = Reply::parse(&raw)
-            .ok_or_else(|| NfcError::BadReply("a reply without a status word".into()))?;
+        let next = Reply::parse(&raw).ok_or_else(no_status)?;
         reply.data.extend_from_slice(&next.data);
         reply.sw = next.sw;
     }
@@ -185,9 +192,25 @@ pub fn burn(
     now: u64,
     force: bool,
 ) -> Result<BurnReport, NfcError> {
+    // Checked before the card is touched, as in `burn_identified`.
+    protocol::check_seed_length(secret.len())?;
+    settings.config_at(now)?;
+    let token = identify(card)?;
+    burn_identified(card, token, secret, settings, now, force)
+}
+
+/// The rest of [`burn`] once the token on `card` has been identified (in the same session:
+/// a bulk run decides between identify and write whether this token gets a seed at all).
+pub fn burn_identified(
+    card: &mut dyn Card,
+    token: Identified,
+    secret: &Secret,
+    settings: TokenSettings,
+    now: u64,
+    force: bool,
+) -> Result<BurnReport, NfcError> {
     let seed_apdu = protocol::write_seed_apdu(secret.as_bytes())?;
     let config = settings.config_at(now)?;
-    let token = identify(card)?;
     refuse_unknown(&token, force)?;
     authenticate(card)?;
     // Config first: on restricted models a config write erases the seed, so a seed written

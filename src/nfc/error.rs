@@ -71,6 +71,10 @@ pub enum NfcError {
         "{model} (serial {serial}) erases its seed on every time sync: confirm the seed loss, sync, then burn the seed again"
     )]
     SeedLossUnconfirmed { serial: String, model: String },
+    #[error(
+        "this is the token just burned (serial {serial}): lift it and tap the next one, or burn it again on purpose"
+    )]
+    SameToken { serial: String },
 }
 
 impl NfcError {
@@ -96,6 +100,7 @@ impl NfcError {
             NfcError::Seed(_) => ErrorKind::BadSeed,
             NfcError::Config(_) => ErrorKind::BadConfig,
             NfcError::SeedLossUnconfirmed { .. } => ErrorKind::SeedLossUnconfirmed,
+            NfcError::SameToken { .. } => ErrorKind::SameToken,
         }
     }
 
@@ -170,6 +175,7 @@ error_kinds! {
     BadReply => "bad_reply",
     UnknownModel => "unknown_model",
     SeedLossUnconfirmed => "seed_loss_unconfirmed",
+    SameToken => "same_token",
 }
 
 impl fmt::Display for ErrorKind {

@@ -5,11 +5,13 @@
 //! blocking thread (`tokio::task::spawn_blocking`), never on the runtime's workers.
 
 use std::ffi::CString;
+use std::time::{Duration, Instant};
 
 use pcsc::{Context, Error, Protocols, ReaderState, Scope, ShareMode, State};
 
 use super::card::{Card, CardError};
 use super::error::NfcError;
+use super::reader::Tap;
 
 /// A connected card; disconnects (and resets the card) when dropped.
 pub struct PcscCard {
@@ -27,6 +29,9 @@ impl Card for PcscCard {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, CardError> {
         let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE];
         match self.card.transmit(apdu, &mut buf) {
+            // Nothing at all, not even a status word: the card left as it was answering
+            // (vpcd passes a card that vanished mid-command on this way).
+            Ok([]) => Err(CardError::Removed),
             Ok(reply) => Ok(reply.to_vec()),
             Err(
                 Error::RemovedCard
@@ -35,6 +40,7 @@ impl Card for PcscCard {
                 | Error::UnpoweredCard
                 | Error::UnresponsiveCard
                 | Error::CommError
+                | Error::NotTransacted
                 | Error::ReaderUnavailable,
             ) => Err(CardError::Removed),
             Err(e) => Err(CardError::Reader(e.to_string())),
@@ -97,6 +103,86 @@ pub fn reader_states() -> Result<Vec<(String, bool)>, NfcError> {
             )
         })
         .collect())
+}
+
+/// The readers to watch: `wanted`, or all of them.
+fn watched(ctx: &Context, wanted: Option<&str>) -> Result<Vec<CString>, NfcError> {
+    let names = reader_names(ctx)?;
+    if names.is_empty() {
+        return Err(NfcError::NoReader);
+    }
+    let Some(wanted) = wanted else {
+        return Ok(names);
+    };
+    match names.iter().find(|n| n.to_string_lossy() == wanted) {
+        Some(name) => Ok(vec![name.clone()]),
+        None => Err(NfcError::ReaderNotFound {
+            name: wanted.to_string(),
+            available: names
+                .iter()
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect(),
+        }),
+    }
+}
+
+/// Waits for a card on `reader` (or any reader) that is none of the cards of `seen`: one
+/// put on a reader after the card seen there (pcscd counts insertions and removals, and we
+/// also note any moment the reader is seen empty). Uses pcscd's card events
+/// (`SCardGetStatusChange`), so it wakes when a card comes, without polling. `wait` zero
+/// looks once.
+pub fn wait_for_card(reader: Option<&str>, wait: Duration, seen: &[Tap]) -> Result<Tap, NfcError> {
+    let ctx = context()?;
+    let names = watched(&ctx, reader)?;
+    let deadline = Instant::now() + wait;
+    let mut states: Vec<ReaderState> = names
+        .iter()
+        .map(|n| ReaderState::new(n.clone(), State::UNAWARE))
+        .collect();
+    let mut emptied = vec![false; states.len()];
+    let timed_out = || {
+        if wait.is_zero() {
+            NfcError::NoCard
+        } else {
+            NfcError::NoCardInTime(wait.as_secs())
+        }
+    };
+    // The first call, from UNAWARE, reports the current state at once.
+    let mut timeout = Duration::ZERO;
+    loop {
+        match ctx.get_status_change(timeout, &mut states) {
+            Ok(()) => {}
+            Err(Error::Timeout) => return Err(timed_out()),
+            Err(Error::UnknownReader | Error::ReaderUnavailable) => return Err(NfcError::NoReader),
+            Err(e) => return Err(service_error(e)),
+        }
+        for (state, emptied) in states.iter().zip(emptied.iter_mut()) {
+            let event = state.event_state();
+            if !event.contains(State::PRESENT) {
+                *emptied = true;
+                continue;
+            }
+            // A card that does not answer its reset is not one we can talk to.
+            if event.contains(State::MUTE) {
+                continue;
+            }
+            let tap = Tap {
+                reader: state.name().to_string_lossy().into_owned(),
+                events: state.event_count(),
+            };
+            if *emptied || !seen.contains(&tap) {
+                return Ok(tap);
+            }
+        }
+        for state in &mut states {
+            state.sync_current_state();
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(timed_out());
+        }
+        timeout = deadline - now;
+    }
 }
 
 fn connect_one(ctx: &Context, name: &CString) -> Result<PcscCard, NfcError> {

@@ -149,6 +149,11 @@ impl VirtualToken {
         self
     }
 
+    /// Changes how it behaves from now on (a stack gives each tap its own behaviour).
+    pub fn set_behaviour(&mut self, behaviour: Behaviour) {
+        self.behaviour = behaviour;
+    }
+
     /// Answers like a contact T=0 card (`61 xx` + GET RESPONSE), to exercise that path.
     pub fn with_chained_replies(mut self) -> Self {
         self.chained_replies = true;
@@ -238,8 +243,12 @@ impl VirtualToken {
             Behaviour::OathApplet => return other_device(apdu, &AID_OATH),
             _ => {}
         }
-        // Case 3 only: header, Lc, exactly Lc bytes.
+        // A header alone, or with one length byte, carries no data: Token2's firmware takes
+        // get info and get challenge that way (a third-party burner sends them so). Otherwise
+        // case 3: header, Lc, exactly Lc bytes.
         let data = match apdu.get(4) {
+            None => &[][..],
+            Some(_) if apdu.len() == 5 => &[][..],
             Some(&lc) if apdu.len() == 5 + lc as usize => &apdu[5..],
             _ if cla == CLA_PLAIN || cla == CLA_SECURE => return sw(&[], SW_WRONG_LENGTH),
             _ => &[][..],
@@ -283,7 +292,8 @@ impl VirtualToken {
     }
 
     fn get_info(&mut self, apdu: &[u8], data: &[u8]) -> Vec<u8> {
-        if apdu[2..4] != [0, 0] || data != [0x02, 0x11] {
+        // The data byte pair is optional, as on the real firmware.
+        if apdu[2..4] != [0, 0] || !(data.is_empty() || data == [0x02, 0x11]) {
             return sw(&[], SW_BAD_DATA);
         }
         // The token's clock is 32 bits; wrap like its counter would.
@@ -292,7 +302,8 @@ impl VirtualToken {
     }
 
     fn get_challenge(&mut self, apdu: &[u8], data: &[u8]) -> Vec<u8> {
-        if apdu[2..4] != [0x08, 0x00] || data != [0x00] {
+        // The data byte is optional, as on the real firmware.
+        if apdu[2..4] != [0x08, 0x00] || !(data.is_empty() || data == [0x00]) {
             return sw(&[], SW_BAD_DATA);
         }
         let mut challenge = [0u8; 8];
@@ -420,6 +431,27 @@ mod tests {
         assert_eq!(t.process(&[0x80, 0x99, 0, 0, 0]), vec![0x6D, 0x00]);
         assert_eq!(t.process(&[0x00, 0xA4, 4, 0, 1, 0]), vec![0x6E, 0x00]);
         assert_eq!(t.process(&[0x80, 0x41, 0, 0, 2, 2]), vec![0x67, 0x00]);
+    }
+
+    #[test]
+    fn get_info_and_challenge_without_their_data_bytes() {
+        let mut t = VirtualToken::new("8659600000001", false, fixed(1_700_000_000));
+        let full = t.process(&protocol::get_info_apdu());
+        for short in [&[0x80, 0x41, 0, 0][..], &[0x80, 0x41, 0, 0, 0][..]] {
+            assert_eq!(t.process(short), full);
+        }
+        for short in [
+            &[0x80, 0x4B, 8, 0][..],
+            &[0x80, 0x4B, 8, 0, 0][..],
+            &[0x80, 0x4B, 8, 0, 8][..],
+        ] {
+            let reply = t.process(short);
+            assert_eq!(reply.len(), 10);
+            assert_eq!(reply[8..], [0x90, 0x00]);
+        }
+        // Data that is present must still be the documented data.
+        assert_eq!(t.process(&[0x80, 0x4B, 8, 0, 1, 7]), vec![0x6A, 0x80]);
+        assert_eq!(t.process(&[0x80, 0x41, 0, 0, 2, 2, 0x12]), vec![0x6A, 0x80]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod formats_csv;
 mod formats_props;
 mod formats_pskc;
 mod formats_roundtrip;
+mod nfc_bulk;
 mod nfc_cli;
 mod nfc_protocol;
 mod ops;

@@ -83,8 +83,10 @@ fn virtual_token_binary_speaks_vpcd_and_reports_its_codes() {
     let (stream, _) = listener.accept().unwrap();
     let connected: serde_json::Value = serde_json::from_str(&child.next_line()).unwrap();
     assert_eq!(connected["event"], "connected");
-    assert_eq!(connected["model"], "miniOTP-3-i");
-    assert_eq!(connected["restricted"], true);
+    let presented: serde_json::Value = serde_json::from_str(&child.next_line()).unwrap();
+    assert_eq!(presented["event"], "presented");
+    assert_eq!(presented["model"], "miniOTP-3-i");
+    assert_eq!(presented["restricted"], true);
 
     let mut vpcd = Vpcd(stream);
     vpcd.send(&[0x01]); // power on: no reply

@@ -209,7 +209,9 @@ proptest! {
             }
         }
         let mut token = VirtualToken::new("8659600000001", false, Arc::new(|| NOW));
-        let _ = vpcd::serve(&mut Duplex(std::io::Cursor::new(input), Vec::new()), &mut token, &mut |_, _| {});
+        for presence in [vpcd::Presence::Stay, vpcd::Presence::OneTap] {
+            let _ = vpcd::serve(&mut Duplex(std::io::Cursor::new(input.clone()), Vec::new()), &mut token, presence, &mut |_, _| {});
+        }
     }
 }
 

@@ -52,7 +52,8 @@ fn error_status(e: &AgentClientError) -> StatusCode {
         | ErrorKind::OathApplet
         | ErrorKind::NotToken2
         | ErrorKind::UnknownModel
-        | ErrorKind::SeedLossUnconfirmed => StatusCode::CONFLICT,
+        | ErrorKind::SeedLossUnconfirmed
+        | ErrorKind::SameToken => StatusCode::CONFLICT,
         ErrorKind::BadRequest
         | ErrorKind::BadSeed
         | ErrorKind::BadConfig
