@@ -296,7 +296,13 @@ pub fn check_upn(upn: &str) -> Result<(), String> {
                 .into(),
         );
     }
-    if upn.chars().count() > MAX_UPN_CHARS {
+    // Characters, not bytes: the same count for ASCII, found without a second pass.
+    let chars = if upn.is_ascii() {
+        upn.len()
+    } else {
+        upn.chars().count()
+    };
+    if chars > MAX_UPN_CHARS {
         return Err(format!("is longer than {MAX_UPN_CHARS} characters"));
     }
     check_formula_start(upn)?;
@@ -319,15 +325,13 @@ pub fn check_upn(upn: &str) -> Result<(), String> {
             "the part before @ may not start or end with a dot, or have two in a row".into(),
         );
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2
-        || labels.iter().any(|l| {
-            l.is_empty()
-                || l.starts_with('-')
-                || l.ends_with('-')
-                || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-    {
+    let bad_label = |l: &str| {
+        l.is_empty()
+            || l.starts_with('-')
+            || l.ends_with('-')
+            || !l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    };
+    if !domain.contains('.') || domain.split('.').any(bad_label) {
         return Err(
             "the domain after @ must be a domain name like contoso.com or contoso.onmicrosoft.com"
                 .into(),
@@ -341,6 +345,15 @@ pub fn check_upn(upn: &str) -> Result<(), String> {
 pub fn check_text(value: &str) -> Result<(), String> {
     if value.is_empty() {
         return Err("is required".into());
+    }
+    // The usual serial or model: short printable ASCII without a comma or a quote, which
+    // passes every rule below but the first character's.
+    if value.len() <= MAX_TEXT_CHARS
+        && value
+            .bytes()
+            .all(|b| matches!(b, b' '..=b'~') && !matches!(b, b',' | b'"' | b'\''))
+    {
+        return check_formula_start(value);
     }
     if value.chars().count() > MAX_TEXT_CHARS {
         return Err(format!("is longer than {MAX_TEXT_CHARS} characters"));
