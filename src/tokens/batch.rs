@@ -263,9 +263,7 @@ impl Keyed {
 /// Where a serial sorts: numeric serials first, by value (leading zeros not counted, then
 /// fewer zeros first), then every other serial as text. A total order, so sorting by it
 /// never panics whatever the serials are.
-type SerialRank<'a> = (bool, usize, &'a str, usize);
-
-fn serial_rank(s: &str) -> SerialRank<'_> {
+fn serial_rank(s: &str) -> (bool, usize, &str, usize) {
     if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
         let t = s.trim_start_matches('0');
         (false, t.len(), t, s.len())
@@ -405,10 +403,9 @@ impl Batch {
             return Some(Conflict { field, reason });
         }
         let at = |i: usize| pending.get(&self.records, i);
-        if let Some(i) = self
-            .serials
-            .find(serial_hash, |i| at(i).serial.eq_ignore_ascii_case(&record.serial))
-        {
+        if let Some(i) = self.serials.find(serial_hash, |i| {
+            at(i).serial.eq_ignore_ascii_case(&record.serial)
+        }) {
             return Some(Conflict {
                 field: field::SERIAL,
                 reason: format!(
@@ -611,18 +608,20 @@ impl Batch {
     /// that cannot be applied is refused; the others are applied.
     pub fn assign(&mut self, users: &str) -> AssignReport {
         let text = users.strip_prefix('\u{feff}').unwrap_or(users);
-        let lines: Vec<(usize, &str)> = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim()))
-            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-            .collect();
-        let pairs = lines.iter().any(|(_, l)| l.contains([',', ';', '\t']));
+        // Walked twice rather than collected: a list of 100,000 users needs no second copy
+        // of where its lines are.
+        let lines = || {
+            text.lines()
+                .enumerate()
+                .map(|(i, l)| (i + 1, l.trim()))
+                .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        };
+        let pairs = lines().any(|(_, l)| l.bytes().any(|b| matches!(b, b',' | b';' | b'\t')));
         let mut report = AssignReport::default();
         if pairs {
-            self.assign_pairs(&lines, &mut report);
+            self.assign_pairs(lines(), &mut report);
         } else {
-            self.assign_in_order(&lines, &mut report);
+            self.assign_in_order(lines(), &mut report);
         }
         // Counted once for the whole batch (a count per assigned user would be quadratic),
         // by a keyed hash of the lowercase UPN so that no copy of every UPN is made.
@@ -648,19 +647,25 @@ impl Batch {
         report
     }
 
-    fn assign_in_order(&mut self, lines: &[(usize, &str)], report: &mut AssignReport) {
-        // Each serial's place worked out once, not once per comparison.
-        let mut free: Vec<(SerialRank<'_>, usize)> = self
-            .records
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.upn.is_none())
-            .map(|(i, r)| (serial_rank(&r.serial), i))
-            .collect();
-        free.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let free: Vec<usize> = free.into_iter().map(|(_, i)| i).collect();
+    fn assign_in_order<'t>(
+        &mut self,
+        lines: impl Iterator<Item = (usize, &'t str)>,
+        report: &mut AssignReport,
+    ) {
+        let mut free: Vec<usize> = Vec::with_capacity(self.records.len());
+        free.extend((0..self.records.len()).filter(|&i| self.records[i].upn.is_none()));
+        let rank = |&i: &usize| serial_rank(&self.records[i].serial);
+        // Vendor files usually list their serials in order, one way or the other: checked
+        // in one pass, before a sort that works out each serial's place once.
+        if !free.is_sorted_by(|a, b| rank(a) <= rank(b)) {
+            if free.is_sorted_by(|a, b| rank(a) > rank(b)) {
+                free.reverse();
+            } else {
+                free.sort_by_cached_key(rank);
+            }
+        }
         let mut free = free.into_iter();
-        for &(line, upn) in lines {
+        for (line, upn) in lines {
             if let Err(m) = check_upn(upn) {
                 report.refused.push(Refusal::new(line, field::UPN, m));
                 continue;
@@ -678,10 +683,14 @@ impl Batch {
         }
     }
 
-    fn assign_pairs(&mut self, lines: &[(usize, &str)], report: &mut AssignReport) {
+    fn assign_pairs<'t>(
+        &mut self,
+        lines: impl Iterator<Item = (usize, &'t str)>,
+        report: &mut AssignReport,
+    ) {
         // By record: a serial names one record whatever its case.
         let mut seen: HashMap<usize, usize> = HashMap::new();
-        for (n, &(line, text)) in lines.iter().enumerate() {
+        for (n, (line, text)) in lines.enumerate() {
             let mut parts = text.splitn(2, [',', ';', '\t']);
             let serial = parts.next().unwrap_or("").trim().trim_matches('"');
             let upn = parts.next().unwrap_or("").trim().trim_matches('"');

@@ -85,7 +85,8 @@ fn cells_of(r: &TokenRecord) -> [&str; 5] {
 /// at the end): the delimiter, a quote, CR or LF. Validation keeps every cell of a batch
 /// free of them; a record built some other way is still written as the crate would.
 fn needs_quotes(cell: &str) -> bool {
-    cell.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    cell.bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
 }
 
 fn cell_len(cell: &str) -> usize {
@@ -126,37 +127,46 @@ pub fn write(records: &[TokenRecord]) -> Result<Export, TokensError> {
     // The file is written straight into one buffer of exactly its size, seeds encoded in
     // place: a buffer that regrew would leave copies of seeds behind in freed memory, and a
     // separate buffer per seed would be one more copy to wipe.
-    let size = ENTRA_CSV_HEADER.len()
-        + 2
-        + kept
-            .iter()
-            .map(|r| {
-                let cells = cells_of(r);
-                cells.iter().map(|c| cell_len(c)).sum::<usize>()
-                    + data_encoding::BASE32_NOPAD.encode_len(r.secret.len())
-                    + cells.len()
-                    + 2
-            })
-            .sum::<usize>();
+    let mut size = ENTRA_CSV_HEADER.len() + 2;
+    let mut quotes = false;
+    for r in &kept {
+        let cells = cells_of(r);
+        for cell in cells {
+            let len = cell_len(cell);
+            quotes |= len != cell.len();
+            size += len;
+        }
+        size += data_encoding::BASE32_NOPAD.encode_len(r.secret.len()) + cells.len() + 2;
+    }
     let mut out = Zeroizing::new(Vec::with_capacity(size));
     out.extend_from_slice(ENTRA_CSV_HEADER.as_bytes());
     out.extend_from_slice(b"\r\n");
+    // Validation keeps quotes out of every batch; without them a cell goes in as it is.
+    let push = |out: &mut Vec<u8>, cell: &str| {
+        if quotes {
+            push_cell(out, cell);
+        } else {
+            out.extend_from_slice(cell.as_bytes());
+        }
+    };
     for r in &kept {
         let [upn, serial, interval, manufacturer, model] = cells_of(r);
-        push_cell(&mut out, upn);
+        push(&mut out, upn);
         out.push(b',');
-        push_cell(&mut out, serial);
+        push(&mut out, serial);
         out.push(b',');
         let start = out.len();
-        let len = data_encoding::BASE32_NOPAD.encode_len(r.secret.len());
-        out.resize(start + len, 0);
+        out.resize(
+            start + data_encoding::BASE32_NOPAD.encode_len(r.secret.len()),
+            0,
+        );
         data_encoding::BASE32_NOPAD.encode_mut(r.secret.as_bytes(), &mut out[start..]);
         out.push(b',');
-        push_cell(&mut out, interval);
+        push(&mut out, interval);
         out.push(b',');
-        push_cell(&mut out, manufacturer);
+        push(&mut out, manufacturer);
         out.push(b',');
-        push_cell(&mut out, model);
+        push(&mut out, model);
         out.extend_from_slice(b"\r\n");
     }
     debug_assert_eq!(out.len(), size);

@@ -8,6 +8,7 @@
 use crate::otp::{Params, Secret, SeedFormat};
 use crate::tokens::batch::{Candidate, Source, TokenRecord, clip, field};
 use crate::tokens::validate::{check_text, check_upn};
+use zeroize::Zeroizing;
 
 use super::{FileError, Format, Import, ReadOptions, utf8};
 
@@ -146,12 +147,12 @@ fn hex_only(value: &str) -> bool {
 fn value_vote(value: &str) -> Option<bool> {
     // Plain hex digits, the usual case, judged in one pass over the bytes; anything else
     // (a prefix, separators, other characters) by the rule's own code.
-    let mut digits_outside_base32 = false;
-    if value.bytes().all(|b| {
-        digits_outside_base32 |= matches!(b, b'0' | b'1' | b'8' | b'9');
-        b.is_ascii_hexdigit()
-    }) {
-        return digits_outside_base32.then_some(true);
+    let bytes = value.as_bytes();
+    if bytes.iter().all(|&b| HEX_DIGITS[usize::from(b)] < 16) {
+        return bytes
+            .iter()
+            .any(|b| matches!(b, b'0' | b'1' | b'8' | b'9'))
+            .then_some(true);
     }
     if !hex_only(value) {
         Some(false)
@@ -176,7 +177,7 @@ struct ColumnVote {
 
 impl ColumnVote {
     fn count(&mut self, value: Option<&str>) {
-        let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        let Some(value) = value.map(trim).filter(|v| !v.is_empty()) else {
             return;
         };
         match value_vote(value) {
@@ -245,14 +246,92 @@ impl Lines<'_> {
 
 /// The records of a file without a single `"`, split where the csv crate would split them:
 /// with no quotes, a record is a run of bytes other than CR and LF (blank lines are no
-/// records) and its fields are what lies between delimiters. Each record comes with the
-/// line it starts on. The fields borrow the text: no copy of any of them.
-fn plain_records(text: &str, delimiter: char) -> impl Iterator<Item = (usize, std::str::Split<'_, char>)> {
-    text.split('\n')
-        .enumerate()
-        .flat_map(|(i, line)| line.split('\r').map(move |record| (i + 1, record)))
-        .filter(|(_, record)| !record.is_empty())
-        .map(move |(line, record)| (line, record.split(delimiter)))
+/// records) and its fields are what lies between delimiters. One pass over the bytes; the
+/// fields borrow the text, no copy of any of them is made.
+struct PlainRecords<'a> {
+    text: &'a str,
+    delimiter: u8,
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> PlainRecords<'a> {
+    fn new(text: &'a str, delimiter: u8) -> Self {
+        PlainRecords {
+            text,
+            delimiter,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The next record's fields into `fields`, and the line it starts on.
+    fn next_into(&mut self, fields: &mut Vec<&'a str>) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        let mut i = self.pos;
+        loop {
+            match bytes.get(i) {
+                None => {
+                    self.pos = i;
+                    return None;
+                }
+                Some(b'\n') => self.line += 1,
+                Some(b'\r') => {}
+                Some(_) => break,
+            }
+            i += 1;
+        }
+        fields.clear();
+        loop {
+            let end = next_special(bytes, i, self.delimiter);
+            // Delimiters, CR and LF are ASCII: every cut is at a character boundary.
+            fields.push(self.text.get(i..end).unwrap_or_default());
+            i = end;
+            if bytes.get(end) != Some(&self.delimiter) {
+                break;
+            }
+            i += 1;
+        }
+        self.pos = i;
+        Some(self.line)
+    }
+}
+
+/// Where the next delimiter, CR or LF is at or after `from` (the end if none is). Eight
+/// bytes at a time: a field of 40 hex digits takes five steps, not forty.
+fn next_special(bytes: &[u8], from: usize, delimiter: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `w` equal to `b`; bytes above the first such byte may
+    // be flagged wrongly, which the lowest flag is never affected by.
+    let equal = |w: u64, b: u8| {
+        let x = w ^ (ONES * u64::from(b));
+        x.wrapping_sub(ONES) & !x & HIGH
+    };
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk);
+        let found = equal(w, delimiter) | equal(w, b'\r') | equal(w, b'\n');
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == delimiter || b == b'\r' || b == b'\n' {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// `str::trim`, without looking up Unicode's white space when both ends are plainly not.
+fn trim(field: &str) -> &str {
+    match (field.as_bytes().first(), field.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => field,
+        _ => field.trim(),
+    }
 }
 
 /// One record of the file as the row checks see it: its line and its fields.
@@ -275,7 +354,7 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
     if text.as_bytes().contains(&b'"') {
         read_quoted(text, delimiter, options)
     } else {
-        read_plain(text, char::from(delimiter), options)
+        read_plain(text, delimiter, options)
     }
 }
 
@@ -333,18 +412,16 @@ fn read_quoted(text: &str, delimiter: u8, options: &ReadOptions) -> Result<Impor
 }
 
 /// A file without quotes, split in place.
-fn read_plain(text: &str, delimiter: char, options: &ReadOptions) -> Result<Import, FileError> {
+fn read_plain(text: &str, delimiter: u8, options: &ReadOptions) -> Result<Import, FileError> {
     let mut import = Import::new(Format::VendorCsv);
     let mut fields: Vec<&str> = Vec::new();
-    let mut records = plain_records(text, delimiter);
+    let mut records = PlainRecords::new(text, delimiter);
     let header = loop {
-        let Some((_, record)) = records.next() else {
+        if records.next_into(&mut fields).is_none() {
             return Err(FileError("the file holds no tokens (it is empty)".into()));
-        };
-        fields.clear();
-        fields.extend(record);
+        }
         if !fields.iter().all(|f| f.trim().is_empty()) {
-            break std::mem::take(&mut fields);
+            break fields.clone();
         }
     };
     let layout = layout(&header, &mut import)?;
@@ -353,15 +430,16 @@ fn read_plain(text: &str, delimiter: char, options: &ReadOptions) -> Result<Impo
     let mut vote = ColumnVote { hex: 0, not_hex: 0 };
     let mut count = 0;
     let mut header_seen = false;
-    for (_, mut record) in plain_records(text, delimiter) {
+    let mut again = PlainRecords::new(text, delimiter);
+    while again.next_into(&mut fields).is_some() {
         if !header_seen {
             // As the csv crate's pass does it: the first record not blank by ASCII.
-            header_seen = !record.all(|f| f.trim_ascii().is_empty());
+            header_seen = !fields.iter().all(|f| f.trim_ascii().is_empty());
             continue;
         }
         count += 1;
         if options.secret_encoding == SeedFormat::Auto {
-            vote.count(record.nth(layout.secret));
+            vote.count(fields.get(layout.secret).copied());
         }
     }
     let encoding = match options.secret_encoding {
@@ -372,9 +450,7 @@ fn read_plain(text: &str, delimiter: char, options: &ReadOptions) -> Result<Impo
     import.candidates.reserve(count);
 
     let mut rows = Rows::new(&layout, encoding, options);
-    for (line, record) in records {
-        fields.clear();
-        fields.extend(record);
+    while let Some(line) = records.next_into(&mut fields) {
         rows.take(Row::Fields(line, &fields), &mut import);
     }
     finish(import)
@@ -415,11 +491,11 @@ impl<'a> Rows<'a> {
                 return;
             }
         };
-        if fields.iter().all(|f| f.trim().is_empty()) {
+        if fields.iter().all(|f| trim(f).is_empty()) {
             return;
         }
         let width = self.layout.width;
-        if fields.len() > width && fields.iter().skip(width).any(|v| !v.trim().is_empty()) {
+        if fields.len() > width && fields.iter().skip(width).any(|v| !trim(v).is_empty()) {
             import.refuse(
                 line,
                 field::LINE,
@@ -427,38 +503,55 @@ impl<'a> Rows<'a> {
             );
             return;
         }
-        if let Some(record) = read_row(fields, self.layout, self.encoding, line, self.options, import)
-        {
+        if let Some(record) = read_row(
+            fields,
+            self.layout,
+            self.encoding,
+            line,
+            self.options,
+            import,
+        ) {
             import.candidates.push(Candidate { line, record });
         }
     }
 }
 
-/// Base16 digit values, for the plain hex seeds most vendor files carry.
-fn hex_digit(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => 0,
+/// Each byte's value as a hex digit, or 255 when it is not one.
+const HEX_DIGITS: [u8; 256] = {
+    let mut table = [255u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// A seed as `Secret::parse` reads it. A plain run of hex digits in a hex column, the usual
 /// case, is decoded straight into the seed's own buffer: no cleaned copy of the seed is made,
 /// and the size rules and their messages are `Secret::from_bytes`'s, as they would be.
 fn parse_secret(text: &str, encoding: SeedFormat) -> Result<Secret, crate::otp::SeedError> {
     let bytes = text.as_bytes();
-    if encoding == SeedFormat::Hex
-        && bytes.len() % 2 == 0
-        && !bytes.is_empty()
-        && bytes.iter().all(u8::is_ascii_hexdigit)
-    {
-        let seed: Vec<u8> = bytes
-            .chunks_exact(2)
-            .map(|pair| (hex_digit(pair[0]) << 4) | hex_digit(pair[1]))
-            .collect();
-        return Secret::from_bytes(seed);
+    if encoding == SeedFormat::Hex && !bytes.is_empty() && bytes.len() % 2 == 0 {
+        let mut seed = Zeroizing::new(Vec::with_capacity(bytes.len() / 2));
+        let mut plain = true;
+        for pair in bytes.chunks_exact(2) {
+            let (high, low) = (
+                HEX_DIGITS[usize::from(pair[0])],
+                HEX_DIGITS[usize::from(pair[1])],
+            );
+            plain &= (high | low) < 16;
+            seed.push((high << 4) | (low & 15));
+        }
+        if plain {
+            return Secret::from_bytes(std::mem::take(&mut *seed));
+        }
     }
     Secret::parse(text, encoding)
 }
@@ -471,7 +564,7 @@ fn read_row(
     options: &ReadOptions,
     import: &mut Import,
 ) -> Option<TokenRecord> {
-    let get = |i: Option<usize>| i.and_then(|i| row.get(i)).map_or("", |f| f.trim());
+    let get = |i: Option<usize>| i.and_then(|i| row.get(i)).map_or("", |f| trim(f));
     let before = import.refused.len();
 
     let serial = get(Some(layout.serial));
@@ -498,7 +591,7 @@ fn read_row(
     };
     let period = match layout.interval {
         None => 30,
-        Some(i) => match row.get(i).map_or("", |f| f.trim()) {
+        Some(i) => match row.get(i).map_or("", |f| trim(f)) {
             "30" => 30,
             "60" => 60,
             other => {
@@ -598,7 +691,7 @@ mod tests {
         };
         let delimiter = delimiter_of(header_line);
         (
-            outcome(read_plain(text, char::from(delimiter), &options)),
+            outcome(read_plain(text, delimiter, &options)),
             outcome(read_quoted(text, delimiter, &options)),
         )
     }
