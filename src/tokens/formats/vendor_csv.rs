@@ -538,7 +538,7 @@ const HEX_DIGITS: [u8; 256] = {
 /// and the size rules and their messages are `Secret::from_bytes`'s, as they would be.
 fn parse_secret(text: &str, encoding: SeedFormat) -> Result<Secret, crate::otp::SeedError> {
     let bytes = text.as_bytes();
-    if encoding == SeedFormat::Hex && !bytes.is_empty() && bytes.len() % 2 == 0 {
+    if encoding == SeedFormat::Hex && !bytes.is_empty() && bytes.len().is_multiple_of(2) {
         let mut seed = Zeroizing::new(Vec::with_capacity(bytes.len() / 2));
         let mut plain = true;
         for pair in bytes.chunks_exact(2) {
