@@ -107,3 +107,6 @@ echo "tokens:        $TOKENS (hex seeds -> Entra CSV, UPNs assigned; outputs ide
 echo "totp-toolset:  ${ours_s}s wall, ${ours_cpu}s CPU, peak ${ours_kb} kB ($(( ours_kb / 1024 )) MiB)"
 echo "python (csv):  ${py_s}s wall, ${py_cpu}s CPU, peak ${py_kb} kB"
 awk "BEGIN {printf \"ratio:         %.1fx faster (wall clock)\n\", $py_s / ($ours_s > 0 ? $ours_s : 0.001)}"
+if [[ "$ours_cpu" != "-" && "$py_cpu" != "-" ]]; then
+  awk "BEGIN {printf \"ratio:         %.1fx less CPU time (user + system)\n\", $py_cpu / ($ours_cpu > 0 ? $ours_cpu : 0.001)}"
+fi

@@ -6,10 +6,10 @@
 //! Debug never shows them, and no message built here ever contains one.
 
 use std::cmp::Ordering;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::validate::{check_text, check_upn};
@@ -153,17 +153,111 @@ impl BatchLimit {
     }
 }
 
-/// The SHA-256 of a seed: lets a lookup find the one record that may hold the same seed
-/// without comparing against every seed. The match itself is confirmed in constant time.
-type Fingerprint = [u8; 32];
+/// A hash already computed with a secret random key ([`Keyed`]): the map uses it as it is,
+/// instead of hashing it a second time.
+#[derive(Clone, Copy, Default)]
+struct PreHashed(u64);
 
-fn fingerprint(secret: &Secret) -> Fingerprint {
-    Sha256::digest(secret.as_bytes()).into()
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys reach this map; this keeps the trait whole all the same.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
-/// Serials compare without regard to ASCII case, as validate.rs does.
-fn serial_key(serial: &str) -> String {
-    serial.to_ascii_lowercase()
+/// Which record holds a key, found by the key's keyed hash and confirmed against the record
+/// itself by the caller, so two keys that share a hash never stand for each other.
+#[derive(Clone, Default)]
+struct Index {
+    first: HashMap<u64, usize, BuildHasherDefault<PreHashed>>,
+    /// The records whose hash an earlier record already has: with a random 64-bit key, all
+    /// but never used, but kept so that a collision can never hide a duplicate.
+    more: Vec<(u64, usize)>,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Index({} keys)", self.first.len() + self.more.len())
+    }
+}
+
+impl Index {
+    fn reserve(&mut self, n: usize) {
+        self.first.reserve(n);
+    }
+
+    fn clear(&mut self) {
+        self.first.clear();
+        self.more.clear();
+    }
+
+    /// The first record with hash `h` that `holds` confirms.
+    fn find(&self, h: u64, mut holds: impl FnMut(usize) -> bool) -> Option<usize> {
+        let &i = self.first.get(&h)?;
+        if holds(i) {
+            return Some(i);
+        }
+        self.more
+            .iter()
+            .filter(|&&(k, _)| k == h)
+            .map(|&(_, i)| i)
+            .find(|&i| holds(i))
+    }
+
+    fn insert(&mut self, h: u64, i: usize) {
+        match self.first.entry(h) {
+            Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            Entry::Occupied(_) => self.more.push((h, i)),
+        }
+    }
+}
+
+/// SipHash with a key drawn at random for each batch: one pass over a seed or a serial finds
+/// the one record that may hold the same, without a copy of the key. An outsider who does not
+/// know the key cannot make two inputs share a bucket on purpose. A match of a seed is then
+/// confirmed byte for byte in constant time; the hash is only ever a hint.
+#[derive(Clone, Debug)]
+struct Keyed(RandomState);
+
+impl Keyed {
+    fn new() -> Self {
+        Keyed(RandomState::new())
+    }
+
+    fn seed(&self, secret: &Secret) -> u64 {
+        self.0.hash_one(secret.as_bytes())
+    }
+
+    /// Serials compare without regard to ASCII case, as validate.rs does: hashed lowercase,
+    /// through a small buffer rather than a lowercase copy of each serial.
+    fn serial(&self, serial: &str) -> u64 {
+        self.lowercase(serial.as_bytes())
+    }
+
+    fn lowercase(&self, bytes: &[u8]) -> u64 {
+        let mut h = self.0.build_hasher();
+        let mut buf = [0u8; 64];
+        for chunk in bytes.chunks(buf.len()) {
+            let part = &mut buf[..chunk.len()];
+            part.copy_from_slice(chunk);
+            part.make_ascii_lowercase();
+            h.write(part);
+        }
+        h.write_usize(bytes.len());
+        h.finish()
+    }
 }
 
 /// Where a serial sorts: numeric serials first, by value (leading zeros not counted, then
@@ -195,8 +289,9 @@ pub struct Conflict {
 #[derive(Clone, Debug)]
 pub struct Batch {
     records: Vec<TokenRecord>,
-    serials: HashMap<String, usize>,
-    seeds: HashMap<Fingerprint, usize>,
+    serials: Index,
+    seeds: Index,
+    keyed: Keyed,
     limit: BatchLimit,
 }
 
@@ -206,6 +301,28 @@ impl Default for Batch {
             BatchLimit::DEFAULT_MAX,
             "TOTP_TOOLSET_MAX_BATCH",
         ))
+    }
+}
+
+/// Candidates judged to join a batch but not yet moved into it: record `len + j` of the
+/// batch-to-be is `candidates[order[j]]`.
+#[derive(Default)]
+struct Pending<'a> {
+    candidates: &'a [Candidate],
+    order: Vec<usize>,
+}
+
+impl Pending<'_> {
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Record `i` of the batch as it will be: one already in `records`, or a pending one.
+    fn get<'r>(&'r self, records: &'r [TokenRecord], i: usize) -> &'r TokenRecord {
+        match i.checked_sub(records.len()) {
+            None => &records[i],
+            Some(j) => &self.candidates[self.order[j]].record,
+        }
     }
 }
 
@@ -224,8 +341,9 @@ impl Batch {
     pub fn new(limit: BatchLimit) -> Self {
         Batch {
             records: Vec::new(),
-            serials: HashMap::new(),
-            seeds: HashMap::new(),
+            serials: Index::default(),
+            seeds: Index::default(),
+            keyed: Keyed::new(),
             limit,
         }
     }
@@ -246,10 +364,15 @@ impl Batch {
         self.records.is_empty()
     }
 
+    /// The index of the record with this serial (ASCII case aside).
+    fn serial_index(&self, serial: &str) -> Option<usize> {
+        self.serials.find(self.keyed.serial(serial), |i| {
+            self.records[i].serial.eq_ignore_ascii_case(serial)
+        })
+    }
+
     pub fn get(&self, serial: &str) -> Option<&TokenRecord> {
-        self.serials
-            .get(&serial_key(serial))
-            .map(|&i| &self.records[i])
+        self.serial_index(serial).map(|i| &self.records[i])
     }
 
     fn full_message(&self) -> String {
@@ -259,56 +382,61 @@ impl Batch {
         )
     }
 
-    /// The index of a record holding this seed, confirmed byte for byte in constant time.
-    fn seed_holder(&self, fp: &Fingerprint, secret: &Secret) -> Option<usize> {
-        self.seeds
-            .get(fp)
-            .copied()
-            .filter(|&i| bool::from(self.records[i].secret.as_bytes().ct_eq(secret.as_bytes())))
-    }
-
-    /// True when some record holds this seed (the seed page says so of its token).
+    /// True when some record holds this seed (the seed page says so of its token),
+    /// confirmed byte for byte in constant time.
     pub fn holds_seed(&self, secret: &Secret) -> bool {
-        self.seed_holder(&fingerprint(secret), secret).is_some()
+        self.seeds
+            .find(self.keyed.seed(secret), |i| {
+                bool::from(self.records[i].secret.as_bytes().ct_eq(secret.as_bytes()))
+            })
+            .is_some()
     }
 
     /// Why `record` could not join this batch as it is, if anything stops it.
     pub fn conflict(&self, record: &TokenRecord) -> Option<Conflict> {
-        self.conflict_keyed(
-            record,
-            &serial_key(&record.serial),
-            &fingerprint(&record.secret),
-        )
+        let keys = (
+            self.keyed.serial(&record.serial),
+            self.keyed.seed(&record.secret),
+        );
+        self.conflict_with(record, keys, &Pending::default())
     }
 
-    fn conflict_keyed(
+    /// Why `record` could not join the batch plus `pending` (records on their way in, not
+    /// yet moved into it), given the keyed hashes of its serial and its seed.
+    fn conflict_with(
         &self,
         record: &TokenRecord,
-        key: &str,
-        fp: &Fingerprint,
+        (serial_hash, seed_hash): (u64, u64),
+        pending: &Pending<'_>,
     ) -> Option<Conflict> {
         if let Err((field, reason)) = record.check() {
             return Some(Conflict { field, reason });
         }
-        if let Some(&i) = self.serials.get(key) {
+        let at = |i: usize| pending.get(&self.records, i);
+        if let Some(i) = self.serials.find(serial_hash, |i| {
+            at(i).serial.eq_ignore_ascii_case(&record.serial)
+        }) {
             return Some(Conflict {
                 field: field::SERIAL,
                 reason: format!(
                     "{} is already in the batch; each serial number may appear only once",
-                    self.records[i].serial
+                    at(i).serial
                 ),
             });
         }
-        if let Some(i) = self.seed_holder(fp, &record.secret) {
+        // Confirmed byte for byte in constant time: the hash only says where to look.
+        if let Some(i) = self.seeds.find(seed_hash, |i| {
+            bool::from(at(i).secret.as_bytes().ct_eq(record.secret.as_bytes()))
+        }) {
             return Some(Conflict {
                 field: field::SECRET,
                 reason: format!(
                     "the same seed is already in the batch on serial {}; one seed on two tokens lets either stand in for the other",
-                    self.records[i].serial
+                    at(i).serial
                 ),
             });
         }
-        if self.records.len() >= self.limit.max {
+        if self.records.len() + pending.len() >= self.limit.max {
             return Some(Conflict {
                 field: field::LINE,
                 reason: self.full_message(),
@@ -319,14 +447,16 @@ impl Batch {
 
     /// Adds one record, or says why it cannot join.
     pub fn push(&mut self, record: TokenRecord) -> Result<(), Conflict> {
-        let key = serial_key(&record.serial);
-        let fp = fingerprint(&record.secret);
-        if let Some(c) = self.conflict_keyed(&record, &key, &fp) {
+        let keys = (
+            self.keyed.serial(&record.serial),
+            self.keyed.seed(&record.secret),
+        );
+        if let Some(c) = self.conflict_with(&record, keys, &Pending::default()) {
             return Err(c);
         }
         let i = self.records.len();
-        self.serials.insert(key, i);
-        self.seeds.insert(fp, i);
+        self.serials.insert(keys.0, i);
+        self.seeds.insert(keys.1, i);
         self.records.push(record);
         Ok(())
     }
@@ -334,34 +464,62 @@ impl Batch {
     /// Adds records read from a file: each one that cannot join (a duplicate within the file
     /// or against the batch, or past the limit) becomes a refusal of its line. The batch is
     /// changed only by the records that join.
+    ///
+    /// Each candidate is judged where it lies, against the batch and the candidates already
+    /// judged to join, and only then are the joining ones moved in: into an empty batch that
+    /// reuses the candidates' own memory, so 100,000 records are not held twice.
     pub fn add_candidates(&mut self, candidates: Vec<Candidate>) -> Vec<Refusal> {
         let mut refused = Vec::new();
         let room = candidates
             .len()
             .min(self.limit.max.saturating_sub(self.records.len()));
-        self.records.reserve(room);
         self.serials.reserve(room);
         self.seeds.reserve(room);
-        for c in candidates {
-            let line = c.line;
-            if let Err(conflict) = self.push(c.record) {
-                refused.push(Refusal::new(line, conflict.field, conflict.reason));
+        let mut joins = vec![false; candidates.len()];
+        let mut pending = Pending {
+            candidates: &candidates,
+            order: Vec::with_capacity(room),
+        };
+        for (k, c) in candidates.iter().enumerate() {
+            let keys = (
+                self.keyed.serial(&c.record.serial),
+                self.keyed.seed(&c.record.secret),
+            );
+            match self.conflict_with(&c.record, keys, &pending) {
+                Some(conflict) => {
+                    refused.push(Refusal::new(c.line, conflict.field, conflict.reason));
+                }
+                None => {
+                    let i = self.records.len() + pending.len();
+                    self.serials.insert(keys.0, i);
+                    self.seeds.insert(keys.1, i);
+                    pending.order.push(k);
+                    joins[k] = true;
+                }
             }
+        }
+        let joining = pending.len();
+        drop(pending);
+        let mut joins = joins.into_iter();
+        let records = candidates
+            .into_iter()
+            .filter(|_| joins.next().unwrap_or(false))
+            .map(|c| c.record);
+        if self.records.is_empty() {
+            self.records = records.collect();
+        } else {
+            self.records.reserve(joining);
+            self.records.extend(records);
         }
         refused
     }
 
     /// What [`Batch::add_candidates`] would refuse, without changing the batch: the preview.
     pub fn preview(&self, candidates: Vec<Candidate>) -> (Vec<Candidate>, Vec<Refusal>) {
-        let mut trial = Batch {
-            records: Vec::new(),
-            serials: HashMap::new(),
-            seeds: HashMap::new(),
-            limit: BatchLimit::new(
-                self.limit.max.saturating_sub(self.records.len()),
-                self.limit.setting,
-            ),
-        };
+        let mut trial = Batch::new(BatchLimit::new(
+            self.limit.max.saturating_sub(self.records.len()),
+            self.limit.setting,
+        ));
         let mut accepted = Vec::new();
         let mut refused = Vec::new();
         for c in candidates {
@@ -393,7 +551,7 @@ impl Batch {
 
     /// Removes the token with this serial; returns it.
     pub fn remove(&mut self, serial: &str) -> Option<TokenRecord> {
-        let i = self.serials.get(&serial_key(serial)).copied()?;
+        let i = self.serial_index(serial)?;
         let record = self.records.remove(i);
         self.reindex();
         Some(record)
@@ -403,8 +561,8 @@ impl Batch {
         self.serials.clear();
         self.seeds.clear();
         for (i, r) in self.records.iter().enumerate() {
-            self.serials.insert(serial_key(&r.serial), i);
-            self.seeds.insert(fingerprint(&r.secret), i);
+            self.serials.insert(self.keyed.serial(&r.serial), i);
+            self.seeds.insert(self.keyed.seed(&r.secret), i);
         }
     }
 
@@ -418,7 +576,7 @@ impl Batch {
     /// Gives (or, with `None`, takes away) a token's user. The UPN is checked by Entra's
     /// rules. Returns a warning when the user would hold more than 5 OATH methods.
     pub fn set_upn(&mut self, serial: &str, upn: Option<&str>) -> Result<Option<String>, Conflict> {
-        let Some(&i) = self.serials.get(&serial_key(serial)) else {
+        let Some(i) = self.serial_index(serial) else {
             return Err(Conflict {
                 field: field::SERIAL,
                 reason: format!("{} is not in the batch", clip(serial)),
@@ -460,56 +618,64 @@ impl Batch {
     /// that cannot be applied is refused; the others are applied.
     pub fn assign(&mut self, users: &str) -> AssignReport {
         let text = users.strip_prefix('\u{feff}').unwrap_or(users);
-        let lines: Vec<(usize, &str)> = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim()))
-            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-            .collect();
-        let pairs = lines.iter().any(|(_, l)| l.contains([',', ';', '\t']));
+        // Walked twice rather than collected: a list of 100,000 users needs no second copy
+        // of where its lines are.
+        let lines = || {
+            text.lines()
+                .enumerate()
+                .map(|(i, l)| (i + 1, l.trim()))
+                .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        };
+        let pairs = lines().any(|(_, l)| l.bytes().any(|b| matches!(b, b',' | b';' | b'\t')));
         let mut report = AssignReport::default();
         if pairs {
-            self.assign_pairs(&lines, &mut report);
+            self.assign_pairs(lines(), &mut report);
         } else {
-            self.assign_in_order(&lines, &mut report);
+            self.assign_in_order(lines(), &mut report);
         }
         // Counted once for the whole batch (a count per assigned user would be quadratic),
-        // by a hash of the lowercase UPN so that no copy of every UPN is made.
-        let state = RandomState::new();
-        let key = |upn: &str| {
-            let mut h = state.build_hasher();
-            for b in upn.bytes() {
-                h.write_u8(b.to_ascii_lowercase());
-            }
-            h.finish()
-        };
-        let mut counts: HashMap<u64, usize> = HashMap::new();
+        // by a keyed hash of the lowercase UPN so that no copy of every UPN is made.
+        let keyed = Keyed::new();
+        let mut counts: HashMap<u64, usize, BuildHasherDefault<PreHashed>> = HashMap::default();
+        counts.reserve(self.records.len());
         for upn in self.records.iter().filter_map(|r| r.upn.as_deref()) {
-            *counts.entry(key(upn)).or_default() += 1;
+            *counts.entry(keyed.lowercase(upn.as_bytes())).or_default() += 1;
         }
-        let mut warned = HashSet::new();
-        for &i in &report.assigned {
-            let Some(upn) = self.records[i].upn.as_deref() else {
-                continue;
-            };
-            let k = key(upn);
-            let n = counts.get(&k).copied().unwrap_or(0);
-            if n > MAX_OATH_METHODS_PER_USER && warned.insert(k) {
-                report.warnings.push(overfull_message(upn, n));
+        if counts.values().any(|&n| n > MAX_OATH_METHODS_PER_USER) {
+            let mut warned = HashSet::new();
+            for &i in &report.assigned {
+                let Some(upn) = self.records[i].upn.as_deref() else {
+                    continue;
+                };
+                let k = keyed.lowercase(upn.as_bytes());
+                let n = counts.get(&k).copied().unwrap_or(0);
+                if n > MAX_OATH_METHODS_PER_USER && warned.insert(k) {
+                    report.warnings.push(overfull_message(upn, n));
+                }
             }
         }
         report
     }
 
-    fn assign_in_order(&mut self, lines: &[(usize, &str)], report: &mut AssignReport) {
-        let mut free: Vec<usize> = (0..self.records.len())
-            .filter(|&i| self.records[i].upn.is_none())
-            .collect();
-        free.sort_unstable_by(|&a, &b| {
-            serial_rank(&self.records[a].serial).cmp(&serial_rank(&self.records[b].serial))
-        });
+    fn assign_in_order<'t>(
+        &mut self,
+        lines: impl Iterator<Item = (usize, &'t str)>,
+        report: &mut AssignReport,
+    ) {
+        let mut free: Vec<usize> = Vec::with_capacity(self.records.len());
+        free.extend((0..self.records.len()).filter(|&i| self.records[i].upn.is_none()));
+        let rank = |&i: &usize| serial_rank(&self.records[i].serial);
+        // Vendor files usually list their serials in order, one way or the other: checked
+        // in one pass, before a sort that works out each serial's place once.
+        if !free.is_sorted_by(|a, b| rank(a) <= rank(b)) {
+            if free.is_sorted_by(|a, b| rank(a) > rank(b)) {
+                free.reverse();
+            } else {
+                free.sort_by_cached_key(rank);
+            }
+        }
         let mut free = free.into_iter();
-        for &(line, upn) in lines {
+        for (line, upn) in lines {
             if let Err(m) = check_upn(upn) {
                 report.refused.push(Refusal::new(line, field::UPN, m));
                 continue;
@@ -527,9 +693,14 @@ impl Batch {
         }
     }
 
-    fn assign_pairs(&mut self, lines: &[(usize, &str)], report: &mut AssignReport) {
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for (n, &(line, text)) in lines.iter().enumerate() {
+    fn assign_pairs<'t>(
+        &mut self,
+        lines: impl Iterator<Item = (usize, &'t str)>,
+        report: &mut AssignReport,
+    ) {
+        // By record: a serial names one record whatever its case.
+        let mut seen: HashMap<usize, usize> = HashMap::new();
+        for (n, (line, text)) in lines.enumerate() {
             let mut parts = text.splitn(2, [',', ';', '\t']);
             let serial = parts.next().unwrap_or("").trim().trim_matches('"');
             let upn = parts.next().unwrap_or("").trim().trim_matches('"');
@@ -545,7 +716,7 @@ impl Batch {
                 ));
                 continue;
             }
-            let Some(&i) = self.serials.get(&serial_key(serial)) else {
+            let Some(i) = self.serial_index(serial) else {
                 report.refused.push(Refusal::new(
                     line,
                     field::SERIAL,
@@ -553,7 +724,7 @@ impl Batch {
                 ));
                 continue;
             };
-            if let Some(first) = seen.insert(serial_key(serial), line) {
+            if let Some(first) = seen.insert(i, line) {
                 report.refused.push(Refusal::new(
                     line,
                     field::SERIAL,

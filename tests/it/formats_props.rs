@@ -59,6 +59,10 @@ fn broken_lines(hex: &str, b32: &str, junk: &str) -> Vec<String> {
         format!("serial,secret\n1,{hex}{junk}\n"),
         format!("sn1, {hex}{junk}, totp, 6, 30\n"),
         format!("sn1, {hex}, hotp{junk}, 6\n"),
+        // Columns that slipped: the seed where the type, digits or timestep should be.
+        format!("sn1,{junk}, {hex}, 6, 30\n"),
+        format!("sn1, 3132333435363738393031, totp, {hex}{junk}, 30\n"),
+        format!("sn1, 3132333435363738393031, totp, 6, {hex}{junk}\n"),
         format!("otpauth://totp/a:b?secret={b32}{junk}&digits=7\n"),
         format!("otpauth://hotp/a:b?secret={b32}\n"),
         format!(

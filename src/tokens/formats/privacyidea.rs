@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use super::{Export, FileError, Format, Import, LeftOut, ReadOptions, utf8};
 use crate::otp::{Algorithm, Params, Secret, parse_digits, parse_period};
 use crate::tokens::TokensError;
-use crate::tokens::batch::{Candidate, Source, TokenRecord, clip, field};
+use crate::tokens::batch::{Candidate, Source, TokenRecord, field};
 use crate::tokens::validate::check_text;
 
 /// The hash privacyIDEA infers from a seed of `len` bytes.
@@ -75,8 +75,14 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
                 );
                 continue;
             }
-            other => {
-                import.refuse(line, field::TYPE, format!("'{}' is not totp", clip(other)));
+            // The value itself is never quoted: in a line whose columns slipped it may be
+            // the seed.
+            _ => {
+                import.refuse(
+                    line,
+                    field::TYPE,
+                    "the third column must be totp (the token type)",
+                );
                 continue;
             }
         }
@@ -91,8 +97,8 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
             None => 6,
             Some(d) => match parse_digits(d) {
                 Ok(d) => d,
-                Err(e) => {
-                    import.refuse(line, field::DIGITS, e.to_string());
+                Err(_) => {
+                    import.refuse(line, field::DIGITS, "digits must be 6 or 8");
                     continue;
                 }
             },
@@ -101,8 +107,12 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
             None => 30,
             Some(p) => match parse_period(p.trim_end_matches(['s', 'S'])) {
                 Ok(p) => p,
-                Err(e) => {
-                    import.refuse(line, field::INTERVAL, e.to_string());
+                Err(_) => {
+                    import.refuse(
+                        line,
+                        field::INTERVAL,
+                        "timestep must be a whole number of seconds from 1 to 3600",
+                    );
                     continue;
                 }
             },
