@@ -89,18 +89,7 @@ async fn burning_fills_the_csv_form_and_the_token_shows_our_codes() {
 async fn sha256_and_60_seconds_are_burned_as_set() {
     let url = start_agent("8659632000001", "none").await;
     let mut b = toolset(Some(&url));
-    let r = b
-        .post(
-            "/seed",
-            &[
-                ("size", "32"),
-                ("algorithm", "sha256"),
-                ("digits", "6"),
-                ("period", "60"),
-                ("confirm_replace", "yes"),
-            ],
-        )
-        .await;
+    let r = b.generate("32", "sha256", "6", "60").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = burn(&mut b, &[("display_timeout", "120")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
@@ -209,18 +198,7 @@ async fn agent_missing_or_down_or_unburnable_token() {
     // A token these devices cannot hold.
     let url = start_agent("8659600000001", "none").await;
     let mut b = toolset(Some(&url));
-    let r = b
-        .post(
-            "/seed",
-            &[
-                ("size", "20"),
-                ("algorithm", "sha512"),
-                ("digits", "8"),
-                ("period", "30"),
-                ("confirm_replace", "yes"),
-            ],
-        )
-        .await;
+    let r = b.generate("20", "sha512", "8", "30").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = b.get("/").await.text();
     assert!(page.contains("id=\"burn-unburnable\""));

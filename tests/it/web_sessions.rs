@@ -261,18 +261,7 @@ async fn the_qr_code_follows_every_change_of_seed_and_label() {
     let imported = qr_of(&b.get("/").await.text());
     assert_ne!(imported, relabelled, "a new seed, a new QR code");
 
-    let r = b
-        .post(
-            "/seed",
-            &[
-                ("size", "20"),
-                ("algorithm", "sha256"),
-                ("digits", "6"),
-                ("period", "60"),
-                ("confirm_replace", "yes"),
-            ],
-        )
-        .await;
+    let r = b.generate("20", "sha256", "6", "60").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let html = b.get("/").await.text();
     assert_ne!(qr_of(&html), imported, "new parameters, a new QR code");

@@ -157,6 +157,27 @@ impl Browser {
         self.send(req).await
     }
 
+    /// Posts the generate form (confirming the replacement) and returns the answer.
+    pub async fn generate(
+        &mut self,
+        size: &str,
+        algorithm: &str,
+        digits: &str,
+        period: &str,
+    ) -> Resp {
+        self.post(
+            "/seed",
+            &[
+                ("size", size),
+                ("algorithm", algorithm),
+                ("digits", digits),
+                ("period", period),
+                ("confirm_replace", "yes"),
+            ],
+        )
+        .await
+    }
+
     /// Posts the import form for `seed` (base32, hex or URI) as SHA-1/6/30, confirming the
     /// replacement, and returns the answer whatever it is.
     pub async fn try_import(&mut self, seed: &str) -> Resp {
