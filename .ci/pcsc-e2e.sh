@@ -46,6 +46,14 @@ trap 'exit 130' INT TERM
 if pgrep -x pcscd >/dev/null; then
   die "a pcscd is already running; stop it first so this test owns the vpcd reader"
 fi
+# vpcd listens on fixed ports (35963, 35964). A busy machine may have just used one of them
+# as the local end of an outgoing connection (the ephemeral range includes them; the load
+# harness makes thousands), and a socket lingering in TIME_WAIT there makes vpcd's bind fail
+# ("Address already in use"). Wait, up to a little over TIME_WAIT's 60 s, until both are free.
+for _ in $(seq 1 150); do
+  ss -Htan '( sport = :35963 or sport = :35964 or dport = :35963 or dport = :35964 )' | grep -q . || break
+  sleep 0.5
+done
 step "starting pcscd"
 pcscd --foreground >"$work/pcscd.log" 2>&1 &
 pids+=($!)
