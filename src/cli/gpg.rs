@@ -287,7 +287,7 @@ impl Status {
         }
         s.signature = match (good_key, valid_fpr) {
             (Some(_), Some(fpr)) if unverified.is_empty() => SignatureStatus::Verified {
-                fingerprint: group_four(&fpr),
+                fingerprint: crate::otp::group_by_four(&fpr),
             },
             (Some(id), None) => SignatureStatus::NotVerified { signers: vec![id] },
             _ if !unverified.is_empty() => SignatureStatus::NotVerified {
@@ -360,17 +360,6 @@ fn clip_word(word: &str) -> String {
         .filter(char::is_ascii_hexdigit)
         .take(40)
         .collect()
-}
-
-fn group_four(hex: &str) -> String {
-    let mut out = String::with_capacity(hex.len() + hex.len() / 4);
-    for (i, c) in hex.chars().enumerate() {
-        if i > 0 && i % 4 == 0 {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Status lines escape bytes as `%XX`.

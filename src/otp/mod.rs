@@ -65,6 +65,19 @@ pub fn parse_seed_input(input: &str, format: SeedFormat) -> Result<ParsedSeed, S
     })
 }
 
+/// Text in groups of four characters separated by spaces, for reading aloud or comparing by
+/// eye: seeds on the seed page, key fingerprints before an encrypted download.
+pub fn group_by_four(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    for (i, c) in text.chars().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// At most `max_chars` characters of outside text for an error message (with `…` when cut),
 /// control characters shown as `?`: no message repeats a long input or breaks a log line.
 /// Never give it a seed: a message must not contain one at all.

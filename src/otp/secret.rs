@@ -267,15 +267,7 @@ impl Secret {
 
     /// Base32 in groups of four, for reading aloud or typing from paper.
     pub fn to_base32_grouped(&self) -> Zeroizing<String> {
-        let plain = self.to_base32();
-        let mut out = String::with_capacity(plain.len() + plain.len() / 4);
-        for (i, c) in plain.chars().enumerate() {
-            if i > 0 && i % 4 == 0 {
-                out.push(' ');
-            }
-            out.push(c);
-        }
-        Zeroizing::new(out)
+        Zeroizing::new(super::group_by_four(&self.to_base32()))
     }
 
     /// Lowercase hex, the form oathtool, privacyIDEA and Duo take.

@@ -613,16 +613,9 @@ fn describe_ids(ids: &[[u8; 8]]) -> String {
         .join(", ")
 }
 
+/// Bytes as upper-case hex in groups of four, as gpg shows fingerprints.
 fn group_hex(bytes: &[u8]) -> String {
-    let hex = hex_upper(bytes);
-    let mut out = String::with_capacity(hex.len() + hex.len() / 4);
-    for (i, c) in hex.chars().enumerate() {
-        if i > 0 && i % 4 == 0 {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
+    crate::otp::group_by_four(&hex_upper(bytes))
 }
 
 fn user_ids(users: &[::pgp::types::SignedUser]) -> Vec<String> {
