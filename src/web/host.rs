@@ -129,6 +129,8 @@ pub struct AllowedHosts {
     any_ip_on_port: Option<u16>,
     /// True when only the defaults are in (no `--allowed-host` and no certificate name).
     defaults_only: bool,
+    /// Bound to a loopback address: no request can have crossed a network to get here.
+    loopback_bind: bool,
 }
 
 impl Default for AllowedHosts {
@@ -142,6 +144,7 @@ impl Default for AllowedHosts {
                 .collect(),
             any_ip_on_port: None,
             defaults_only: true,
+            loopback_bind: true,
         }
     }
 }
@@ -169,7 +172,24 @@ impl AllowedHosts {
             defaults_only: patterns.len() == before,
             patterns,
             any_ip_on_port: ip.is_unspecified().then_some(port),
+            loopback_bind: ip.is_loopback(),
         }
+    }
+
+    /// True when a request for `host` stayed on this machine: the server is bound to
+    /// loopback, or the browser addressed a loopback name or address (a container bound to
+    /// every interface and published on 127.0.0.1 is reached as `localhost:8080`). A remote
+    /// browser always sends the name or address it used to reach us over the network.
+    pub fn is_local(&self, host: Option<&str>) -> bool {
+        self.loopback_bind
+            || host.and_then(split_host).is_some_and(|(name, _)| {
+                name == "localhost"
+                    || name
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .parse::<IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            })
     }
 
     /// Whether `host` (the `Host` header as sent) is one of ours. A `Host` without a port
@@ -209,6 +229,32 @@ fn bind_host(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+/// How a request reached the server, for forms that take private keys and passphrases: they
+/// may cross a network only inside TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transport {
+    /// The site is served over HTTPS (`--tls-cert`, `--tls-self-signed`, or `--tls` behind
+    /// an HTTPS proxy).
+    pub tls: bool,
+    /// The request stayed on this machine (see [`AllowedHosts::is_local`]).
+    pub local: bool,
+}
+
+impl Transport {
+    /// The transport of a request for `host` to a server with `config`.
+    pub fn of(config: &super::WebConfig, host: Option<&str>) -> Self {
+        Transport {
+            tls: config.sessions.tls,
+            local: config.allowed_hosts.is_local(host),
+        }
+    }
+
+    /// Keys and passphrases may be sent: over TLS, or without leaving the machine.
+    pub fn secrets_allowed(self) -> bool {
+        self.tls || self.local
     }
 }
 
@@ -356,6 +402,26 @@ mod tests {
             let other = format!("x{name}:{port}");
             proptest::prop_assert!(!h.allows(&other, 80));
         }
+    }
+
+    #[test]
+    fn local_requests_are_told_apart() {
+        let remote = AllowedHosts::for_bind(bind("0.0.0.0:8080"), []);
+        for local in [
+            "localhost:8080",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "127.1.2.3:8080",
+        ] {
+            assert!(remote.is_local(Some(local)), "{local}");
+        }
+        for far in ["10.0.0.5:8080", "totp.example", "", "[fe80::1]:8080"] {
+            assert!(!remote.is_local(Some(far)), "{far}");
+        }
+        assert!(!remote.is_local(None));
+        let loopback = AllowedHosts::for_bind(bind("127.0.0.1:8080"), []);
+        assert!(loopback.is_local(Some("totp.example")));
+        assert!(AllowedHosts::default().is_local(None));
     }
 
     #[test]

@@ -55,6 +55,87 @@ impl Format {
     }
 }
 
+/// A file the batch can be written to, as the batch page and `convert --to` name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExportFormat {
+    EntraCsv,
+    GraphJson,
+    /// PSKC with the seeds in plain text (to be wrapped, or kept safe).
+    Pskc,
+    PrivacyIdea,
+    OtpauthList,
+    /// Serial, UPN, model... and no seed.
+    Inventory,
+}
+
+impl ExportFormat {
+    pub const ALL: [ExportFormat; 6] = [
+        ExportFormat::EntraCsv,
+        ExportFormat::GraphJson,
+        ExportFormat::Pskc,
+        ExportFormat::PrivacyIdea,
+        ExportFormat::OtpauthList,
+        ExportFormat::Inventory,
+    ];
+
+    /// The name `convert --to` and the page's forms use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportFormat::EntraCsv => "entra-csv",
+            ExportFormat::GraphJson => "graph-json",
+            ExportFormat::Pskc => "pskc",
+            ExportFormat::PrivacyIdea => "privacyidea",
+            ExportFormat::OtpauthList => "otpauth",
+            ExportFormat::Inventory => "inventory",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// In words, for a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            ExportFormat::EntraCsv => "Entra CSV (assigned SHA-1 tokens)",
+            ExportFormat::GraphJson => "Graph JSON (hardware OATH inventory)",
+            ExportFormat::Pskc => "PSKC (RFC 6030)",
+            ExportFormat::PrivacyIdea => "privacyIDEA OATH CSV",
+            ExportFormat::OtpauthList => "otpauth list",
+            ExportFormat::Inventory => "Inventory CSV (no seeds)",
+        }
+    }
+
+    /// The name the file gets when downloaded (or put in an archive).
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ExportFormat::EntraCsv => "entra-oath-tokens.csv",
+            ExportFormat::GraphJson => "hardware-oath-devices.json",
+            ExportFormat::Pskc => "tokens.pskc.xml",
+            ExportFormat::PrivacyIdea => "privacyidea-tokens.csv",
+            ExportFormat::OtpauthList => "otpauth-uris.txt",
+            ExportFormat::Inventory => "token-inventory.csv",
+        }
+    }
+
+    /// False only for the inventory: every other file holds the seeds.
+    pub fn has_seeds(self) -> bool {
+        self != ExportFormat::Inventory
+    }
+
+    /// Writes the batch in this format (PSKC without a password).
+    pub fn write(self, records: &[TokenRecord]) -> Result<Export, super::TokensError> {
+        match self {
+            ExportFormat::EntraCsv => entra_csv::write(records),
+            ExportFormat::GraphJson => graph_json::write(records),
+            ExportFormat::Pskc => pskc::write(records, None),
+            ExportFormat::PrivacyIdea => privacyidea::write(records),
+            ExportFormat::OtpauthList => otpauth_list::write(records),
+            ExportFormat::Inventory => inventory::write(records),
+        }
+    }
+}
+
 /// Keys for encrypted inputs. Debug never shows them.
 #[derive(Clone, Default)]
 pub struct Keys {

@@ -5,6 +5,7 @@
 //! session except to take its one-time message, and never import a page.
 
 pub mod burn_panel;
+pub mod encrypt_panel;
 pub mod seed;
 
 use super::session::{Session, SessionCtx};
