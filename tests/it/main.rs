@@ -28,6 +28,7 @@ mod tokens;
 mod web_batch;
 mod web_burn;
 mod web_conns;
+mod web_containers;
 mod web_csv;
 mod web_guard;
 mod web_pages;

@@ -56,6 +56,7 @@ impl TestApp {
         Browser {
             server: self.clone(),
             cookie: None,
+            host: "localhost".into(),
         }
     }
 }
@@ -64,6 +65,8 @@ impl TestApp {
 pub struct Browser {
     pub server: TestApp,
     pub cookie: Option<String>,
+    /// The `Host` it sends (the name or address it reached the server by).
+    pub host: String,
 }
 
 #[derive(Debug)]
@@ -103,6 +106,31 @@ pub fn form_body(fields: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// A `multipart/form-data` body as a browser sends a form with files: (name, file name,
+/// value) per part. Returns the content type (with its boundary) and the body.
+pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----batchtest7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, file, value) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 impl Browser {
     pub async fn send(&mut self, mut request: Request<Body>) -> Resp {
         if let Some(c) = &self.cookie {
@@ -139,7 +167,7 @@ impl Browser {
 
     pub async fn get(&mut self, path: &str) -> Resp {
         let req = Request::get(path)
-            .header(header::HOST, "localhost")
+            .header(header::HOST, self.host.as_str())
             .body(Body::empty())
             .unwrap();
         self.send(req).await
@@ -148,11 +176,38 @@ impl Browser {
     /// A form POST as a browser sends it from one of our own pages.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let req = Request::post(path)
-            .header(header::HOST, "localhost")
+            .header(header::HOST, self.host.as_str())
             .header("sec-fetch-site", "same-origin")
-            .header("origin", "http://localhost")
+            .header("origin", self.origin())
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(form_body(fields)))
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// The origin of the pages this browser was shown.
+    pub fn origin(&self) -> String {
+        let scheme = if self.server.state.config.sessions.tls {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.host)
+    }
+
+    /// A multipart form POST (files and fields) as a browser sends it from one of our pages.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        parts: &[(&str, Option<&str>, &[u8])],
+    ) -> Resp {
+        let (content_type, body) = multipart(parts);
+        let req = Request::post(path)
+            .header(header::HOST, self.host.as_str())
+            .header("sec-fetch-site", "same-origin")
+            .header("origin", self.origin())
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
             .unwrap();
         self.send(req).await
     }
