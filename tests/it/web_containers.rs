@@ -646,3 +646,138 @@ async fn keys_and_passphrases_cross_a_network_only_inside_tls() {
     let r = import(&mut b, &message, &pass).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
 }
+
+/// curl with this test's cookie jar, as a browser posting from the server's own pages.
+fn curl(jar: &Path, url: &str, args: &[&str]) -> Vec<u8> {
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body", "-b"])
+        .arg(jar)
+        .arg("-c")
+        .arg(jar)
+        .args(["-H", "Sec-Fetch-Site: same-origin"])
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("run curl");
+    assert!(
+        out.status.success(),
+        "curl {args:?} {url}: {} {}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+    out.stdout
+}
+
+/// The real server with an empty TMPDIR of its own: importing a gpg message and a 7-Zip
+/// archive and handing the batch on encrypted leave nothing in it, and its debug log holds
+/// no seed and no passphrase.
+#[test]
+fn the_server_opens_and_writes_encrypted_files_without_touching_disk_or_logs() {
+    let server_tmp = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let server = crate::support::process::ServerProcess::start_with_env(
+        &[],
+        &[("TMPDIR", server_tmp.path().to_str().unwrap())],
+    );
+    let url = server.url.clone();
+    let jar = work.path().join("cookies");
+    let vendor = GnuPg::new("Token2 Seeds <seeds@token2.example>");
+    let message = vendor.make_from(
+        &[
+            "--passphrase",
+            MESSAGE_PASS,
+            "--s2k-count",
+            "65536",
+            "--symmetric",
+        ],
+        &vendor_csv(),
+    );
+    std::fs::write(work.path().join("seeds.gpg"), &message).unwrap();
+    std::fs::write(work.path().join("seeds.csv"), vendor_csv()).unwrap();
+    tool(
+        work.path(),
+        "7zz",
+        &[
+            "a",
+            "-tzip",
+            "-mem=AES256",
+            &format!("-p{ZIP_PASS}"),
+            "seeds.zip",
+            "seeds.csv",
+        ],
+    );
+    let seeds_gpg = format!("file=@{}", work.path().join("seeds.gpg").display());
+    let seeds_zip = format!("file=@{}", work.path().join("seeds.zip").display());
+
+    curl(&jar, &format!("{url}/csv"), &[]);
+    for (file, secret) in [
+        (&seeds_gpg, format!("pgp_passphrase={MESSAGE_PASS}")),
+        (&seeds_zip, format!("zip_password={ZIP_PASS}")),
+    ] {
+        curl(
+            &jar,
+            &format!("{url}/csv/import"),
+            &["-F", file, "-F", &secret, "-F", "from=auto"],
+        );
+        let page = text(&curl(&jar, &format!("{url}/csv"), &[]));
+        assert!(page.contains("3 tokens ready"), "{page}");
+        curl(&jar, &format!("{url}/csv/import/add"), &["-d", ""]);
+        if file == &seeds_gpg {
+            // The same tokens again would be refused as duplicates: start over.
+            curl(&jar, &format!("{url}/csv/clear"), &["-d", "confirm=yes"]);
+        }
+    }
+
+    let hand_on = "hand-on passphrase 2024";
+    let zip = curl(
+        &jar,
+        &format!("{url}/csv/export/encrypted"),
+        &[
+            "-F",
+            "format=privacyidea",
+            "-F",
+            "wrap=zip",
+            "-F",
+            &format!("passphrase={hand_on}"),
+        ],
+    );
+    std::fs::write(work.path().join("out.zip"), &zip).unwrap();
+    let unpacked = text(&tool(
+        work.path(),
+        "7zz",
+        &["x", &format!("-p{hand_on}"), "-so", "out.zip"],
+    ));
+    for n in 1..=3u8 {
+        assert!(unpacked.contains(&seed(n).0), "{unpacked}");
+    }
+    let armored = curl(
+        &jar,
+        &format!("{url}/csv/export/encrypted"),
+        &[
+            "-F",
+            "format=otpauth",
+            "-F",
+            "wrap=pgp-passphrase",
+            "-F",
+            &format!("passphrase={hand_on}"),
+        ],
+    );
+    let out = vendor.decrypt(&armored, hand_on);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(&seed(1).1));
+
+    let left: Vec<_> = std::fs::read_dir(server_tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "the server wrote to TMPDIR: {left:?}");
+    let logs = server.output();
+    assert!(
+        logs.contains("/csv/export/encrypted"),
+        "debug logs expected: {logs}"
+    );
+    for secret in seed_texts()
+        .iter()
+        .map(String::as_str)
+        .chain([MESSAGE_PASS, ZIP_PASS, hand_on])
+    {
+        assert!(!logs.contains(secret), "{secret} in the server's output");
+    }
+}
