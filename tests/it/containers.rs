@@ -6,13 +6,11 @@
 //! Needs `gpg` (Debian gnupg), `7zz` (Debian 7zip) and `zip` (Debian zip). Every GnuPG home
 //! and work directory is a `tempfile` directory, removed (and its gpg-agent stopped) on drop.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use proptest::prelude::*;
 use tempfile::TempDir;
 
 use crate::support::gpg::{GnuPg, KEY_PASS, text};
+use crate::support::tools::run_in as tool;
 use totp_toolset::cli::gpg::{Gpg, GpgError};
 use totp_toolset::tokens::containers::{
     Container, ContainerError, Passphrase, PgpPublicKey, PgpSecretKey, PgpUnlock, SignatureStatus,
@@ -410,20 +408,6 @@ fn work_dir() -> TempDir {
     std::fs::write(dir.path().join("seeds.csv"), PLAIN).unwrap();
     std::fs::write(dir.path().join("more.csv"), b"serial,secret\n").unwrap();
     dir
-}
-
-fn tool(program: &str, args: &[&str], dir: &Path) -> Output {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program} (Debian package 7zip or zip): {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        text(&out.stderr)
-    );
-    out
 }
 
 #[test]

@@ -76,17 +76,7 @@ impl Work {
 
     /// A tool run in this directory, which must succeed.
     fn tool(&self, program: &str, args: &[&str]) -> Output {
-        let out = Command::new(program)
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap_or_else(|e| panic!("run {program} (Debian 7zip or zip): {e}"));
-        assert!(
-            out.status.success(),
-            "{program} {args:?}: {}",
-            text(&out.stderr)
-        );
-        out
+        crate::support::tools::run_in(program, args, self.dir.path())
     }
 }
 

@@ -57,25 +57,11 @@ fn vendor_file() -> Vec<u8> {
     text.into_bytes()
 }
 
-fn records(server: &TestApp, b: &Browser) -> Vec<(String, String, u32, Option<String>)> {
-    server
-        .state
-        .sessions
-        .with(b.session_id(), |s| {
-            s.batch()
-                .records()
-                .iter()
-                .map(|r| {
-                    (
-                        r.serial.clone(),
-                        r.secret.to_base32().to_string(),
-                        r.period(),
-                        r.upn.clone(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap()
+fn records(_server: &TestApp, b: &Browser) -> Vec<(String, String, u32, Option<String>)> {
+    b.batch_records(|r| {
+        let seed = r.secret.to_base32().to_string();
+        (r.serial.clone(), seed, r.period(), r.upn.clone())
+    })
 }
 
 /// No seed of the fixtures, in any spelling, is in `text`.

@@ -7,7 +7,6 @@
 //! another machine; and no passphrase or key is ever in a response.
 
 use std::path::Path;
-use std::process::Command;
 
 use axum::http::StatusCode;
 use totp_toolset::web::host::AllowedHosts;
@@ -16,18 +15,14 @@ use totp_toolset::web::{SessionConfig, WebConfig};
 use crate::support::gpg::{GnuPg, KEY_PASS, text};
 use crate::support::html::{field_error, unescape};
 use crate::support::router::{Browser, Resp, TestApp};
+use crate::support::seed_of as seed;
+use crate::support::tools::{run_in, unzip_7z, zip_aes256, zip_crypto};
 
 const MESSAGE_PASS: &str = "vendor message passphrase";
 const ZIP_PASS: &str = "vendor zip password 2024";
-
-/// 20 bytes, all `n`: (hex, base32).
-fn seed(n: u8) -> (String, String) {
-    let bytes = [n; 20];
-    (
-        data_encoding::HEXLOWER.encode(&bytes),
-        data_encoding::BASE32_NOPAD.encode(&bytes),
-    )
-}
+/// Passphrases for handing on: one too short, one long enough.
+const SHORT: &str = "short pass";
+const LONG: &str = "long enough passphrase";
 
 /// A Token2 seed file in Entra's format, three tokens without users.
 fn vendor_csv() -> Vec<u8> {
@@ -61,17 +56,17 @@ async fn import(b: &mut Browser, file: &[u8], extra: &[(&str, Option<&str>, &[u8
 
 /// The batch's (serial, base32 seed) pairs.
 fn batch(b: &Browser) -> Vec<(String, String)> {
-    b.server
-        .state
-        .sessions
-        .with(b.session_id(), |s| {
-            s.batch()
-                .records()
-                .iter()
-                .map(|r| (r.serial.clone(), r.secret.to_base32().to_string()))
-                .collect()
-        })
-        .unwrap()
+    b.batch_records(|r| (r.serial.clone(), r.secret.to_base32().to_string()))
+}
+
+/// `gpg --symmetric` of the vendor file with [`MESSAGE_PASS`] (and `extra` options).
+fn symmetric(vendor: &GnuPg, extra: &[&str]) -> Vec<u8> {
+    let args = [
+        &["--passphrase", MESSAGE_PASS, "--s2k-count", "65536"][..],
+        extra,
+    ]
+    .concat();
+    vendor.make_from(&[&args[..], &["--symmetric"]].concat(), &vendor_csv())
 }
 
 fn expected_batch() -> Vec<(String, String)> {
@@ -147,13 +142,8 @@ async fn gpg_messages_import_to_the_right_seeds() {
         .await;
     }
     // With a passphrase: armored and binary.
-    for args in [
-        vec!["--armor", "--symmetric"],
-        vec!["--symmetric", "--compress-algo", "zlib"],
-    ] {
-        let mut all = vec!["--passphrase", MESSAGE_PASS, "--s2k-count", "65536"];
-        all.extend(args);
-        let message = vendor.make_from(&all, &plain);
+    for args in [&["--armor"][..], &["--compress-algo", "zlib"]] {
+        let message = symmetric(&vendor, args);
         import_and_check(&mut b, &message, &pass_parts, &["with its passphrase"]).await;
     }
 
@@ -192,16 +182,7 @@ async fn gpg_messages_import_to_the_right_seeds() {
 #[tokio::test]
 async fn a_wrong_passphrase_and_a_truncated_message_have_their_own_messages() {
     let vendor = GnuPg::new("Token2 Seeds <seeds@token2.example>");
-    let message = vendor.make_from(
-        &[
-            "--passphrase",
-            MESSAGE_PASS,
-            "--s2k-count",
-            "65536",
-            "--symmetric",
-        ],
-        &vendor_csv(),
-    );
+    let message = symmetric(&vendor, &[]);
     let server = TestApp::new();
     let mut b = server.browser();
     b.get("/csv").await;
@@ -250,55 +231,18 @@ async fn a_wrong_passphrase_and_a_truncated_message_have_their_own_messages() {
     assert!(!page.contains("import-preview"), "{page}");
 }
 
-/// Runs a tool in `dir`, which must succeed.
-fn tool(dir: &Path, program: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(program)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        text(&out.stderr)
-    );
-    out.stdout
-}
-
 #[tokio::test]
 async fn password_zips_from_7zip_and_zip_import() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("seeds.csv"), vendor_csv()).unwrap();
     std::fs::write(dir.path().join("readme.txt"), "Your Token2 seeds\n").unwrap();
-    tool(
+    zip_aes256(dir.path(), ZIP_PASS, "aes.zip", &["seeds.csv"]);
+    zip_crypto(dir.path(), ZIP_PASS, "crypto.zip", &["seeds.csv"]);
+    zip_aes256(
         dir.path(),
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-mem=AES256",
-            &format!("-p{ZIP_PASS}"),
-            "aes.zip",
-            "seeds.csv",
-        ],
-    );
-    tool(
-        dir.path(),
-        "zip",
-        &["-q", "-e", "-P", ZIP_PASS, "crypto.zip", "seeds.csv"],
-    );
-    tool(
-        dir.path(),
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-mem=AES256",
-            &format!("-p{ZIP_PASS}"),
-            "two.zip",
-            "seeds.csv",
-            "readme.txt",
-        ],
+        ZIP_PASS,
+        "two.zip",
+        &["seeds.csv", "readme.txt"],
     );
     let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
     let server = TestApp::new();
@@ -401,6 +345,11 @@ async fn encrypted(b: &mut Browser, fields: &[(&str, &str)]) -> Resp {
     b.post_multipart("/csv/export/encrypted", &parts).await
 }
 
+/// The encrypted-download form with a format, a wrap and one more field.
+async fn wrapped(b: &mut Browser, format: &str, wrap: &str, field: (&str, &str)) -> Resp {
+    encrypted(b, &[("format", format), ("wrap", wrap), field]).await
+}
+
 /// The value of the hidden field `name` in a page.
 fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
@@ -426,15 +375,7 @@ async fn every_export_is_handed_on_encrypted_and_opens_with_gpg_and_7zip() {
         assert_eq!(plain.status, StatusCode::OK, "{format}");
 
         // OpenPGP with a passphrase: gpg -d gives the plain download back.
-        let r = encrypted(
-            &mut b,
-            &[
-                ("format", format),
-                ("wrap", "pgp-passphrase"),
-                ("passphrase", pass),
-            ],
-        )
-        .await;
+        let r = wrapped(&mut b, format, "pgp-passphrase", ("passphrase", pass)).await;
         assert_eq!(r.status, StatusCode::OK, "{format}: {}", r.text());
         assert!(
             r.header("content-disposition").unwrap().ends_with(".asc\""),
@@ -446,44 +387,23 @@ async fn every_export_is_handed_on_encrypted_and_opens_with_gpg_and_7zip() {
         assert_eq!(out.stdout, plain.bytes, "{format} through gpg -d");
 
         // An AES-256 ZIP: 7-Zip gives the plain download back.
-        let r = encrypted(
-            &mut b,
-            &[("format", format), ("wrap", "zip"), ("passphrase", pass)],
-        )
-        .await;
+        let r = wrapped(&mut b, format, "zip", ("passphrase", pass)).await;
         assert_eq!(r.status, StatusCode::OK, "{format}");
         assert_eq!(r.header("content-type").as_deref(), Some("application/zip"));
-        let zip = dir.path().join(format!("{format}.zip"));
-        std::fs::write(&zip, &r.bytes).unwrap();
-        let unpacked = tool(
-            dir.path(),
-            "7zz",
-            &["x", &format!("-p{pass}"), "-so", zip.to_str().unwrap()],
-        );
+        let zip = format!("{format}.zip");
+        std::fs::write(dir.path().join(&zip), &r.bytes).unwrap();
+        let unpacked = unzip_7z(dir.path(), pass, &zip);
         assert_eq!(unpacked, plain.bytes, "{format} through 7zz x");
 
         // To a public key: the fingerprint first, then the file for gpg -d.
-        let r = encrypted(
-            &mut b,
-            &[
-                ("format", format),
-                ("wrap", "pgp-key"),
-                ("public_key", &public_key),
-            ],
-        )
-        .await;
+        let r = wrapped(&mut b, format, "pgp-key", ("public_key", &public_key)).await;
         assert_eq!(r.status, StatusCode::OK, "{format}");
         let page = r.text();
-        let grouped: String = recipient
-            .fingerprint
-            .as_bytes()
-            .chunks(4)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect::<Vec<_>>()
-            .join(" ");
+        // Shown as gpg --fingerprint groups it, in fours.
+        let shown = page.replace(' ', "");
         assert!(
-            page.contains(&grouped),
-            "fingerprint {grouped} not shown: {page}"
+            shown.contains(&recipient.fingerprint),
+            "fingerprint not shown: {page}"
         );
         assert!(page.contains("helpdesk@contoso.com"), "{page}");
         let r = encrypted(
@@ -504,51 +424,22 @@ async fn every_export_is_handed_on_encrypted_and_opens_with_gpg_and_7zip() {
     }
 
     // A generated passphrase: shown once, and it opens the file.
-    let r = encrypted(
-        &mut b,
-        &[
-            ("format", "entra-csv"),
-            ("wrap", "zip"),
-            ("generate", "yes"),
-        ],
-    )
-    .await;
+    let r = wrapped(&mut b, "entra-csv", "zip", ("generate", "yes")).await;
     assert_eq!(r.status, StatusCode::OK);
     let generated = hidden(&r.text(), "passphrase");
     assert_eq!(generated.len(), 39, "{generated}");
-    let r = encrypted(
-        &mut b,
-        &[
-            ("format", "entra-csv"),
-            ("wrap", "zip"),
-            ("passphrase", &generated),
-        ],
-    )
-    .await;
-    let zip = dir.path().join("generated.zip");
-    std::fs::write(&zip, &r.bytes).unwrap();
-    let unpacked = tool(
-        dir.path(),
-        "7zz",
-        &["x", &format!("-p{generated}"), "-so", zip.to_str().unwrap()],
-    );
+    let r = wrapped(&mut b, "entra-csv", "zip", ("passphrase", &generated)).await;
+    std::fs::write(dir.path().join("generated.zip"), &r.bytes).unwrap();
+    let unpacked = unzip_7z(dir.path(), &generated, "generated.zip");
     assert_eq!(unpacked, b.get("/csv/download").await.bytes);
 
     // Too short, a fingerprint that does not match, a key that is not one: refused, and the
     // passphrase is not written back.
-    let r = encrypted(
-        &mut b,
-        &[
-            ("format", "pskc"),
-            ("wrap", "pgp-passphrase"),
-            ("passphrase", "short pass"),
-        ],
-    )
-    .await;
+    let r = wrapped(&mut b, "pskc", "pgp-passphrase", ("passphrase", SHORT)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let m = field_error(&r.text(), "encrypt-passphrase").expect("passphrase error");
     assert!(m.contains("at least 12"), "{m}");
-    assert_no_secret(&r, &["short pass"]);
+    assert_no_secret(&r, &[SHORT]);
     let r = encrypted(
         &mut b,
         &[
@@ -565,15 +456,7 @@ async fn every_export_is_handed_on_encrypted_and_opens_with_gpg_and_7zip() {
         "shown again to confirm, not downloaded"
     );
     assert!(r.text().contains("Check the recipient"));
-    let r = encrypted(
-        &mut b,
-        &[
-            ("format", "pskc"),
-            ("wrap", "pgp-key"),
-            ("public_key", "not a key"),
-        ],
-    )
-    .await;
+    let r = wrapped(&mut b, "pskc", "pgp-key", ("public_key", "not a key")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(field_error(&r.text(), "encrypt-public-key").is_some());
 }
@@ -590,27 +473,24 @@ fn remote_server(tls: bool) -> TestApp {
     })
 }
 
+/// A browser that reaches `server` as `host`, and the batch page it is shown.
+async fn batch_page_from(server: &TestApp, host: &str) -> (Browser, String) {
+    let mut b = server.browser();
+    b.host = host.into();
+    let page = b.get("/csv").await.text();
+    (b, page)
+}
+
 #[tokio::test]
 async fn keys_and_passphrases_cross_a_network_only_inside_tls() {
     let vendor = GnuPg::new("Token2 Seeds <seeds@token2.example>");
-    let message = vendor.make_from(
-        &[
-            "--passphrase",
-            MESSAGE_PASS,
-            "--s2k-count",
-            "65536",
-            "--symmetric",
-        ],
-        &vendor_csv(),
-    );
+    let message = symmetric(&vendor, &[]);
     let pass: Vec<(&str, Option<&str>, &[u8])> =
         vec![("pgp_passphrase", None, MESSAGE_PASS.as_bytes())];
 
     // Plain HTTP from another machine: said on the form, refused on sending.
     let server = remote_server(false);
-    let mut b = server.browser();
-    b.host = "10.0.0.5:8080".into();
-    let page = b.get("/csv").await.text();
+    let (mut b, page) = batch_page_from(&server, "10.0.0.5:8080").await;
     assert!(page.contains("id=\"import-cleartext\""), "{page}");
     let r = import(&mut b, &message, &pass).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -618,54 +498,35 @@ async fn keys_and_passphrases_cross_a_network_only_inside_tls() {
     assert!(m.contains("crosses the network in clear text"), "{m}");
     assert!(m.contains("HTTPS"), "{m}");
     assert!(batch(&b).is_empty());
-    let r = encrypted(
-        &mut b,
-        &[
-            ("format", "pskc"),
-            ("wrap", "zip"),
-            ("passphrase", "long enough passphrase"),
-        ],
-    )
-    .await;
+    let r = wrapped(&mut b, "pskc", "zip", ("passphrase", LONG)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The same server reached on its own machine (a container published on 127.0.0.1).
-    let mut local = server.browser();
-    local.host = "localhost:8080".into();
-    let page = local.get("/csv").await.text();
+    let (mut local, page) = batch_page_from(&server, "localhost:8080").await;
     assert!(!page.contains("import-cleartext") && !page.contains("import-key-travels"));
     let r = import(&mut local, &message, &pass).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
 
     // Over TLS from another machine: allowed, and the form says where the key goes.
     let server = remote_server(true);
-    let mut b = server.browser();
-    b.host = "10.0.0.5:8080".into();
-    let page = b.get("/csv").await.text();
+    let (mut b, page) = batch_page_from(&server, "10.0.0.5:8080").await;
     assert!(page.contains("id=\"import-key-travels\""), "{page}");
     let r = import(&mut b, &message, &pass).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
 }
 
-/// curl with this test's cookie jar, as a browser posting from the server's own pages.
-fn curl(jar: &Path, url: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new("curl")
-        .args(["-sS", "--fail-with-body", "-b"])
-        .arg(jar)
-        .arg("-c")
-        .arg(jar)
-        .args(["-H", "Sec-Fetch-Site: same-origin"])
-        .args(args)
-        .arg(url)
-        .output()
-        .expect("run curl");
-    assert!(
-        out.status.success(),
-        "curl {args:?} {url}: {} {}",
-        text(&out.stderr),
-        text(&out.stdout)
-    );
-    out.stdout
+/// curl with this test's cookie jar (in `work`), as a browser posting from the server's own
+/// pages; fails the test on an error status.
+fn curl(work: &Path, url: &str, args: &[&str]) -> Vec<u8> {
+    let base = ["-sS", "--fail-with-body", "-b", "cookies", "-c", "cookies"];
+    let all = [
+        &base[..],
+        &["-H", "Sec-Fetch-Site: same-origin"],
+        args,
+        &[url],
+    ]
+    .concat();
+    run_in("curl", &all, work).stdout
 }
 
 /// The real server with an empty TMPDIR of its own: importing a gpg message and a 7-Zip
@@ -680,57 +541,37 @@ fn the_server_opens_and_writes_encrypted_files_without_touching_disk_or_logs() {
         &[("TMPDIR", server_tmp.path().to_str().unwrap())],
     );
     let url = server.url.clone();
-    let jar = work.path().join("cookies");
+    let jar = work.path();
     let vendor = GnuPg::new("Token2 Seeds <seeds@token2.example>");
-    let message = vendor.make_from(
-        &[
-            "--passphrase",
-            MESSAGE_PASS,
-            "--s2k-count",
-            "65536",
-            "--symmetric",
-        ],
-        &vendor_csv(),
-    );
+    let message = symmetric(&vendor, &[]);
     std::fs::write(work.path().join("seeds.gpg"), &message).unwrap();
     std::fs::write(work.path().join("seeds.csv"), vendor_csv()).unwrap();
-    tool(
-        work.path(),
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-mem=AES256",
-            &format!("-p{ZIP_PASS}"),
-            "seeds.zip",
-            "seeds.csv",
-        ],
-    );
+    zip_aes256(work.path(), ZIP_PASS, "seeds.zip", &["seeds.csv"]);
     let seeds_gpg = format!("file=@{}", work.path().join("seeds.gpg").display());
     let seeds_zip = format!("file=@{}", work.path().join("seeds.zip").display());
 
-    curl(&jar, &format!("{url}/csv"), &[]);
+    curl(jar, &format!("{url}/csv"), &[]);
     for (file, secret) in [
         (&seeds_gpg, format!("pgp_passphrase={MESSAGE_PASS}")),
         (&seeds_zip, format!("zip_password={ZIP_PASS}")),
     ] {
         curl(
-            &jar,
+            jar,
             &format!("{url}/csv/import"),
             &["-F", file, "-F", &secret, "-F", "from=auto"],
         );
-        let page = text(&curl(&jar, &format!("{url}/csv"), &[]));
+        let page = text(&curl(jar, &format!("{url}/csv"), &[]));
         assert!(page.contains("3 tokens ready"), "{page}");
-        curl(&jar, &format!("{url}/csv/import/add"), &["-d", ""]);
+        curl(jar, &format!("{url}/csv/import/add"), &["-d", ""]);
         if file == &seeds_gpg {
             // The same tokens again would be refused as duplicates: start over.
-            curl(&jar, &format!("{url}/csv/clear"), &["-d", "confirm=yes"]);
+            curl(jar, &format!("{url}/csv/clear"), &["-d", "confirm=yes"]);
         }
     }
 
     let hand_on = "hand-on passphrase 2024";
     let zip = curl(
-        &jar,
+        jar,
         &format!("{url}/csv/export/encrypted"),
         &[
             "-F",
@@ -742,16 +583,12 @@ fn the_server_opens_and_writes_encrypted_files_without_touching_disk_or_logs() {
         ],
     );
     std::fs::write(work.path().join("out.zip"), &zip).unwrap();
-    let unpacked = text(&tool(
-        work.path(),
-        "7zz",
-        &["x", &format!("-p{hand_on}"), "-so", "out.zip"],
-    ));
+    let unpacked = text(&unzip_7z(work.path(), hand_on, "out.zip"));
     for n in 1..=3u8 {
         assert!(unpacked.contains(&seed(n).0), "{unpacked}");
     }
     let armored = curl(
-        &jar,
+        jar,
         &format!("{url}/csv/export/encrypted"),
         &[
             "-F",

@@ -259,44 +259,31 @@ fn wrap_file(
     })
 }
 
+/// What the encrypted-download page shows besides the form.
+enum Shown {
+    Refused(Errors, StatusCode),
+    Confirm(ConfirmView),
+    Generated(GeneratedView),
+}
+
+fn one_error(field: &'static str, message: String) -> Errors {
+    let mut errors = Errors::default();
+    errors.push(field, message);
+    errors
+}
+
 pub async fn view_batch_crypto_post(
     session: CurrentSession,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
     let form = read_form(multipart).await?;
-    let secrets_allowed = session.ctx.transport.secrets_allowed();
-    let step = check(&form, secrets_allowed);
-    let (format, wrap) = match step {
+    let (format, wrap) = match check(&form, session.ctx.transport.secrets_allowed()) {
         Ok(Step::Download { format, wrap }) => (format, wrap),
-        Ok(Step::Confirm(confirm)) => {
-            return Ok(render(
-                &session,
-                &form,
-                Errors::default(),
-                Some(confirm),
-                None,
-                StatusCode::OK,
-            ));
-        }
-        Ok(Step::Generated(generated)) => {
-            return Ok(render(
-                &session,
-                &form,
-                Errors::default(),
-                None,
-                Some(generated),
-                StatusCode::OK,
-            ));
-        }
+        Ok(Step::Confirm(c)) => return Ok(render(&session, &form, Shown::Confirm(c))),
+        Ok(Step::Generated(g)) => return Ok(render(&session, &form, Shown::Generated(g))),
         Err(errors) => {
-            return Ok(render(
-                &session,
-                &form,
-                errors,
-                None,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ));
+            let refused = Shown::Refused(errors, StatusCode::UNPROCESSABLE_ENTITY);
+            return Ok(render(&session, &form, refused));
         }
     };
     // Copied out so the session's lock is not held while encrypting; the copies' seeds are
@@ -311,70 +298,54 @@ pub async fn view_batch_crypto_post(
     })
     .await
     .map_err(|e| AppError::Internal(Box::new(e)))??;
-    let (bytes, name, content_type) = match file {
-        Ok(Ok(done)) => done,
+    let refused = match file {
+        Ok(Ok((bytes, name, content_type))) => {
+            if format.has_seeds() {
+                session.with(|s| s.mark_rows_downloaded());
+            }
+            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                .map_err(|e| AppError::Internal(Box::new(e)))?;
+            let headers = [
+                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (header::CONTENT_DISPOSITION, disposition),
+            ];
+            return Ok((headers, bytes).into_response());
+        }
         // A key that parsed but cannot encrypt (no encryption subkey) is the admin's to fix.
-        Ok(Err(e @ ContainerError::BadKey { .. })) => {
-            let mut errors = Errors::default();
-            errors.push("public_key", format!("Public key: {e}."));
-            return Ok(render(
-                &session,
-                &form,
-                errors,
-                None,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ));
-        }
+        Ok(Err(e @ ContainerError::BadKey { .. })) => Shown::Refused(
+            one_error("public_key", format!("Public key: {e}.")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         Ok(Err(e)) => return Err(AppError::Internal(Box::new(e))),
-        Err(left_out) => {
-            let mut errors = Errors::default();
-            errors.push(
+        Err(0) => Shown::Refused(
+            one_error(
                 "format",
-                if left_out == 0 {
-                    "Format: the batch is empty. Add or import tokens on the batch page first.".to_string()
-                } else {
-                    format!(
-                        "Format: none of the batch's {left_out} tokens can go in the {}; the batch page lists why each is left out.",
-                        format.label()
-                    )
-                },
-            );
-            return Ok(render(
-                &session,
-                &form,
-                errors,
-                None,
-                None,
-                StatusCode::CONFLICT,
-            ));
-        }
+                "Format: the batch is empty. Add or import tokens on the batch page first.".into(),
+            ),
+            StatusCode::CONFLICT,
+        ),
+        Err(left_out) => Shown::Refused(
+            one_error(
+                "format",
+                format!(
+                    "Format: none of the batch's {left_out} tokens can go in the {}; the batch page lists why each is left out.",
+                    format.label()
+                ),
+            ),
+            StatusCode::CONFLICT,
+        ),
     };
-    if format.has_seeds() {
-        session.with(|s| s.mark_rows_downloaded());
-    }
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .map_err(|e| AppError::Internal(Box::new(e)))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(render(&session, &form, refused))
 }
 
 /// The encrypted-download page: the form again (its choices and the public key kept, never
 /// a passphrase) with its errors, the key's fingerprint to confirm, or a generated passphrase.
-fn render(
-    session: &CurrentSession,
-    form: &EncryptForm,
-    errors: Errors,
-    confirm: Option<ConfirmView>,
-    generated: Option<GeneratedView>,
-    status: StatusCode,
-) -> Response {
+fn render(session: &CurrentSession, form: &EncryptForm, shown: Shown) -> Response {
+    let (errors, status, confirm, generated) = match shown {
+        Shown::Refused(errors, status) => (errors, status, None, None),
+        Shown::Confirm(c) => (Errors::default(), StatusCode::OK, Some(c), None),
+        Shown::Generated(g) => (Errors::default(), StatusCode::OK, None, Some(g)),
+    };
     let encrypt = EncryptPanel {
         format: form.format.clone(),
         wrap: form.wrap.clone(),

@@ -908,16 +908,7 @@ pub async fn view_csv_import_entry_post(
             "There is no archive waiting for a file to be picked (it may have been read or discarded in another tab). Import it again from the batch page.".into(),
         ));
     };
-    if pick.entry.is_empty() {
-        return Ok(session.with(|s| {
-            let mut p = page(s, session.ctx, &session.state, 1);
-            p.import_errors.push(
-                "entry",
-                "File in the archive: pick one of the files listed.",
-            );
-            refused_page(p)
-        }));
-    }
+    // An empty pick reads the archive again, which lists its files again.
     import_form(&session, form).await
 }
 

@@ -26,7 +26,8 @@ pub struct EncryptPanel {
     pub public_key: String,
     pub generate: bool,
     pub errors: Errors,
-    pub min_chars: usize,
+    /// Names the shortest passphrase accepted.
+    pub passphrase_label: String,
     pub formats: Vec<(&'static str, &'static str)>,
     pub wraps: [(&'static str, &'static str); 3],
 }
@@ -39,7 +40,9 @@ impl Default for EncryptPanel {
             public_key: String::new(),
             generate: false,
             errors: Errors::default(),
-            min_chars: MIN_PASSPHRASE_CHARS,
+            passphrase_label: format!(
+                "Passphrase (OpenPGP or ZIP; at least {MIN_PASSPHRASE_CHARS} characters)"
+            ),
             formats: ExportFormat::ALL
                 .iter()
                 .map(|f| (f.name(), f.label()))

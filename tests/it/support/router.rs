@@ -277,6 +277,17 @@ impl Browser {
         .await
     }
 
+    /// `f` of each token in this browser's batch, in order.
+    pub fn batch_records<T>(&self, f: impl Fn(&totp_toolset::tokens::TokenRecord) -> T) -> Vec<T> {
+        let id = self.session_id();
+        let records = self
+            .server
+            .state
+            .sessions
+            .with(id, |s| s.batch().records().iter().map(&f).collect());
+        records.expect("the browser's session")
+    }
+
     /// The session id behind this browser's cookie.
     pub fn session_id(&self) -> totp_toolset::web::session::SessionId {
         let cookie = self.cookie.as_ref().expect("a session cookie");

@@ -1,9 +1,9 @@
 //! The independent tools our output is checked against: oathtool for codes, rsvg-convert
-//! and zbarimg for QR codes. `.ci/run` installs them; a missing tool fails the test rather
+//! and zbarimg for QR codes, 7-Zip and Info-ZIP for archives. `.ci/run` installs them; a missing tool fails the test rather
 //! than skipping it.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use totp_toolset::otp::Algorithm;
 
@@ -79,4 +79,39 @@ pub fn decode_page_qr(html: &str) -> String {
     let start = html.find("<svg").expect("an inline svg");
     let end = html[start..].find("</svg>").expect("svg end") + start + 6;
     decode_qr_svg(&html[start..end])
+}
+
+/// A tool (7zz, zip, curl) run in `dir`, which must succeed.
+pub fn run_in(program: &str, args: &[&str], dir: &Path) -> Output {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program} (Debian 7zip, zip or curl): {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{program} {args:?}: {stderr}");
+    out
+}
+
+/// `ARCHIVE` in `dir` holding `files`, AES-256 encrypted by 7-Zip with `password`.
+pub fn zip_aes256(dir: &Path, password: &str, archive: &str, files: &[&str]) {
+    let pass = format!("-p{password}");
+    let args = [
+        &["a", "-tzip", "-mem=AES256", pass.as_str(), archive][..],
+        files,
+    ]
+    .concat();
+    run_in("7zz", &args, dir);
+}
+
+/// `ARCHIVE` in `dir` holding `files`, encrypted with legacy ZipCrypto by `zip -e`.
+pub fn zip_crypto(dir: &Path, password: &str, archive: &str, files: &[&str]) {
+    let args = [&["-q", "-e", "-P", password, archive][..], files].concat();
+    run_in("zip", &args, dir);
+}
+
+/// What `7zz x -p… -so` unpacks from `archive` (in `dir`).
+pub fn unzip_7z(dir: &Path, password: &str, archive: &str) -> Vec<u8> {
+    let pass = format!("-p{password}");
+    run_in("7zz", &["x", pass.as_str(), "-so", archive], dir).stdout
 }
