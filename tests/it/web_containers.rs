@@ -459,6 +459,15 @@ async fn every_export_is_handed_on_encrypted_and_opens_with_gpg_and_7zip() {
     let r = wrapped(&mut b, "pskc", "pgp-key", ("public_key", "not a key")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(field_error(&r.text(), "encrypt-public-key").is_some());
+    // A private key pasted by mistake: refused, and never written back into the page.
+    let private = String::from_utf8(recipient.secret_key()).unwrap();
+    let r = wrapped(&mut b, "pskc", "pgp-key", ("public_key", &private)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let m = field_error(&r.text(), "encrypt-public-key").expect("key error");
+    assert!(m.contains("this is a private key"), "{m}");
+    for line in private.lines().filter(|l| l.len() > 40) {
+        assert!(!r.text().contains(line), "the private key was echoed");
+    }
 }
 
 /// A server bound to every interface, reached from `host`, with or without TLS.

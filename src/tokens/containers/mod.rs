@@ -560,6 +560,37 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any bytes, with any passphrase and entry name: opening never panics, and no
+        /// message repeats the passphrase or the entry name beyond 64 characters.
+        #[test]
+        fn any_input_opens_or_is_refused_without_echo(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            head in proptest::prop_oneof![
+                proptest::prelude::Just(b"-----BEGIN PGP MESSAGE-----\n\n".to_vec()),
+                proptest::prelude::Just(b"PK\x03\x04".to_vec()),
+                proptest::prelude::Just(vec![0xC3, 0x0D, 0x04]),
+                proptest::prelude::Just(Vec::new()),
+            ],
+            word in "\\PC{12,40}",
+            entry in "\\PC{70,90}",
+        ) {
+            let bytes = [head, body].concat();
+            let secret = Passphrase::new(format!("S3cret{word}"));
+            let with = OpenWith {
+                pgp_passphrase: Some(&secret),
+                zip_password: Some(&secret),
+                zip_entry: Some(&entry),
+                ..OpenWith::default()
+            };
+            if let Err(e) = open_any(&bytes, with) {
+                let message = e.to_string();
+                proptest::prop_assert!(!message.contains(secret.expose()), "{}", message);
+                proptest::prop_assert!(!message.contains(&entry), "{}", message);
+            }
+        }
+    }
+
     #[test]
     fn clip_keeps_64_characters() {
         let long = "é".repeat(100);

@@ -349,7 +349,12 @@ fn render(session: &CurrentSession, form: &EncryptForm, shown: Shown) -> Respons
     let encrypt = EncryptPanel {
         format: form.format.clone(),
         wrap: form.wrap.clone(),
-        public_key: form.public_key.clone(),
+        // A private key pasted by mistake is never written back into the page.
+        public_key: if form.public_key.contains("PRIVATE KEY") {
+            String::new()
+        } else {
+            form.public_key.clone()
+        },
         generate: form.generate,
         errors,
         ..EncryptPanel::default()

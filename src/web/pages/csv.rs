@@ -1281,6 +1281,37 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Whatever an encrypted import holds (a broken message or archive, any key file,
+        /// any passphrase), reading it never panics, and no message repeats the passphrase.
+        #[test]
+        fn encrypted_import_forms_never_panic_or_echo_a_secret(
+            body in any::<String>(),
+            head in prop_oneof![Just("-----BEGIN PGP MESSAGE-----\n\n"), Just("PK\u{3}\u{4}")],
+            key in any::<String>(),
+            signer in any::<String>(),
+            word in "\\PC{8,30}",
+        ) {
+            let secret = format!("Pass{word}");
+            let form = ImportForm {
+                text: Zeroizing::new(format!("{head}{body}").into_bytes()),
+                pgp_key: Zeroizing::new(key.into_bytes()),
+                pgp_signer: Zeroizing::new(signer.into_bytes()),
+                pgp_passphrase: Zeroizing::new(secret.clone()),
+                zip_password: Zeroizing::new(secret.clone()),
+                ..ImportForm::default()
+            };
+            let local = Transport { tls: true, local: false };
+            if let Err(errors) = read_import(&form, 0, local) {
+                for name in ["import", "pgp_key", "pgp_passphrase", "pgp_signer", "zip_password"] {
+                    if let Some(m) = errors.get(name) {
+                        prop_assert!(!m.contains(&secret), "{}", m);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn page_numbers_are_read_leniently() {
         assert_eq!(page_number(None), 1);
