@@ -509,6 +509,12 @@ async fn keys_and_passphrases_cross_a_network_only_inside_tls() {
     assert!(batch(&b).is_empty());
     let r = wrapped(&mut b, "pskc", "zip", ("passphrase", LONG)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text().contains("id=\"encrypt-cleartext\""),
+        "{}",
+        r.text()
+    );
+    assert_no_secret(&r, &[LONG]);
 
     // The same server reached on its own machine (a container published on 127.0.0.1).
     let (mut local, page) = batch_page_from(&server, "localhost:8080").await;

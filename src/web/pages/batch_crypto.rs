@@ -357,7 +357,7 @@ fn render(session: &CurrentSession, form: &EncryptForm, shown: Shown) -> Respons
         },
         generate: form.generate,
         errors,
-        ..EncryptPanel::default()
+        ..EncryptPanel::new(session.ctx.transport)
     };
     let page = session.with(|s| EncryptPage {
         layout: layout("csv", s, session.ctx),

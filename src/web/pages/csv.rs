@@ -369,7 +369,7 @@ fn page(
                 .collect(),
         }),
         transport: ctx.transport,
-        encrypt: EncryptPanel::default(),
+        encrypt: EncryptPanel::new(ctx.transport),
         assign,
         assign_errors: Errors::default(),
         move_form: (String::new(), String::new()),

@@ -8,6 +8,7 @@
 use crate::tokens::ExportFormat;
 use crate::tokens::containers::MIN_PASSPHRASE_CHARS;
 use crate::web::form::Errors;
+use crate::web::host::Transport;
 
 /// The wraps the form offers, by the value it sends.
 pub const WRAPS: [(&str, &str); 3] = [
@@ -30,10 +31,13 @@ pub struct EncryptPanel {
     pub passphrase_label: String,
     pub formats: Vec<(&'static str, &'static str)>,
     pub wraps: [(&'static str, &'static str); 3],
+    /// How the page was reached: a passphrase typed here travels to the server.
+    pub transport: Transport,
 }
 
-impl Default for EncryptPanel {
-    fn default() -> Self {
+impl EncryptPanel {
+    /// The empty form, for a page reached over `transport`.
+    pub fn new(transport: Transport) -> Self {
         EncryptPanel {
             format: ExportFormat::EntraCsv.name().into(),
             wrap: "pgp-key".into(),
@@ -48,6 +52,7 @@ impl Default for EncryptPanel {
                 .map(|f| (f.name(), f.label()))
                 .collect(),
             wraps: WRAPS,
+            transport,
         }
     }
 }

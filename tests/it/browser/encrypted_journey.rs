@@ -1,12 +1,13 @@
 //! The batch journey with an encrypted vendor file, in a real headless Chromium against the
 //! real binary, with JavaScript on and off: a Token2 seed file in Entra's format that the
 //! vendor encrypted with a passphrase (`gpg --symmetric`) is uploaded with its passphrase,
-//! previewed, added; users are assigned by pasting a list; and the Entra CSV is downloaded as
-//! an AES-256 ZIP, which 7-Zip opens to exactly the plain Entra CSV. Every page is checked
+//! previewed, added; users are assigned by pasting a list; the Entra CSV is downloaded as an
+//! AES-256 ZIP, which 7-Zip opens to exactly the plain Entra CSV, and the Graph JSON encrypted
+//! to an OpenPGP key after its fingerprint is shown, which `gpg -d` opens. Every page is checked
 //! for console errors, CSP violations, foreign requests and seeds in URLs, and passes axe-core.
 
 use crate::support::browser::{BROWSER_LOCK, Browser};
-use crate::support::gpg::GnuPg;
+use crate::support::gpg::{GnuPg, KEY_PASS};
 use crate::support::process::ServerProcess;
 use crate::support::seed_of;
 use crate::support::tools::unzip_7z;
@@ -104,6 +105,36 @@ async fn journey(javascript: bool) {
     b.fill("#encrypt-passphrase", HAND_ON).await;
     b.click("#encrypt-form button[type=submit]").await;
     let zip = b.wait_download("entra-oath-tokens.csv.zip").await;
+    b.assert_clean(&origin, &secrets).await;
+    let shots = if javascript {
+        "batch-encrypted"
+    } else {
+        "batch-encrypted-nojs"
+    };
+    b.screenshots(shots).await;
+
+    // The Graph JSON to the helpdesk's OpenPGP key: its fingerprint is shown first.
+    let helpdesk = GnuPg::new("Helpdesk <helpdesk@contoso.com>");
+    let public_key = String::from_utf8(helpdesk.public_key()).unwrap();
+    b.click("#encrypt-wrap-pgp-key").await;
+    b.fill("#encrypt-passphrase", "").await;
+    let format = b.find("#encrypt-format").await;
+    format.select_by_value("graph-json").await.unwrap();
+    b.fill("#encrypt-public-key", &public_key).await;
+    b.click_and_load("#encrypt-form button[type=submit]").await;
+    let shown = b.text("#encrypt-fingerprint").await.replace(' ', "");
+    assert_eq!(shown, helpdesk.fingerprint);
+    check_page(&b, &origin, &secrets, "the key's fingerprint to confirm").await;
+    b.click("#encrypt-confirm button[type=submit]").await;
+    let armored = b.wait_download("hardware-oath-devices.json.asc").await;
+    let out = helpdesk.decrypt(&armored, KEY_PASS);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["value"].as_array().map(Vec::len), Some(3), "{json}");
     b.assert_clean(&origin, &secrets).await;
     b.close().await;
     std::fs::write(dir.path().join("out.zip"), zip).unwrap();
