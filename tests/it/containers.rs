@@ -7,12 +7,12 @@
 //! and work directory is a `tempfile` directory, removed (and its gpg-agent stopped) on drop.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use proptest::prelude::*;
 use tempfile::TempDir;
 
 use crate::support::gpg::{GnuPg, KEY_PASS, text};
+use crate::support::tools::{archiver, zip_by_7zip_aes, zip_by_info_zip};
 use totp_toolset::cli::gpg::{Gpg, GpgError};
 use totp_toolset::tokens::containers::{
     Container, ContainerError, Passphrase, PgpPublicKey, PgpSecretKey, PgpUnlock, SignatureStatus,
@@ -412,47 +412,17 @@ fn work_dir() -> TempDir {
     dir
 }
 
-fn tool(program: &str, args: &[&str], dir: &Path) -> Output {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program} (Debian package 7zip or zip): {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        text(&out.stderr)
-    );
-    out
+/// `aes.zip` (7-Zip, AES-256, "zip password 7") and `legacy.zip` (Info-ZIP, ZipCrypto,
+/// "zip password 2") of `seeds.csv` in `dir`.
+fn zip_both_ways(dir: &Path) {
+    zip_by_7zip_aes(dir, "zip password 7", "aes.zip", &["seeds.csv"]);
+    zip_by_info_zip(dir, "zip password 2", "legacy.zip", "seeds.csv");
 }
 
 #[test]
 fn archives_from_7zip_and_info_zip_open() {
     let dir = work_dir();
-    tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-pzip password 7",
-            "-mem=AES256",
-            "aes.zip",
-            "seeds.csv",
-        ],
-        dir.path(),
-    );
-    tool(
-        "zip",
-        &[
-            "-q",
-            "-e",
-            "-P",
-            "zip password 2",
-            "legacy.zip",
-            "seeds.csv",
-        ],
-        dir.path(),
-    );
+    zip_both_ways(dir.path());
     let aes = std::fs::read(dir.path().join("aes.zip")).unwrap();
     let legacy = std::fs::read(dir.path().join("legacy.zip")).unwrap();
     assert_eq!(detect(&aes), Container::Zip);
@@ -474,18 +444,11 @@ fn archives_from_7zip_and_info_zip_open() {
     assert!(entry.warnings[0].to_string().contains("weak"));
 
     // Several CSV files: the list comes back, and a name picks one.
-    tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-pzip password 7",
-            "-mem=AES256",
-            "two.zip",
-            "seeds.csv",
-            "more.csv",
-        ],
+    zip_by_7zip_aes(
         dir.path(),
+        "zip password 7",
+        "two.zip",
+        &["seeds.csv", "more.csv"],
     );
     let two = std::fs::read(dir.path().join("two.zip")).unwrap();
     let ZipOpened::Choose(list) = open_zip(&two, &pass("zip password 7"), None).unwrap() else {
@@ -517,7 +480,7 @@ fn our_archives_open_with_7zip_to_the_same_bytes() {
     let dir = work_dir();
     let ours = write_zip("entra.csv", PLAIN, &pass("hand-on password 1")).unwrap();
     std::fs::write(dir.path().join("ours.zip"), &ours).unwrap();
-    let listing = tool(
+    let listing = archiver(
         "7zz",
         &["l", "-slt", "-phand-on password 1", "ours.zip"],
         dir.path(),
@@ -527,7 +490,7 @@ fn our_archives_open_with_7zip_to_the_same_bytes() {
         "{}",
         text(&listing.stdout)
     );
-    let out = tool(
+    let out = archiver(
         "7zz",
         &["e", "-so", "-phand-on password 1", "ours.zip", "entra.csv"],
         dir.path(),
@@ -542,30 +505,7 @@ fn our_archives_open_with_7zip_to_the_same_bytes() {
 #[test]
 fn zip_wrong_password_and_truncation_get_their_own_messages() {
     let dir = work_dir();
-    tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-pzip password 7",
-            "-mem=AES256",
-            "aes.zip",
-            "seeds.csv",
-        ],
-        dir.path(),
-    );
-    tool(
-        "zip",
-        &[
-            "-q",
-            "-e",
-            "-P",
-            "zip password 2",
-            "legacy.zip",
-            "seeds.csv",
-        ],
-        dir.path(),
-    );
+    zip_both_ways(dir.path());
     for name in ["aes.zip", "legacy.zip"] {
         let bytes = std::fs::read(dir.path().join(name)).unwrap();
         let wrong = open_zip(&bytes, &pass("wrong password"), None).unwrap_err();

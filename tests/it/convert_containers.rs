@@ -9,8 +9,9 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::support::bin;
 use crate::support::gpg::{GnuPg, KEY_PASS, text};
+use crate::support::process::{bin, run_bytes};
+use crate::support::tools::{archiver, zip_by_7zip_aes, zip_by_info_zip};
 
 /// What Token2 ships for factory-programmed tokens: Entra's columns, `timeinterval` as one
 /// word, and no `upn` column.
@@ -76,17 +77,12 @@ impl Work {
 
     /// A tool run in this directory, which must succeed.
     fn tool(&self, program: &str, args: &[&str]) -> Output {
-        let out = Command::new(program)
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap_or_else(|e| panic!("run {program} (Debian 7zip or zip): {e}"));
-        assert!(
-            out.status.success(),
-            "{program} {args:?}: {}",
-            text(&out.stderr)
-        );
-        out
+        archiver(program, args, self.dir.path())
+    }
+
+    /// `archive`: `files` zipped by 7-Zip with AES-256 under [`ZIP_PASS`].
+    fn zip_aes(&self, archive: &str, files: &[&str]) {
+        zip_by_7zip_aes(self.dir.path(), ZIP_PASS, archive, files);
     }
 }
 
@@ -353,33 +349,9 @@ fn seed_files_zipped_by_7zip_and_info_zip_convert() {
     let w = Work::new();
     w.put("seeds.csv", TOKEN2_CSV);
     w.put("readme.csv", b"not,seeds\n");
-    w.tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-mem=AES256",
-            &format!("-p{ZIP_PASS}"),
-            "aes.zip",
-            "seeds.csv",
-        ],
-    );
-    w.tool(
-        "zip",
-        &["-q", "-e", "-P", ZIP_PASS, "crypto.zip", "seeds.csv"],
-    );
-    w.tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-mem=AES256",
-            &format!("-p{ZIP_PASS}"),
-            "two.zip",
-            "seeds.csv",
-            "readme.csv",
-        ],
-    );
+    w.zip_aes("aes.zip", &["seeds.csv"]);
+    zip_by_info_zip(w.dir.path(), ZIP_PASS, "crypto.zip", "seeds.csv");
+    w.zip_aes("two.zip", &["seeds.csv", "readme.csv"]);
     let users = w.path("users.txt");
     let zip_pass = w.path("zip.pass");
     // Named like a CSV, holding a ZIP: the bytes decide.
@@ -455,17 +427,7 @@ fn wrong_secrets_and_truncated_files_have_their_own_messages_and_write_nothing()
     let sym = w.put("sym.gpg", &symmetric);
     let cut = w.put("cut.gpg", symmetric.get(..symmetric.len() / 2).unwrap());
     w.put("seeds.csv", TOKEN2_CSV);
-    w.tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-mem=AES256",
-            &format!("-p{ZIP_PASS}"),
-            "aes.zip",
-            "seeds.csv",
-        ],
-    );
+    w.zip_aes("aes.zip", &["seeds.csv"]);
     let zip = w.read("aes.zip");
     let zip_cut = w.put("cut.zip", zip.get(..zip.len() - 30).unwrap());
     let secret = w.put("secret.asc", &gpg.secret_key());
@@ -752,46 +714,24 @@ impl Work {
     /// `aes.zip`: the seed file in a 7-Zip AES-256 archive.
     fn tool_zip_aes(&self) {
         self.put("inner.csv", TOKEN2_CSV);
-        self.tool(
-            "7zz",
-            &[
-                "a",
-                "-tzip",
-                "-mem=AES256",
-                &format!("-p{ZIP_PASS}"),
-                "aes.zip",
-                "inner.csv",
-            ],
-        );
+        self.zip_aes("aes.zip", &["inner.csv"]);
         std::fs::remove_file(self.dir.path().join("inner.csv")).unwrap();
     }
 }
 
 /// `convert` with `bytes` on standard input and the ZIP password file.
 fn convert_stdin(bytes: &[u8], pass_file: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(bin())
-        .args([
+    run_bytes(
+        &[
             "convert",
             "-",
             "--to",
             "entra-csv",
             "--zip-password-file",
             pass_file,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run totp-toolset");
-    let mut pipe = child.stdin.take().expect("stdin");
-    let input = bytes.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().expect("writer");
-    out
+        ],
+        bytes,
+    )
 }
 
 proptest::proptest! {
