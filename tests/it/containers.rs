@@ -112,14 +112,7 @@ fn signatures_are_verified_with_the_signers_key_and_reported_otherwise() {
     let signer = PgpPublicKey::parse(&gpg.public_key()).expect("public key");
     let stranger = PgpPublicKey::parse(&other.public_key()).expect("other public key");
     let key_pass = pass(KEY_PASS);
-    let signed = gpg.make(&[
-        "--passphrase",
-        KEY_PASS,
-        "--sign",
-        "-r",
-        &gpg.fingerprint,
-        "--encrypt",
-    ]);
+    let signed = gpg.sign_and_encrypt(&gpg.fingerprint, false, PLAIN);
 
     let verified = open_pgp(&signed, with_key(&secret, &key_pass), Some(&signer)).unwrap();
     assert_eq!(&verified.plaintext[..], PLAIN);
@@ -222,15 +215,7 @@ fn rsa_keys_work_both_ways() {
     let secret = PgpSecretKey::parse(&gpg.secret_key()).expect("secret key");
     let public = PgpPublicKey::parse(&gpg.public_key()).expect("public key");
     let key_pass = pass(KEY_PASS);
-    let theirs = gpg.make(&[
-        "--passphrase",
-        KEY_PASS,
-        "--sign",
-        "--armor",
-        "-r",
-        &gpg.fingerprint,
-        "--encrypt",
-    ]);
+    let theirs = gpg.sign_and_encrypt(&gpg.fingerprint, true, PLAIN);
     let opened = open_pgp(&theirs, with_key(&secret, &key_pass), Some(&public)).unwrap();
     assert_eq!(&opened.plaintext[..], PLAIN);
     assert!(matches!(opened.signature, SignatureStatus::Verified { .. }));
@@ -333,14 +318,7 @@ fn gpg_over_pipes_decrypts_and_reports_what_gpg_says() {
     assert_eq!(&done.plaintext[..], PLAIN);
     assert_eq!(done.signature, SignatureStatus::Unsigned);
 
-    let signed = gpg.make(&[
-        "--passphrase",
-        KEY_PASS,
-        "--sign",
-        "-r",
-        &gpg.fingerprint,
-        "--encrypt",
-    ]);
+    let signed = gpg.sign_and_encrypt(&gpg.fingerprint, false, PLAIN);
     let done = runner
         .decrypt(&signed, Some(&pass(KEY_PASS)))
         .expect("to the key");

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use crate::support::gpg::{GnuPg, KEY_PASS, text};
-use crate::support::process::{bin, run_bytes};
+use crate::support::process::{assert_stderr_has, bin, run_bytes};
 use crate::support::tools::{archiver, zip_by_7zip_aes, zip_by_info_zip};
 
 /// What Token2 ships for factory-programmed tokens: Entra's columns, `timeinterval` as one
@@ -112,6 +112,13 @@ fn assert_no_secrets(o: &Output) {
     }
 }
 
+/// Refused as bad input: exit 2, nothing on stdout, and stderr says `needle`.
+fn assert_refused(o: &Output, what: &str, needle: &str) {
+    assert_eq!(o.status.code(), Some(2), "{what}: {}", text(&o.stderr));
+    assert!(o.stdout.is_empty(), "{what}");
+    assert_stderr_has(o, needle);
+}
+
 fn assert_converted(o: &Output, what: &str) {
     assert_eq!(o.status.code(), Some(0), "{what}: {}", text(&o.stderr));
     assert_eq!(text(&o.stdout), ENTRA, "{what}");
@@ -186,7 +193,7 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
         &[],
     );
     assert_converted(&o, "in process");
-    assert!(text(&o.stderr).contains("in process"));
+    assert_stderr_has(&o, "in process");
 
     // Without GnuPG (as in the Docker image): a symmetric message still opens, in process;
     // one to a key asks for --pgp-key.
@@ -208,10 +215,9 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
         &[("PATH", no_gpg)],
     );
     assert_converted(&o, "no gpg, symmetric");
-    assert!(
-        text(&o.stderr).contains("gpg could not be run: opened with the passphrase in process"),
-        "{}",
-        text(&o.stderr)
+    assert_stderr_has(
+        &o,
+        "gpg could not be run: opened with the passphrase in process",
     );
     let o = convert(
         &[
@@ -223,9 +229,7 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
         ],
         &[("PATH", no_gpg)],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("--pgp-key"), "{}", text(&o.stderr));
-    assert!(o.stdout.is_empty());
+    assert_refused(&o, "no gpg, to a key", "--pgp-key");
 }
 
 #[test]
@@ -238,17 +242,7 @@ fn signatures_are_verified_or_said_not_to_be() {
     let signer = w.put("signer.asc", &gpg.public_key());
     let stranger = w.put("stranger.asc", &other.public_key());
     let secret = w.put("secret.asc", &gpg.secret_key());
-    let signed = gpg.make_from(
-        &[
-            "--passphrase",
-            KEY_PASS,
-            "--sign",
-            "-r",
-            &gpg.fingerprint,
-            "--encrypt",
-        ],
-        TOKEN2_CSV,
-    );
+    let signed = gpg.sign_and_encrypt(&gpg.fingerprint, false, TOKEN2_CSV);
     let input = w.put("seeds.csv.gpg", &signed);
     let base = [
         input.as_str(),
@@ -269,27 +263,19 @@ fn signatures_are_verified_or_said_not_to_be() {
     // gpg checks it against the keyring, which holds the signer: good, and said where from.
     let o = with(&[], &[("GNUPGHOME", home)]);
     assert_converted(&o, "gpg, no signer");
-    assert!(
-        text(&o.stderr).contains("from your gpg keyring"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "from your gpg keyring");
 
     let o = with(&["--pgp-signer", &signer], &[("GNUPGHOME", home)]);
     assert_converted(&o, "gpg, signer");
-    assert!(
-        text(&o.stderr).contains("signature verified"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "signature verified");
 
     let o = with(&["--pgp-key", &secret], &[]);
     assert_converted(&o, "in process, no signer");
-    assert!(text(&o.stderr).contains("NOT verified"));
+    assert_stderr_has(&o, "NOT verified");
 
     let o = with(&["--pgp-key", &secret, "--pgp-signer", &signer], &[]);
     assert_converted(&o, "in process, signer");
-    assert!(text(&o.stderr).contains("signature verified"));
+    assert_stderr_has(&o, "signature verified");
 
     for (what, env) in [("gpg", vec![("GNUPGHOME", home)]), ("in process", vec![])] {
         let mut extra = vec!["--pgp-signer", stranger.as_str()];
@@ -297,51 +283,27 @@ fn signatures_are_verified_or_said_not_to_be() {
             extra.extend(["--pgp-key", &secret]);
         }
         let o = with(&extra, &env);
-        assert_eq!(o.status.code(), Some(2), "{what}: {}", text(&o.stderr));
-        assert!(o.stdout.is_empty(), "{what}");
-        assert!(
-            text(&o.stderr).contains("not by"),
-            "{what}: {}",
-            text(&o.stderr)
-        );
+        assert_refused(&o, what, "not by");
     }
 
     // Signed by a key the admin's keyring does not hold: converted, and NOT verified.
     other.make_from(&["--import"], &gpg.public_key());
-    let by_other = other.make_from(
-        &[
-            "--passphrase",
-            KEY_PASS,
-            "--trust-model",
-            "always",
-            "--sign",
-            "-r",
-            &gpg.fingerprint,
-            "--encrypt",
-        ],
-        TOKEN2_CSV,
-    );
+    let by_other = other.sign_and_encrypt(&gpg.fingerprint, false, TOKEN2_CSV);
     w.put("seeds.csv.gpg", &by_other);
     let o = with(&[], &[("GNUPGHOME", home)]);
     assert_converted(&o, "gpg, unknown signer");
-    assert!(
-        text(&o.stderr).contains("NOT verified"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "NOT verified");
     // ... and required to be by that key, gpg cannot check it: refused.
     let o = with(&["--pgp-signer", &stranger], &[("GNUPGHOME", home)]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(o.stdout.is_empty());
-    assert!(
-        text(&o.stderr).contains("not in your gpg keyring"),
-        "{}",
-        text(&o.stderr)
+    assert_refused(
+        &o,
+        "gpg, unknown signer required",
+        "not in your gpg keyring",
     );
     // In process, the signer's key file is all it takes.
     let o = with(&["--pgp-key", &secret, "--pgp-signer", &stranger], &[]);
     assert_converted(&o, "in process, other signer");
-    assert!(text(&o.stderr).contains("signature verified"));
+    assert_stderr_has(&o, "signature verified");
 }
 
 #[test]
@@ -372,16 +334,12 @@ fn seed_files_zipped_by_7zip_and_info_zip_convert() {
 
     let o = run(&aes, &[]);
     assert_converted(&o, "7-Zip AES-256");
-    assert!(text(&o.stderr).contains("AES-256"), "{}", text(&o.stderr));
+    assert_stderr_has(&o, "AES-256");
     assert!(!text(&o.stderr).contains("weak"));
 
     let o = run(&w.path("crypto.zip"), &[]);
     assert_converted(&o, "zip -e");
-    assert!(
-        text(&o.stderr).contains("ZipCrypto, which is weak"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "ZipCrypto, which is weak");
 
     let o = run(&w.path("two.zip"), &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
@@ -400,22 +358,12 @@ fn seed_files_zipped_by_7zip_and_info_zip_convert() {
         &GnuPg::new("Token2 <zip@token2.example>").public_key(),
     );
     let o = run(&aes, &["--pgp-signer", &signer]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(o.stdout.is_empty());
-    assert!(
-        text(&o.stderr).contains("no signature to verify"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_refused(&o, "ZIP with a signer", "no signature to verify");
 
     // Without the password file: it is asked for by name.
     let o = convert(&[&aes, "--to", "entra-csv"], &[]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o.stderr).contains("--zip-password-file"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "--zip-password-file");
 }
 
 #[test]
@@ -537,7 +485,7 @@ fn output_handed_on_encrypted_opens_with_gpg_and_7zip() {
         .map(|c| c.iter().collect::<String>())
         .collect::<Vec<_>>()
         .join(" ");
-    assert!(text(&o.stderr).contains(&spaced), "{}", text(&o.stderr));
+    assert_stderr_has(&o, &spaced);
     assert_no_secrets(&o);
     let sealed = w.read("entra.csv.asc");
     assert!(sealed.starts_with(b"-----BEGIN PGP MESSAGE-----"));
@@ -623,11 +571,7 @@ fn output_handed_on_encrypted_opens_with_gpg_and_7zip() {
         &w.path("short.zip"),
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o.stderr).contains("at least 12"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "at least 12");
     assert!(!w.exists("short.zip"));
     assert!(!text(&o.stderr).contains("too short"));
 }

@@ -247,9 +247,7 @@ fn decode(encoding: &str, bytes: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn pages_and_static_files_are_compressed_and_decode_to_the_same_bytes() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     b.get("/").await;
     for path in [
         "/",
@@ -291,9 +289,7 @@ async fn pages_and_static_files_are_compressed_and_decode_to_the_same_bytes() {
 
 #[tokio::test]
 async fn the_seed_page_with_its_css_and_js_is_at_most_20_kb_on_the_wire() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let mut total = 0;
     let mut plain_total = 0;
     for path in ["/", "/static/app.css", "/static/app.js"] {
@@ -308,9 +304,7 @@ async fn the_seed_page_with_its_css_and_js_is_at_most_20_kb_on_the_wire() {
 
 #[tokio::test]
 async fn responses_that_echo_the_request_are_not_compressed() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     // A refused row is shown again with what was typed, beside the session's seeds.
     let req = Request::post("/csv/rows")
         .header(header::HOST, "localhost")

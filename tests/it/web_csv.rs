@@ -2,7 +2,7 @@
 //! the CSV download byte for byte, the Graph JSON, caps, and sessions kept apart.
 
 use axum::http::StatusCode;
-use totp_toolset::web::{SessionConfig, WebConfig};
+use totp_toolset::web::SessionConfig;
 
 use crate::support::html::{field_error, input_value};
 use crate::support::router::{Browser, RFC_SEED, TestApp};
@@ -26,8 +26,7 @@ fn row<'a>(
 
 /// The two rows of tests/fixtures/entra.csv: one from the current token, one typed.
 async fn golden_session(server: &TestApp) -> Browser {
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     b.import(RFC_SEED).await;
     let r = b
         .post(
@@ -130,12 +129,8 @@ async fn sha256_token_goes_only_to_the_graph_json() {
         .await;
     let fields = row("carol@contoso.com", "60234569", "", "30", "C202");
     let r = b.post("/csv/rows", &fields).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let message = field_error(&r.text(), "row-secret").unwrap();
-    assert!(
-        message.contains("SHA-256") && message.contains("Graph JSON"),
-        "{message}"
-    );
+    let message = r.assert_field_error("row-secret", "SHA-256");
+    assert!(message.contains("Graph JSON"), "{message}");
 
     let mut graph = fields.clone();
     graph.push(("graph_only", "yes"));
@@ -254,9 +249,7 @@ async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
 
 #[tokio::test]
 async fn current_token_interval_must_match() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     b.import(RFC_SEED).await;
     let html = b.get("/csv").await.text();
     assert!(
@@ -269,12 +262,7 @@ async fn current_token_interval_must_match() {
             &row("alice@contoso.com", "1", "", "60", "C202"),
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        field_error(&r.text(), "row-secret")
-            .unwrap()
-            .contains("must match")
-    );
+    r.assert_field_error("row-secret", "must match");
 }
 
 #[tokio::test]
@@ -329,15 +317,11 @@ async fn delete_and_clear() {
 
 #[tokio::test]
 async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
-    let server = TestApp::with_config(WebConfig {
-        sessions: SessionConfig {
-            max_batch: 1,
-            ..SessionConfig::default()
-        },
-        ..WebConfig::default()
+    let server = TestApp::with_sessions(SessionConfig {
+        max_batch: 1,
+        ..SessionConfig::default()
     });
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     b.import(RFC_SEED).await;
     let r = b
         .post(
@@ -367,8 +351,7 @@ async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
 #[tokio::test]
 async fn serial_field_is_prefilled_from_the_session() {
     let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     b.import(RFC_SEED).await;
     let id = b.session_id();
     server

@@ -14,7 +14,7 @@ use totp_toolset::web::host::{AllowedHosts, HostPattern};
 use totp_toolset::web::{SessionConfig, WebConfig};
 
 use crate::support::process::Spawned;
-use crate::support::router::{Browser, RFC_SEED, Resp, TestApp, form_body};
+use crate::support::router::{Browser, RFC_SEED, Resp, TestApp, form_body, import_fields};
 use crate::support::{bin, run, stderr};
 
 const ROW: &[(&str, &str)] = &[
@@ -321,9 +321,7 @@ async fn row_accepted(b: &mut Browser, host: &str, headers: &[(&str, &str)]) -> 
 #[tokio::test]
 async fn cross_site_writes_are_refused_whatever_is_missing() {
     // Loopback names on any port (the default without a bind address).
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     b.import(RFC_SEED).await;
     let host = "localhost:8080";
     let refused: &[&[(&str, &str)]] = &[
@@ -383,8 +381,7 @@ async fn behind_tls_only_an_https_origin_matches() {
         allowed_hosts: hosts("0.0.0.0:8443", &["totp.example.com"]),
         ..WebConfig::default()
     });
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     let r = b
         .send(post(
             "totp.example.com",
@@ -460,9 +457,7 @@ async fn every_response_carries_the_new_headers() {
 
 #[tokio::test]
 async fn framework_refusals_are_html_pages_with_their_status() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let same = [("sec-fetch-site", "same-origin")];
     // 413 from the body limit: declared length, and a body that only turns out too long.
     let huge = form_body(&[("seed", &"A".repeat(64 * 1024))]);
@@ -539,9 +534,7 @@ async fn framework_refusals_are_html_pages_with_their_status() {
 
 #[tokio::test]
 async fn the_form_content_type_is_matched_without_regard_to_case() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     for ct in [
         "Application/X-WWW-Form-Urlencoded; charset=UTF-8",
         "APPLICATION/X-WWW-FORM-URLENCODED",
@@ -551,14 +544,7 @@ async fn the_form_content_type_is_matched_without_regard_to_case() {
             .header(header::HOST, "localhost")
             .header("sec-fetch-site", "same-origin")
             .header(header::CONTENT_TYPE, ct)
-            .body(Body::from(form_body(&[
-                ("seed", RFC_SEED),
-                ("format", "auto"),
-                ("algorithm", "sha1"),
-                ("digits", "6"),
-                ("period", "30"),
-                ("confirm_replace", "yes"),
-            ])))
+            .body(Body::from(form_body(&import_fields(RFC_SEED))))
             .unwrap();
         let r = b.send(req).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{ct}: {}", r.text());
@@ -567,9 +553,7 @@ async fn the_form_content_type_is_matched_without_regard_to_case() {
 
 #[tokio::test]
 async fn no_message_repeats_more_than_64_characters_of_an_input() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let long = "9".repeat(500);
     let xs = "x".repeat(500);
     let pages = [

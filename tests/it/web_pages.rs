@@ -30,9 +30,7 @@ async fn first_visit_gets_a_fresh_random_seed() {
 
 #[tokio::test]
 async fn seed_page_shows_every_encoding_of_an_imported_seed() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let r = b.import(RFC_SEED).await;
     assert_eq!(r.location().as_deref(), Some("/"));
     let html = b.get("/").await.text();
@@ -58,9 +56,7 @@ async fn seed_page_shows_every_encoding_of_an_imported_seed() {
 
 #[tokio::test]
 async fn import_of_a_uri_takes_its_parameters_and_label() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     b.import(&format!(
         "otpauth://totp/Contoso:alice%40contoso.com?secret={RFC_SEED}&issuer=Contoso&algorithm=SHA256&digits=8&period=60"
     ))
@@ -232,9 +228,7 @@ async fn generate_asks_before_replacing_a_seed_not_in_the_csv() {
 
 #[tokio::test]
 async fn generate_rejects_each_bad_field() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let good = [
         ("size", "20"),
         ("algorithm", "sha1"),
@@ -281,9 +275,7 @@ async fn generate_rejects_each_bad_field() {
 
 #[tokio::test]
 async fn label_is_editable_and_checked() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     b.import(RFC_SEED).await;
     let r = b
         .post(
@@ -319,19 +311,13 @@ async fn label_is_editable_and_checked() {
     let r = b
         .post("/seed/label", &[("issuer", "ok"), ("account", &long)])
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        field_error(&r.text(), "label-account")
-            .unwrap()
-            .contains("at most 64")
-    );
+    r.assert_field_error("label-account", "at most 64");
 }
 
 #[tokio::test]
 async fn qr_code_decodes_to_the_exact_uri() {
     let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     b.import(RFC_SEED).await;
     b.post(
         "/seed/label",
@@ -372,8 +358,7 @@ async fn otp_page_shows_code_countdown_window_and_seed_data() {
     // Sessions expire when the clock jumps, so each time gets its own browser.
     let server = TestApp::new();
     server.set_time(59);
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     b.import(RFC_SEED).await;
 
     // RFC 6238 at 59 s: 94287082, so the 6-digit code is 287082, 1 s before it changes.
@@ -396,8 +381,7 @@ async fn otp_page_shows_code_countdown_window_and_seed_data() {
 
     // The window: ±4 by default, offsets in seconds, UTC start times, current row marked.
     server.set_time(T0);
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     b.import(RFC_SEED).await;
     let html = b.get("/otp").await.text();
     let generator = rfc_generator();
@@ -436,17 +420,11 @@ async fn api_otp_returns_codes_as_strings() {
     let server = TestApp::new();
     // RFC 6238 at 1111111109: 07081804, so the 6-digit code has a leading zero.
     server.set_time(1_111_111_109);
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     b.import(RFC_SEED).await;
     let r = b.get("/api/otp").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(
-        r.header("content-type")
-            .unwrap()
-            .starts_with("application/json")
-    );
-    let v: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
+    let v = r.json();
     assert_eq!(v["code"], "081804");
     assert_eq!(v["next_code"], rfc_generator().code_at(1_111_111_109 + 30));
     assert_eq!(v["seconds_remaining"], 1);
@@ -457,9 +435,7 @@ async fn api_otp_returns_codes_as_strings() {
 
 #[tokio::test]
 async fn drift_finder_gives_offset_and_entra_verdict() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     b.import(RFC_SEED).await;
     let g = rfc_generator();
 

@@ -38,9 +38,7 @@ fn assert_security_headers(r: &Resp, what: &str, dynamic: bool) {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     b.import(RFC_SEED).await;
     b.add_current_token_row("alice@contoso.com", "1").await;
     for path in [
@@ -117,9 +115,7 @@ fn cross_site_post(path: &str, fields: &[(&str, &str)], cookie: &str) -> Request
 
 #[tokio::test]
 async fn cross_site_posts_are_refused() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let cookie = b.cookie.clone().unwrap();
     let r = b
         .send(cross_site_post(
@@ -164,8 +160,7 @@ async fn trusted_origin_may_post() {
         ),
         ..WebConfig::default()
     });
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     let req = Request::post("/seed/label")
         .header(header::HOST, "internal:8080")
         .header("sec-fetch-site", "cross-site")
@@ -201,12 +196,9 @@ async fn session_cookie_attributes() {
     // Only a new session sets the cookie.
     assert!(b.get("/").await.header("set-cookie").is_none());
 
-    let tls = TestApp::with_config(WebConfig {
-        sessions: SessionConfig {
-            tls: true,
-            ..SessionConfig::default()
-        },
-        ..WebConfig::default()
+    let tls = TestApp::with_sessions(SessionConfig {
+        tls: true,
+        ..SessionConfig::default()
     });
     let r = tls.browser().get("/").await;
     let cookie = r.header("set-cookie").unwrap();
@@ -219,9 +211,7 @@ async fn session_cookie_attributes() {
 
 #[tokio::test]
 async fn pages_hold_no_inline_script_or_style_and_no_seed_in_urls() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let r = b.import(RFC_SEED).await;
     assert_eq!(r.location().as_deref(), Some("/"));
     let mut pages = vec![b.get("/").await, b.get("/otp").await];
@@ -288,9 +278,7 @@ async fn pages_hold_no_inline_script_or_style_and_no_seed_in_urls() {
 
 #[tokio::test]
 async fn oversized_bodies_are_refused() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let huge = "A".repeat(64 * 1024);
     let r = b.post("/seed/import", &[("seed", &huge)]).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -300,8 +288,7 @@ async fn oversized_bodies_are_refused() {
 #[tokio::test]
 async fn idle_sessions_expire_and_their_rows_go() {
     let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     b.import(RFC_SEED).await;
     b.add_current_token_row("alice@contoso.com", "1").await;
     let first = b.cookie.clone();
@@ -322,15 +309,11 @@ async fn idle_sessions_expire_and_their_rows_go() {
 
 #[tokio::test]
 async fn sessions_end_at_the_absolute_limit_however_busy() {
-    let server = TestApp::with_config(WebConfig {
-        sessions: SessionConfig {
-            absolute_secs: 3600,
-            ..SessionConfig::default()
-        },
-        ..WebConfig::default()
+    let server = TestApp::with_sessions(SessionConfig {
+        absolute_secs: 3600,
+        ..SessionConfig::default()
     });
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     let first = b.cookie.clone();
     for _ in 0..3 {
         server.advance(20 * 60 - 1);
@@ -344,12 +327,9 @@ async fn sessions_end_at_the_absolute_limit_however_busy() {
 
 #[tokio::test]
 async fn session_cap_refuses_newcomers_and_evicts_no_one() {
-    let server = TestApp::with_config(WebConfig {
-        sessions: SessionConfig {
-            max_sessions: 2,
-            ..SessionConfig::default()
-        },
-        ..WebConfig::default()
+    let server = TestApp::with_sessions(SessionConfig {
+        max_sessions: 2,
+        ..SessionConfig::default()
     });
     let mut a = server.browser();
     let mut b = server.browser();
@@ -380,11 +360,9 @@ async fn session_cap_refuses_newcomers_and_evicts_no_one() {
 #[tokio::test]
 async fn sweeper_removes_only_expired_sessions() {
     let server = TestApp::new();
-    let mut old = server.browser();
-    old.get("/").await;
+    let old = server.session().await;
     server.advance(20 * 60);
-    let mut young = server.browser();
-    young.get("/").await;
+    let young = server.session().await;
     assert_eq!(server.state.sessions.len(), 2);
     server.advance(15 * 60);
     let now = T0_PLUS_35_MIN;

@@ -109,6 +109,23 @@ impl GnuPg {
         out.stdout
     }
 
+    /// `input` signed by this home's key and encrypted to `recipient` (a fingerprint in this
+    /// home, used as it is, without asking whether it is trusted), armored or binary.
+    pub fn sign_and_encrypt(&self, recipient: &str, armor: bool, input: &[u8]) -> Vec<u8> {
+        let mut args = vec![
+            "--passphrase",
+            KEY_PASS,
+            "--trust-model",
+            "always",
+            "--sign",
+        ];
+        if armor {
+            args.push("--armor");
+        }
+        args.extend(["-r", recipient, "--encrypt"]);
+        self.make_from(&args, input)
+    }
+
     pub fn public_key(&self) -> Vec<u8> {
         self.make_from(&["--armor", "--export", &self.fingerprint], b"")
     }

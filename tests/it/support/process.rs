@@ -55,6 +55,12 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The run's stderr says `needle`.
+pub fn assert_stderr_has(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert!(err.contains(needle), "{needle:?} not on stderr: {err}");
+}
+
 /// How long a child may take to print its first line on a busy 2-core machine.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 

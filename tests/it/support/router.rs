@@ -11,6 +11,7 @@ use http_body_util::BodyExt;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use tower::ServiceExt;
 
+use totp_toolset::web::session::SessionConfig;
 use totp_toolset::web::{self, AppState, WebConfig};
 
 /// RFC 6238's SHA-1 seed, ASCII `12345678901234567890`.
@@ -44,6 +45,14 @@ impl TestApp {
         }
     }
 
+    /// The default configuration but for the session limits.
+    pub fn with_sessions(sessions: SessionConfig) -> Self {
+        Self::with_config(WebConfig {
+            sessions,
+            ..WebConfig::default()
+        })
+    }
+
     pub fn set_time(&self, unix: u64) {
         self.time.store(unix, Ordering::SeqCst);
     }
@@ -57,6 +66,13 @@ impl TestApp {
             server: self.clone(),
             cookie: None,
         }
+    }
+
+    /// A browser that has loaded the home page, so it holds a session.
+    pub async fn session(&self) -> Browser {
+        let mut b = self.browser();
+        b.get("/").await;
+        b
     }
 }
 
@@ -87,6 +103,44 @@ impl Resp {
     pub fn location(&self) -> Option<String> {
         self.header("location")
     }
+
+    /// The body as JSON, after checking the response says it is JSON.
+    pub fn json(&self) -> serde_json::Value {
+        let content_type = self.header("content-type").unwrap_or_default();
+        assert!(
+            content_type.starts_with("application/json"),
+            "content-type {content_type:?}"
+        );
+        serde_json::from_slice(&self.bytes).expect("a JSON body")
+    }
+
+    /// Asserts a form was refused (422) with a message beside `field_id` that contains
+    /// `says`, and returns the message.
+    pub fn assert_field_error(&self, field_id: &str, says: &str) -> String {
+        assert_eq!(
+            self.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            self.text()
+        );
+        let message = crate::support::html::field_error(&self.text(), field_id)
+            .unwrap_or_else(|| panic!("no message beside {field_id}: {}", self.text()));
+        assert!(message.contains(says), "{field_id}: {message}");
+        message
+    }
+}
+
+/// The import form for `seed` (base32, hex or URI) as SHA-1/6/30, confirming the
+/// replacement of the current token.
+pub fn import_fields(seed: &str) -> [(&str, &str); 6] {
+    [
+        ("seed", seed),
+        ("format", "auto"),
+        ("algorithm", "sha1"),
+        ("digits", "6"),
+        ("period", "30"),
+        ("confirm_replace", "yes"),
+    ]
 }
 
 pub fn form_body(fields: &[(&str, &str)]) -> String {
@@ -181,18 +235,7 @@ impl Browser {
     /// Posts the import form for `seed` (base32, hex or URI) as SHA-1/6/30, confirming the
     /// replacement, and returns the answer whatever it is.
     pub async fn try_import(&mut self, seed: &str) -> Resp {
-        self.post(
-            "/seed/import",
-            &[
-                ("seed", seed),
-                ("format", "auto"),
-                ("algorithm", "sha1"),
-                ("digits", "6"),
-                ("period", "30"),
-                ("confirm_replace", "yes"),
-            ],
-        )
-        .await
+        self.post("/seed/import", &import_fields(seed)).await
     }
 
     /// Makes `seed` (base32, hex or URI) the current token, confirming the replacement.
