@@ -31,6 +31,14 @@ impl GnuPg {
     }
 }
 
+/// The home's key pair, parsed by us from gpg's export.
+fn key_pair(gpg: &GnuPg) -> (PgpSecretKey, PgpPublicKey) {
+    (
+        PgpSecretKey::parse(&gpg.secret_key()).expect("secret key"),
+        PgpPublicKey::parse(&gpg.public_key()).expect("public key"),
+    )
+}
+
 fn pass(s: &str) -> Passphrase {
     Passphrase::new(s)
 }
@@ -42,8 +50,7 @@ fn with_key<'a>(key: &'a PgpSecretKey, passphrase: &'a Passphrase) -> PgpUnlock<
 #[test]
 fn messages_gpg_made_open_in_process() {
     let gpg = GnuPg::new("Vendor <seeds@vendor.example>");
-    let secret = PgpSecretKey::parse(&gpg.secret_key()).expect("secret key");
-    let public = PgpPublicKey::parse(&gpg.public_key()).expect("public key");
+    let (secret, public) = key_pair(&gpg);
     assert_eq!(secret.fingerprint(), public.fingerprint());
     let key_pass = pass(KEY_PASS);
     let sym_pass = pass(SYM_PASS);
@@ -108,8 +115,7 @@ fn messages_gpg_made_open_in_process() {
 fn signatures_are_verified_with_the_signers_key_and_reported_otherwise() {
     let gpg = GnuPg::new("Vendor <signer@vendor.example>");
     let other = GnuPg::new("Someone <else@example.org>");
-    let secret = PgpSecretKey::parse(&gpg.secret_key()).expect("secret key");
-    let signer = PgpPublicKey::parse(&gpg.public_key()).expect("public key");
+    let (secret, signer) = key_pair(&gpg);
     let stranger = PgpPublicKey::parse(&other.public_key()).expect("other public key");
     let key_pass = pass(KEY_PASS);
     let signed = gpg.sign_and_encrypt(&gpg.fingerprint, false, PLAIN);
@@ -212,8 +218,7 @@ fn what_we_encrypt_gpg_decrypts_to_the_same_bytes() {
 #[test]
 fn rsa_keys_work_both_ways() {
     let gpg = GnuPg::with_algorithm("Vendor <rsa@vendor.example>", "rsa2048");
-    let secret = PgpSecretKey::parse(&gpg.secret_key()).expect("secret key");
-    let public = PgpPublicKey::parse(&gpg.public_key()).expect("public key");
+    let (secret, public) = key_pair(&gpg);
     let key_pass = pass(KEY_PASS);
     let theirs = gpg.sign_and_encrypt(&gpg.fingerprint, true, PLAIN);
     let opened = open_pgp(&theirs, with_key(&secret, &key_pass), Some(&public)).unwrap();

@@ -25,6 +25,8 @@ const ROW: &[(&str, &str)] = &[
     ("model", "C202"),
 ];
 
+const FORM: &str = "application/x-www-form-urlencoded";
+
 fn hosts(bind: &str, extra: &[&str]) -> AllowedHosts {
     AllowedHosts::for_bind(
         bind.parse().unwrap(),
@@ -55,11 +57,23 @@ fn post(
 ) -> Request<Body> {
     let mut r = Request::post(path)
         .header(header::HOST, host)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        .header(header::CONTENT_TYPE, FORM);
     for (k, v) in headers {
         r = r.header(*k, *v);
     }
     r.body(Body::from(form_body(fields))).unwrap()
+}
+
+/// A same-origin POST on localhost with this content type (or none) and a raw body, for
+/// what the framework refuses before a handler sees the form.
+fn raw_post(path: &str, content_type: Option<&str>, body: impl Into<Body>) -> Request<Body> {
+    let mut r = Request::post(path)
+        .header(header::HOST, "localhost")
+        .header("sec-fetch-site", "same-origin");
+    if let Some(ct) = content_type {
+        r = r.header(header::CONTENT_TYPE, ct);
+    }
+    r.body(body.into()).unwrap()
 }
 
 fn assert_html(r: &Resp, status: StatusCode, what: &str) {
@@ -432,25 +446,14 @@ async fn every_response_carries_the_new_headers() {
         ] {
             assert!(pp.contains(feature), "{what}: {pp}");
         }
-        assert_eq!(
-            r.header("cross-origin-opener-policy").as_deref(),
-            Some("same-origin"),
-            "{what}"
-        );
-        assert_eq!(
-            r.header("cross-origin-resource-policy").as_deref(),
-            Some("same-origin"),
-            "{what}"
-        );
-        assert_eq!(
-            r.header("x-frame-options").as_deref(),
-            Some("DENY"),
-            "{what}"
-        );
-        assert_eq!(
-            r.header("referrer-policy").as_deref(),
-            Some("same-origin"),
-            "{what}"
+        r.assert_headers(
+            &[
+                ("cross-origin-opener-policy", "same-origin"),
+                ("cross-origin-resource-policy", "same-origin"),
+                ("x-frame-options", "DENY"),
+                ("referrer-policy", "same-origin"),
+            ],
+            what,
         );
     }
 }
@@ -461,13 +464,10 @@ async fn framework_refusals_are_html_pages_with_their_status() {
     let same = [("sec-fetch-site", "same-origin")];
     // 413 from the body limit: declared length, and a body that only turns out too long.
     let huge = form_body(&[("seed", &"A".repeat(64 * 1024))]);
-    let declared = Request::post("/seed/import")
-        .header(header::HOST, "localhost")
-        .header("sec-fetch-site", "same-origin")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::CONTENT_LENGTH, huge.len())
-        .body(Body::from(huge.clone()))
-        .unwrap();
+    let mut declared = raw_post("/seed/import", Some(FORM), huge.clone());
+    declared
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, huge.len().into());
     let r = b.send(declared).await;
     assert_html(&r, StatusCode::PAYLOAD_TOO_LARGE, "413 declared");
     assert!(r.text().contains("--max-body-bytes"));
@@ -486,36 +486,23 @@ async fn framework_refusals_are_html_pages_with_their_status() {
         "application/json",
         "multipart/form-data; boundary=x",
     ] {
-        let req = Request::post("/seed/label")
-            .header(header::HOST, "localhost")
-            .header("sec-fetch-site", "same-origin")
-            .header(header::CONTENT_TYPE, ct)
-            .body(Body::from("issuer=a&account=b"))
-            .unwrap();
+        let req = raw_post("/seed/label", Some(ct), "issuer=a&account=b");
         let r = b.send(req).await;
         assert_html(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, ct);
-        assert!(
-            r.text().contains("application/x-www-form-urlencoded"),
-            "{ct}"
-        );
+        assert!(r.text().contains(FORM), "{ct}");
     }
-    let req = Request::post("/seed/label")
-        .header(header::HOST, "localhost")
-        .header("sec-fetch-site", "same-origin")
-        .body(Body::from("issuer=a&account=b"))
-        .unwrap();
+    let req = raw_post("/seed/label", None, "issuer=a&account=b");
     assert_html(
         &b.send(req).await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "no type",
     );
     // 422: a field given twice, said by its name, without the values.
-    let req = Request::post("/seed/import")
-        .header(header::HOST, "localhost")
-        .header("sec-fetch-site", "same-origin")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("seed={RFC_SEED}&seed=AAAAAAAAAAAAAAAA")))
-        .unwrap();
+    let req = raw_post(
+        "/seed/import",
+        Some(FORM),
+        format!("seed={RFC_SEED}&seed=AAAAAAAAAAAAAAAA"),
+    );
     let r = b.send(req).await;
     assert_html(&r, StatusCode::UNPROCESSABLE_ENTITY, "duplicate field");
     let text = r.text();
@@ -540,12 +527,11 @@ async fn the_form_content_type_is_matched_without_regard_to_case() {
         "APPLICATION/X-WWW-FORM-URLENCODED",
         "application/x-www-form-urlencoded ; charset=utf-8",
     ] {
-        let req = Request::post("/seed/import")
-            .header(header::HOST, "localhost")
-            .header("sec-fetch-site", "same-origin")
-            .header(header::CONTENT_TYPE, ct)
-            .body(Body::from(form_body(&import_fields(RFC_SEED))))
-            .unwrap();
+        let req = raw_post(
+            "/seed/import",
+            Some(ct),
+            form_body(&import_fields(RFC_SEED)),
+        );
         let r = b.send(req).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{ct}: {}", r.text());
     }

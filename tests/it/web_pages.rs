@@ -277,12 +277,7 @@ async fn generate_rejects_each_bad_field() {
 async fn label_is_editable_and_checked() {
     let mut b = TestApp::new().session().await;
     b.import(RFC_SEED).await;
-    let r = b
-        .post(
-            "/seed/label",
-            &[("issuer", "Contoso IT"), ("account", "bob@contoso.com")],
-        )
-        .await;
+    let r = b.label("Contoso IT", "bob@contoso.com").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let html = b.get("/").await.text();
     assert_eq!(
@@ -296,9 +291,7 @@ async fn label_is_editable_and_checked() {
         "summary shows the label"
     );
 
-    let r = b
-        .post("/seed/label", &[("issuer", "Con:toso"), ("account", "bob")])
-        .await;
+    let r = b.label("Con:toso", "bob").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text();
     assert!(
@@ -308,9 +301,7 @@ async fn label_is_editable_and_checked() {
     );
     assert_eq!(input_value(&html, "label-issuer").unwrap(), "Con:toso");
     let long = "x".repeat(65);
-    let r = b
-        .post("/seed/label", &[("issuer", "ok"), ("account", &long)])
-        .await;
+    let r = b.label("ok", &long).await;
     r.assert_field_error("label-account", "at most 64");
 }
 
@@ -319,11 +310,7 @@ async fn qr_code_decodes_to_the_exact_uri() {
     let server = TestApp::new();
     let mut b = server.session().await;
     b.import(RFC_SEED).await;
-    b.post(
-        "/seed/label",
-        &[("issuer", "Contoso"), ("account", "alice@contoso.com")],
-    )
-    .await;
+    b.label("Contoso", "alice@contoso.com").await;
     let html = b.get("/").await.text();
     let expected = format!(
         "otpauth://totp/Contoso:alice%40contoso.com?secret={RFC_SEED}&issuer=Contoso&algorithm=SHA1&digits=6&period=30"

@@ -238,12 +238,7 @@ async fn the_qr_code_follows_every_change_of_seed_and_label() {
     let first = qr_of(&b.get("/").await.text());
     assert_eq!(qr_of(&b.get("/").await.text()), first, "kept between views");
 
-    let r = b
-        .post(
-            "/seed/label",
-            &[("issuer", "Contoso"), ("account", "alice")],
-        )
-        .await;
+    let r = b.label("Contoso", "alice").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let relabelled = qr_of(&b.get("/").await.text());
     assert_ne!(relabelled, first, "a new label, a new QR code");

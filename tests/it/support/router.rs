@@ -104,6 +104,13 @@ impl Resp {
         self.header("location")
     }
 
+    /// Asserts each `(name, value)` header is there with exactly that value.
+    pub fn assert_headers(&self, expected: &[(&str, &str)], what: &str) {
+        for (name, value) in expected {
+            assert_eq!(self.header(name).as_deref(), Some(*value), "{what}: {name}");
+        }
+    }
+
     /// The body as JSON, after checking the response says it is JSON.
     pub fn json(&self) -> serde_json::Value {
         let content_type = self.header("content-type").unwrap_or_default();
@@ -248,6 +255,12 @@ impl Browser {
             r.text()
         );
         r
+    }
+
+    /// Posts the label form (issuer and account of the current token).
+    pub async fn label(&mut self, issuer: &str, account: &str) -> Resp {
+        self.post("/seed/label", &[("issuer", issuer), ("account", account)])
+            .await
     }
 
     /// Appends a row for the current token (secret left empty) with fixed maker and model.
