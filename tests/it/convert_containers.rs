@@ -75,6 +75,14 @@ impl Work {
         self.dir.path().join(name).exists()
     }
 
+    /// `convert INPUT --to entra-csv --assign users.txt EXTRA...` with extra environment.
+    fn to_entra(&self, input: &str, extra: &[&str], env: &[(&str, &Path)]) -> Output {
+        let users = self.path("users.txt");
+        let mut args = vec![input, "--to", "entra-csv", "--assign", &users];
+        args.extend_from_slice(extra);
+        convert(&args, env)
+    }
+
     /// A tool run in this directory, which must succeed.
     fn tool(&self, program: &str, args: &[&str]) -> Output {
         archiver(program, args, self.dir.path())
@@ -130,7 +138,6 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
     let gpg = GnuPg::new("Token2 <seeds@token2.example>");
     let w = Work::new();
     let home = gpg.home.path();
-    let users = w.path("users.txt");
     let fpr = gpg.fingerprint.clone();
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
         (
@@ -158,16 +165,9 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
         let message = gpg.make_from(&gpg_args, TOKEN2_CSV);
         // The name says CSV: the bytes decide.
         let input = w.put("seeds.csv", &message);
-        let o = convert(
-            &[
-                &input,
-                "--to",
-                "entra-csv",
-                "--assign",
-                &users,
-                "--pgp-passphrase-file",
-                &w.path(pass_file),
-            ],
+        let o = w.to_entra(
+            &input,
+            &["--pgp-passphrase-file", &w.path(pass_file)],
             &[("GNUPGHOME", home)],
         );
         assert_converted(&o, what);
@@ -178,13 +178,9 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
     let secret = w.put("secret.asc", &gpg.secret_key());
     let message = gpg.make_from(&["-r", &fpr, "--encrypt"], TOKEN2_CSV);
     let input = w.put("seeds.gpg", &message);
-    let o = convert(
+    let o = w.to_entra(
+        &input,
         &[
-            &input,
-            "--to",
-            "entra-csv",
-            "--assign",
-            &users,
             "--pgp-key",
             &secret,
             "--pgp-passphrase-file",
@@ -202,16 +198,9 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
         "sym.gpg",
         &gpg.make_from(&["--passphrase", SYM_PASS, "--symmetric"], TOKEN2_CSV),
     );
-    let o = convert(
-        &[
-            &symmetric,
-            "--to",
-            "entra-csv",
-            "--assign",
-            &users,
-            "--pgp-passphrase-file",
-            &w.path("sym.pass"),
-        ],
+    let o = w.to_entra(
+        &symmetric,
+        &["--pgp-passphrase-file", &w.path("sym.pass")],
         &[("PATH", no_gpg)],
     );
     assert_converted(&o, "no gpg, symmetric");
@@ -238,26 +227,18 @@ fn signatures_are_verified_or_said_not_to_be() {
     let other = GnuPg::new("Someone <else@example.org>");
     let w = Work::new();
     let home = gpg.home.path();
-    let users = w.path("users.txt");
     let signer = w.put("signer.asc", &gpg.public_key());
     let stranger = w.put("stranger.asc", &other.public_key());
     let secret = w.put("secret.asc", &gpg.secret_key());
     let signed = gpg.sign_and_encrypt(&gpg.fingerprint, false, TOKEN2_CSV);
     let input = w.put("seeds.csv.gpg", &signed);
-    let base = [
-        input.as_str(),
-        "--to",
-        "entra-csv",
-        "--assign",
-        &users,
-        "--pgp-passphrase-file",
-    ];
     let key_pass = w.path("key.pass");
     let with = |extra: &[&str], env: &[(&str, &Path)]| {
-        let mut args = base.to_vec();
-        args.push(&key_pass);
-        args.extend_from_slice(extra);
-        convert(&args, env)
+        w.to_entra(
+            &input,
+            &[&["--pgp-passphrase-file", &key_pass], extra].concat(),
+            env,
+        )
     };
 
     // gpg checks it against the keyring, which holds the signer: good, and said where from.
@@ -314,22 +295,15 @@ fn seed_files_zipped_by_7zip_and_info_zip_convert() {
     w.zip_aes("aes.zip", &["seeds.csv"]);
     zip_by_info_zip(w.dir.path(), ZIP_PASS, "crypto.zip", "seeds.csv");
     w.zip_aes("two.zip", &["seeds.csv", "readme.csv"]);
-    let users = w.path("users.txt");
     let zip_pass = w.path("zip.pass");
     // Named like a CSV, holding a ZIP: the bytes decide.
     let aes = w.put("aes-seeds.csv", &w.read("aes.zip"));
     let run = |input: &str, extra: &[&str]| {
-        let mut args = vec![
+        w.to_entra(
             input,
-            "--to",
-            "entra-csv",
-            "--assign",
-            &users,
-            "--zip-password-file",
-            &zip_pass,
-        ];
-        args.extend_from_slice(extra);
-        convert(&args, &[])
+            &[&["--zip-password-file", &zip_pass], extra].concat(),
+            &[],
+        )
     };
 
     let o = run(&aes, &[]);
@@ -464,15 +438,8 @@ fn output_handed_on_encrypted_opens_with_gpg_and_7zip() {
     let gpg = GnuPg::new("Admin <admin@contoso.example>");
     let w = Work::new();
     let plain = w.path("plain.csv");
-    let users = w.path("users.txt");
     let public = w.put("admin.asc", &gpg.public_key());
-    let base = ["--to", "entra-csv", "--assign", users.as_str()];
-    let run = |extra: &[&str]| {
-        let mut args = vec![plain.as_str()];
-        args.extend_from_slice(&base);
-        args.extend_from_slice(extra);
-        convert(&args, &[])
-    };
+    let run = |extra: &[&str]| w.to_entra(&plain, extra, &[]);
 
     // To a public key: the fingerprint first, then a file only the key opens.
     let o = run(&["--encrypt-to", &public, "-o", &w.path("entra.csv.asc")]);

@@ -355,20 +355,8 @@ async fn sweeper_removes_only_expired_sessions() {
     let now = T0_PLUS_35_MIN;
     assert_eq!(server.state.sessions.sweep(now), 1);
     assert_eq!(server.state.sessions.len(), 1);
-    assert!(
-        server
-            .state
-            .sessions
-            .with(young.session_id(), |_| ())
-            .is_ok()
-    );
-    assert!(
-        server
-            .state
-            .sessions
-            .with(old.session_id(), |_| ())
-            .is_err()
-    );
+    assert!(server.holds_session_of(&young));
+    assert!(!server.holds_session_of(&old));
 }
 
 const T0_PLUS_35_MIN: u64 = crate::support::router::T0 + 35 * 60;

@@ -61,6 +61,11 @@ impl TestApp {
         self.time.fetch_add(secs, Ordering::SeqCst);
     }
 
+    /// True while the session behind `b`'s cookie is still kept.
+    pub fn holds_session_of(&self, b: &Browser) -> bool {
+        self.state.sessions.with(b.session_id(), |_| ()).is_ok()
+    }
+
     pub fn browser(&self) -> Browser {
         Browser {
             server: self.clone(),
