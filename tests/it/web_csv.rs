@@ -26,8 +26,7 @@ fn row<'a>(
 
 /// The two rows of tests/fixtures/entra.csv: one from the current token, one typed.
 async fn golden_session(server: &TestApp) -> Browser {
-    let mut b = server.session().await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     let r = b
         .post(
             "/csv/rows",
@@ -249,8 +248,7 @@ async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
 
 #[tokio::test]
 async fn current_token_interval_must_match() {
-    let mut b = TestApp::new().session().await;
-    b.import(RFC_SEED).await;
+    let mut b = TestApp::new().session_with(RFC_SEED).await;
     let html = b.get("/csv").await.text();
     assert!(
         html.contains("<option value=\"30\" selected>"),
@@ -321,8 +319,7 @@ async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
         max_batch: 1,
         ..SessionConfig::default()
     });
-    let mut b = server.session().await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     let r = b
         .post(
             "/csv/rows",
@@ -351,8 +348,7 @@ async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
 #[tokio::test]
 async fn serial_field_is_prefilled_from_the_session() {
     let server = TestApp::new();
-    let mut b = server.session().await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     let id = b.session_id();
     server
         .state

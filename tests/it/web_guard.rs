@@ -331,8 +331,7 @@ async fn row_accepted(b: &mut Browser, host: &str, headers: &[(&str, &str)]) -> 
 #[tokio::test]
 async fn cross_site_writes_are_refused_whatever_is_missing() {
     // Loopback names on any port (the default without a bind address).
-    let mut b = TestApp::new().session().await;
-    b.import(RFC_SEED).await;
+    let mut b = TestApp::new().session_with(RFC_SEED).await;
     let host = "localhost:8080";
     let refused: &[&[(&str, &str)]] = &[
         // Neither header, whatever the Referer says.

@@ -275,8 +275,7 @@ async fn generate_rejects_each_bad_field() {
 
 #[tokio::test]
 async fn label_is_editable_and_checked() {
-    let mut b = TestApp::new().session().await;
-    b.import(RFC_SEED).await;
+    let mut b = TestApp::new().session_with(RFC_SEED).await;
     let r = b.label("Contoso IT", "bob@contoso.com").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let html = b.get("/").await.text();
@@ -308,8 +307,7 @@ async fn label_is_editable_and_checked() {
 #[tokio::test]
 async fn qr_code_decodes_to_the_exact_uri() {
     let server = TestApp::new();
-    let mut b = server.session().await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     b.label("Contoso", "alice@contoso.com").await;
     let html = b.get("/").await.text();
     let expected = format!(
@@ -345,8 +343,7 @@ async fn otp_page_shows_code_countdown_window_and_seed_data() {
     // Sessions expire when the clock jumps, so each time gets its own browser.
     let server = TestApp::new();
     server.set_time(59);
-    let mut b = server.session().await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
 
     // RFC 6238 at 59 s: 94287082, so the 6-digit code is 287082, 1 s before it changes.
     let html = b.get("/otp").await.text();
@@ -368,8 +365,7 @@ async fn otp_page_shows_code_countdown_window_and_seed_data() {
 
     // The window: ±4 by default, offsets in seconds, UTC start times, current row marked.
     server.set_time(T0);
-    let mut b = server.session().await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     let html = b.get("/otp").await.text();
     let generator = rfc_generator();
     let window = generator.window(T0, 4);
@@ -407,8 +403,7 @@ async fn api_otp_returns_codes_as_strings() {
     let server = TestApp::new();
     // RFC 6238 at 1111111109: 07081804, so the 6-digit code has a leading zero.
     server.set_time(1_111_111_109);
-    let mut b = server.session().await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     let r = b.get("/api/otp").await;
     assert_eq!(r.status, StatusCode::OK);
     let v = r.json();
@@ -422,8 +417,7 @@ async fn api_otp_returns_codes_as_strings() {
 
 #[tokio::test]
 async fn drift_finder_gives_offset_and_entra_verdict() {
-    let mut b = TestApp::new().session().await;
-    b.import(RFC_SEED).await;
+    let mut b = TestApp::new().session_with(RFC_SEED).await;
     let g = rfc_generator();
 
     // A token 7 steps ahead, given with its next code: found, and past 60 s.

@@ -27,8 +27,7 @@ fn assert_security_headers(r: &Resp, what: &str, dynamic: bool) {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let mut b = TestApp::new().session().await;
-    b.import(RFC_SEED).await;
+    let mut b = TestApp::new().session_with(RFC_SEED).await;
     b.add_current_token_row("alice@contoso.com", "1").await;
     for path in [
         "/",
@@ -275,8 +274,7 @@ async fn oversized_bodies_are_refused() {
 #[tokio::test]
 async fn idle_sessions_expire_and_their_rows_go() {
     let server = TestApp::new();
-    let mut b = server.session().await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     b.add_current_token_row("alice@contoso.com", "1").await;
     let first = b.cookie.clone();
     // 29 minutes idle: still there (and touched again).

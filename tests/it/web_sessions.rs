@@ -223,8 +223,7 @@ async fn api_otp_answers_only_for_a_session_the_browser_has() {
 #[tokio::test]
 async fn api_otp_gives_the_codes_of_the_seed_on_the_page() {
     let server = TestApp::new();
-    let mut b = server.session().await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     // RFC 6238's SHA-1 vector at 1111111111 is 050471 (8 digits: 14050471).
     server.set_time(1_111_111_111);
     let data: serde_json::Value = serde_json::from_slice(&b.get("/api/otp").await.bytes).unwrap();

@@ -61,6 +61,13 @@ impl TestApp {
         self.time.fetch_add(secs, Ordering::SeqCst);
     }
 
+    /// A browser whose session's current token is `seed` (imported as SHA-1/6/30).
+    pub async fn session_with(&self, seed: &str) -> Browser {
+        let mut b = self.session().await;
+        b.import(seed).await;
+        b
+    }
+
     /// True while the session behind `b`'s cookie is still kept.
     pub fn holds_session_of(&self, b: &Browser) -> bool {
         self.state.sessions.with(b.session_id(), |_| ()).is_ok()
