@@ -208,16 +208,9 @@ async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
             .map(|(k, v)| if *k == field { (*k, value) } else { (*k, *v) })
             .collect();
         let r = b.post("/csv/rows", &fields).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{field}={value:?}"
-        );
+        let what = format!("{field}={value:?}");
+        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);
         let html = r.text();
-        let message =
-            field_error(&html, id).unwrap_or_else(|| panic!("no error for {field}={value:?}"));
-        assert!(message.contains(needle), "{field}={value:?}: {message}");
-        assert!(html.contains(&format!("aria-describedby=\"{id}-error\"")));
         assert_eq!(row_count(&html), 2, "rows intact after {field}={value:?}");
         // Everything typed is still in the form (the interval is a select).
         for (k, v) in &fields {
@@ -294,14 +287,8 @@ async fn delete_and_clear() {
 
     // Clearing needs the confirmation box.
     let r = b.post("/csv/clear", &[]).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text();
-    assert!(
-        field_error(&html, "clear-confirm")
-            .unwrap()
-            .contains("Tick the box")
-    );
-    assert_eq!(row_count(&html), 1);
+    r.assert_field_error("clear-confirm", "Tick the box");
+    assert_eq!(row_count(&r.text()), 1);
     let r = b.post("/csv/clear", &[("confirm", "yes")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let html = b.get("/csv").await.text();

@@ -297,21 +297,20 @@ async fn health_checks_answer_under_any_host() {
 
 // --- §3: cross-site writes ------------------------------------------------------------
 
+/// How many rows of the posted user the CSV page shows.
+async fn mallory_rows(b: &mut Browser) -> usize {
+    b.get("/csv")
+        .await
+        .text()
+        .matches("mallory@evil.example")
+        .count()
+}
+
 /// Posts a row with these headers; true when it was accepted (and the row is there).
 async fn row_accepted(b: &mut Browser, host: &str, headers: &[(&str, &str)]) -> bool {
-    let before = b
-        .get("/csv")
-        .await
-        .text()
-        .matches("mallory@evil.example")
-        .count();
+    let before = mallory_rows(b).await;
     let r = b.send(post(host, "/csv/rows", headers, ROW)).await;
-    let after = b
-        .get("/csv")
-        .await
-        .text()
-        .matches("mallory@evil.example")
-        .count();
+    let after = mallory_rows(b).await;
     match r.status {
         StatusCode::SEE_OTHER => {
             assert!(after > before, "accepted but no row: {headers:?}");

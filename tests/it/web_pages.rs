@@ -6,7 +6,7 @@ use crate::support::tools::decode_page_qr;
 use axum::http::StatusCode;
 use totp_toolset::otp::{Drift, Generator, Params, Secret, SeedFormat};
 
-use crate::support::html::{element_text, field_error, input_value, unescape};
+use crate::support::html::{element_text, input_value, unescape};
 use crate::support::router::{RFC_SEED, RFC_SEED_HEX, T0, TestApp};
 
 #[tokio::test]
@@ -140,11 +140,9 @@ async fn import_errors_sit_beside_their_field_and_keep_the_input() {
             form.push((k, v));
         }
         let r = b.post("/seed/import", &form).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        let what = format!("{fields:?}");
+        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);
         let html = r.text();
-        let message = field_error(&html, id).unwrap_or_else(|| panic!("no error for {id}"));
-        assert!(message.contains(needle), "{id}: {message}");
-        assert!(html.contains(&format!("aria-describedby=\"{id}-error\"")));
         let seed = fields.iter().find(|(k, _)| *k == "seed").unwrap().1;
         assert!(
             unescape(&html).contains(&format!(">{seed}</textarea>")),
@@ -170,13 +168,13 @@ async fn generate_asks_before_replacing_a_seed_not_in_the_csv() {
         ("period", "60"),
     ];
     let r = b.post("/seed", &form).await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
-    let html = r.text();
-    assert!(
-        field_error(&html, "gen-confirm")
-            .unwrap()
-            .contains("not in the CSV list")
+    r.assert_refused_field(
+        StatusCode::CONFLICT,
+        "gen-confirm",
+        "not in the CSV list",
+        "unconfirmed",
     );
+    let html = r.text();
     assert_eq!(element_text(&html, "seed-hex").unwrap(), before);
     // The choices stay selected for the second submit.
     assert!(html.contains("<option value=\"32\" selected>"));
@@ -249,14 +247,8 @@ async fn generate_rejects_each_bad_field() {
             .map(|(k, v)| if *k == field { (*k, bad) } else { (*k, *v) })
             .collect();
         let r = b.post("/seed", &form).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}={bad}");
-        let html = r.text();
-        assert!(
-            field_error(&html, id).unwrap().contains(needle),
-            "{field}={bad}: {:?}",
-            field_error(&html, id)
-        );
-        assert!(html.contains(&format!("aria-describedby=\"{id}-error\"")));
+        let what = format!("{field}={bad}");
+        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);
     }
     // The bad period is shown back as typed.
     let r = b
@@ -291,14 +283,8 @@ async fn label_is_editable_and_checked() {
     );
 
     let r = b.label("Con:toso", "bob").await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text();
-    assert!(
-        field_error(&html, "label-issuer")
-            .unwrap()
-            .contains("may not contain ':'")
-    );
-    assert_eq!(input_value(&html, "label-issuer").unwrap(), "Con:toso");
+    r.assert_field_error("label-issuer", "may not contain ':'");
+    assert_eq!(input_value(&r.text(), "label-issuer").unwrap(), "Con:toso");
     let long = "x".repeat(65);
     let r = b.label("ok", &long).await;
     r.assert_field_error("label-account", "at most 64");
@@ -391,10 +377,9 @@ async fn otp_page_shows_code_countdown_window_and_seed_data() {
     assert_eq!(html.matches("<td><code>").count(), 1);
     for bad in ["21", "-1", "abc"] {
         let r = b.get(&format!("/otp?skew={bad}")).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "skew={bad}");
-        let html = r.text();
-        assert!(field_error(&html, "skew").unwrap().contains("0 to 20"));
-        assert_eq!(input_value(&html, "skew").unwrap(), bad);
+        let what = format!("skew={bad}");
+        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, "skew", "0 to 20", &what);
+        assert_eq!(input_value(&r.text(), "skew").unwrap(), bad);
     }
 }
 
@@ -494,13 +479,8 @@ async fn drift_finder_gives_offset_and_entra_verdict() {
         ),
     ] {
         let r = b.post("/otp/drift", &fields).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
-        let html = r.text();
-        assert!(
-            field_error(&html, id).unwrap().contains(needle),
-            "{fields:?}"
-        );
-        assert!(html.contains(&format!("aria-describedby=\"{id}-error\"")));
-        assert_eq!(input_value(&html, "drift-code").unwrap(), fields[0].1);
+        let what = format!("{fields:?}");
+        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);
+        assert_eq!(input_value(&r.text(), "drift-code").unwrap(), fields[0].1);
     }
 }

@@ -134,17 +134,28 @@ impl Resp {
     }
 
     /// Asserts a form was refused (422) with a message beside `field_id` that contains
-    /// `says`, and returns the message.
+    /// `says` and that the field points to (`aria-describedby`); returns the message.
     pub fn assert_field_error(&self, field_id: &str, says: &str) -> String {
-        assert_eq!(
-            self.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{}",
-            self.text()
+        self.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, field_id, says, field_id)
+    }
+
+    /// [`Resp::assert_field_error`] with another status, and `what` to say on failure.
+    pub fn assert_refused_field(
+        &self,
+        status: StatusCode,
+        field_id: &str,
+        says: &str,
+        what: &str,
+    ) -> String {
+        let html = self.text();
+        assert_eq!(self.status, status, "{what}: {html}");
+        let message = crate::support::html::field_error(&html, field_id)
+            .unwrap_or_else(|| panic!("{what}: no message beside {field_id}: {html}"));
+        assert!(message.contains(says), "{what}: {message}");
+        assert!(
+            html.contains(&format!("aria-describedby=\"{field_id}-error\"")),
+            "{what}: {field_id} does not point to its message"
         );
-        let message = crate::support::html::field_error(&self.text(), field_id)
-            .unwrap_or_else(|| panic!("no message beside {field_id}: {}", self.text()));
-        assert!(message.contains(says), "{field_id}: {message}");
         message
     }
 }
