@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use totp_toolset::web::SessionConfig;
 
 use crate::support::html::{field_error, input_value};
-use crate::support::router::{Browser, RFC_SEED, TestApp};
+use crate::support::router::{Browser, RFC_SEED, TestApp, with_field};
 
 fn row<'a>(
     upn: &'a str,
@@ -203,10 +203,7 @@ async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
         ("model", "@C202", "row-model", "formula"),
     ];
     for (field, value, id, needle) in cases {
-        let fields: Vec<(&str, &str)> = good
-            .iter()
-            .map(|(k, v)| if *k == field { (*k, value) } else { (*k, *v) })
-            .collect();
+        let fields = with_field(&good, field, value);
         let r = b.post("/csv/rows", &fields).await;
         let what = format!("{field}={value:?}");
         r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use totp_toolset::otp::{Drift, Generator, Params, Secret, SeedFormat};
 
 use crate::support::html::{element_text, input_value, unescape};
-use crate::support::router::{RFC_SEED, RFC_SEED_HEX, T0, TestApp};
+use crate::support::router::{RFC_SEED, RFC_SEED_HEX, T0, TestApp, with_field};
 
 #[tokio::test]
 async fn first_visit_gets_a_fresh_random_seed() {
@@ -242,10 +242,7 @@ async fn generate_rejects_each_bad_field() {
         ("period", "0", "gen-period", "1 to 3600"),
         ("period", "abc", "gen-period", "1 to 3600"),
     ] {
-        let form: Vec<(&str, &str)> = good
-            .iter()
-            .map(|(k, v)| if *k == field { (*k, bad) } else { (*k, *v) })
-            .collect();
+        let form = with_field(&good, field, bad);
         let r = b.post("/seed", &form).await;
         let what = format!("{field}={bad}");
         r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);

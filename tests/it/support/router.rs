@@ -160,6 +160,18 @@ impl Resp {
     }
 }
 
+/// The form `fields` with `field`'s value replaced by `value`.
+pub fn with_field<'a>(
+    fields: &[(&'a str, &'a str)],
+    field: &str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    fields
+        .iter()
+        .map(|&(k, v)| if k == field { (k, value) } else { (k, v) })
+        .collect()
+}
+
 /// The import form for `seed` (base32, hex or URI) as SHA-1/6/30, confirming the
 /// replacement of the current token.
 pub fn import_fields(seed: &str) -> [(&str, &str); 6] {
