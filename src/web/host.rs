@@ -295,47 +295,55 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// Over plain HTTP, `h` takes every Host in `ok` and none in `bad`.
+    fn assert_allows_only(h: &AllowedHosts, ok: &[&str], bad: &[&str]) {
+        for host in ok {
+            assert!(h.allows(host, 80), "{host} refused");
+        }
+        for host in bad {
+            assert!(!h.allows(host, 80), "{host} allowed");
+        }
+    }
+
     #[test]
     fn loopback_bind_accepts_loopback_names_with_its_port() {
         let h = AllowedHosts::for_bind(bind("127.0.0.1:8080"), []);
-        for ok in [
-            "127.0.0.1:8080",
-            "localhost:8080",
-            "LOCALHOST:8080",
-            "localhost.:8080",
-            "[::1]:8080",
-        ] {
-            assert!(h.allows(ok, 80), "{ok}");
-        }
-        for bad in [
-            "evil.example:8080",
-            "localhost:8081",
-            "localhost",
-            "10.0.0.5:8080",
-            "",
-            "localhost:8080:1",
-            "user@localhost:8080",
-            "[::1",
-        ] {
-            assert!(!h.allows(bad, 80), "{bad}");
-        }
+        assert_allows_only(
+            &h,
+            &[
+                "127.0.0.1:8080",
+                "localhost:8080",
+                "LOCALHOST:8080",
+                "localhost.:8080",
+                "[::1]:8080",
+            ],
+            &[
+                "evil.example:8080",
+                "localhost:8081",
+                "localhost",
+                "10.0.0.5:8080",
+                "",
+                "localhost:8080:1",
+                "user@localhost:8080",
+                "[::1",
+            ],
+        );
         assert!(h.defaults_only());
     }
 
     #[test]
     fn wildcard_bind_accepts_ip_literals_and_loopback_with_the_port() {
         let h = AllowedHosts::for_bind(bind("0.0.0.0:8080"), []);
-        for ok in [
-            "localhost:8080",
-            "10.0.0.5:8080",
-            "[fe80::1]:8080",
-            "0.0.0.0:8080",
-        ] {
-            assert!(h.allows(ok, 80), "{ok}");
-        }
-        for bad in ["intranet:8080", "10.0.0.5:9000", "evil.example:8080"] {
-            assert!(!h.allows(bad, 80), "{bad}");
-        }
+        assert_allows_only(
+            &h,
+            &[
+                "localhost:8080",
+                "10.0.0.5:8080",
+                "[fe80::1]:8080",
+                "0.0.0.0:8080",
+            ],
+            &["intranet:8080", "10.0.0.5:9000", "evil.example:8080"],
+        );
         assert!(
             h.describe()
                 .contains("any IP address of this machine with port 8080")
@@ -352,26 +360,25 @@ mod tests {
         ];
         let h = AllowedHosts::for_bind(bind("10.0.0.5:8080"), extra);
         assert!(!h.defaults_only());
-        for ok in [
-            "10.0.0.5:8080",
-            "totp.example.com",
-            "TOTP.example.com:9443",
-            "intranet",
-            "intranet:80",
-            "a.corp.example:1",
-            "[FE80::2]:5",
-        ] {
-            assert!(h.allows(ok, 80), "{ok}");
-        }
-        for bad in [
-            "intranet:8080",
-            "corp.example",
-            "a.b.corp.example",
-            "xcorp.example",
-            "localhost:8080",
-        ] {
-            assert!(!h.allows(bad, 80), "{bad}");
-        }
+        assert_allows_only(
+            &h,
+            &[
+                "10.0.0.5:8080",
+                "totp.example.com",
+                "TOTP.example.com:9443",
+                "intranet",
+                "intranet:80",
+                "a.corp.example:1",
+                "[FE80::2]:5",
+            ],
+            &[
+                "intranet:8080",
+                "corp.example",
+                "a.b.corp.example",
+                "xcorp.example",
+                "localhost:8080",
+            ],
+        );
         // With TLS a bare name means port 443.
         assert!(!h.allows("intranet", 443));
     }

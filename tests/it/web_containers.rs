@@ -16,7 +16,7 @@ use crate::support::gpg::{GnuPg, KEY_PASS, text};
 use crate::support::html::{field_error, unescape};
 use crate::support::router::{Browser, Resp, TestApp};
 use crate::support::seed_of as seed;
-use crate::support::tools::{run_in, unzip_7z, zip_aes256, zip_crypto};
+use crate::support::tools::{unzip_by_7zip, zip_by_7zip_aes, zip_by_info_zip};
 
 const MESSAGE_PASS: &str = "vendor message passphrase";
 const ZIP_PASS: &str = "vendor zip password 2024";
@@ -236,9 +236,9 @@ async fn password_zips_from_7zip_and_zip_import() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("seeds.csv"), vendor_csv()).unwrap();
     std::fs::write(dir.path().join("readme.txt"), "Your Token2 seeds\n").unwrap();
-    zip_aes256(dir.path(), ZIP_PASS, "aes.zip", &["seeds.csv"]);
-    zip_crypto(dir.path(), ZIP_PASS, "crypto.zip", &["seeds.csv"]);
-    zip_aes256(
+    zip_by_7zip_aes(dir.path(), ZIP_PASS, "aes.zip", &["seeds.csv"]);
+    zip_by_info_zip(dir.path(), ZIP_PASS, "crypto.zip", "seeds.csv");
+    zip_by_7zip_aes(
         dir.path(),
         ZIP_PASS,
         "two.zip",
@@ -392,7 +392,7 @@ async fn every_export_is_handed_on_encrypted_and_opens_with_gpg_and_7zip() {
         assert_eq!(r.header("content-type").as_deref(), Some("application/zip"));
         let zip = format!("{format}.zip");
         std::fs::write(dir.path().join(&zip), &r.bytes).unwrap();
-        let unpacked = unzip_7z(dir.path(), pass, &zip);
+        let unpacked = unzip_by_7zip(dir.path(), pass, &zip);
         assert_eq!(unpacked, plain.bytes, "{format} through 7zz x");
 
         // To a public key: the fingerprint first, then the file for gpg -d.
@@ -430,7 +430,7 @@ async fn every_export_is_handed_on_encrypted_and_opens_with_gpg_and_7zip() {
     assert_eq!(generated.len(), 39, "{generated}");
     let r = wrapped(&mut b, "entra-csv", "zip", ("passphrase", &generated)).await;
     std::fs::write(dir.path().join("generated.zip"), &r.bytes).unwrap();
-    let unpacked = unzip_7z(dir.path(), &generated, "generated.zip");
+    let unpacked = unzip_by_7zip(dir.path(), &generated, "generated.zip");
     assert_eq!(unpacked, b.get("/csv/download").await.bytes);
 
     // Too short, a fingerprint that does not match, a key that is not one: refused, and the
@@ -541,7 +541,11 @@ fn curl(work: &Path, url: &str, args: &[&str]) -> Vec<u8> {
         &[url],
     ]
     .concat();
-    run_in("curl", &all, work).stdout
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args(&all).current_dir(work);
+    let out = cmd.output().expect("run curl (Debian curl)");
+    assert!(out.status.success(), "curl {args:?}: {}", text(&out.stderr));
+    out.stdout
 }
 
 /// The real server with an empty TMPDIR of its own: importing a gpg message and a 7-Zip
@@ -561,7 +565,7 @@ fn the_server_opens_and_writes_encrypted_files_without_touching_disk_or_logs() {
     let message = symmetric(&vendor, &[]);
     std::fs::write(work.path().join("seeds.gpg"), &message).unwrap();
     std::fs::write(work.path().join("seeds.csv"), vendor_csv()).unwrap();
-    zip_aes256(work.path(), ZIP_PASS, "seeds.zip", &["seeds.csv"]);
+    zip_by_7zip_aes(work.path(), ZIP_PASS, "seeds.zip", &["seeds.csv"]);
     let seeds_gpg = format!("file=@{}", work.path().join("seeds.gpg").display());
     let seeds_zip = format!("file=@{}", work.path().join("seeds.zip").display());
 
@@ -598,7 +602,7 @@ fn the_server_opens_and_writes_encrypted_files_without_touching_disk_or_logs() {
         ],
     );
     std::fs::write(work.path().join("out.zip"), &zip).unwrap();
-    let unpacked = text(&unzip_7z(work.path(), hand_on, "out.zip"));
+    let unpacked = text(&unzip_by_7zip(work.path(), hand_on, "out.zip"));
     for n in 1..=3u8 {
         assert!(unpacked.contains(&seed(n).0), "{unpacked}");
     }

@@ -187,6 +187,15 @@ impl Import {
     pub(crate) fn refuse(&mut self, line: usize, field: &'static str, reason: impl Into<String>) {
         self.refused.push(Refusal::new(line, field, reason));
     }
+
+    /// Takes `record`, read from `line`, as a candidate, or refuses the line with what the
+    /// record's own check finds wrong.
+    pub(crate) fn offer(&mut self, line: usize, record: TokenRecord) {
+        match record.check() {
+            Ok(()) => self.candidates.push(Candidate { line, record }),
+            Err((field, reason)) => self.refuse(line, field, reason),
+        }
+    }
 }
 
 /// The whole input cannot be read (not a format we know, wrong key or password, ...).
@@ -200,6 +209,21 @@ pub struct Export {
     pub bytes: Zeroizing<Vec<u8>>,
     pub included: usize,
     pub left_out: Vec<LeftOut>,
+}
+
+impl Export {
+    /// An export of `text`, moved (not copied) into the bytes wiped on drop.
+    pub(crate) fn from_text(
+        mut text: Zeroizing<String>,
+        included: usize,
+        left_out: Vec<LeftOut>,
+    ) -> Self {
+        Export {
+            bytes: Zeroizing::new(std::mem::take(&mut *text).into_bytes()),
+            included,
+            left_out,
+        }
+    }
 }
 
 /// A token a format cannot carry, and why.
@@ -302,6 +326,19 @@ pub fn read(
         Format::OtpauthList => otpauth_list::read(bytes, options),
         Format::GraphJson => graph_json::read(bytes, options),
     }
+}
+
+/// The records Entra can take by [`entra_fit`], and the others with why they are left out.
+pub(crate) fn entra_split(records: &[TokenRecord], csv: bool) -> (Vec<&TokenRecord>, Vec<LeftOut>) {
+    let mut left_out = Vec::new();
+    let mut kept = Vec::with_capacity(records.len());
+    for r in records {
+        match entra_fit(r, csv) {
+            Ok(()) => kept.push(r),
+            Err(reason) => left_out.push(LeftOut::new(r, reason)),
+        }
+    }
+    (kept, left_out)
 }
 
 /// Entra's rules for a token it can take at all (digits, hash, period), shared by the two

@@ -10,7 +10,7 @@ use crate::support::browser::{BROWSER_LOCK, Browser};
 use crate::support::gpg::{GnuPg, KEY_PASS};
 use crate::support::process::ServerProcess;
 use crate::support::seed_of;
-use crate::support::tools::unzip_7z;
+use crate::support::tools::unzip_by_7zip;
 
 const PASSPHRASE: &str = "token2 vendor passphrase";
 const HAND_ON: &str = "hand it on safely 2024";
@@ -138,7 +138,7 @@ async fn journey(javascript: bool) {
     b.assert_clean(&origin, &secrets).await;
     b.close().await;
     std::fs::write(dir.path().join("out.zip"), zip).unwrap();
-    let unpacked = unzip_7z(dir.path(), HAND_ON, "out.zip");
+    let unpacked = unzip_by_7zip(dir.path(), HAND_ON, "out.zip");
     let mut expected =
         String::from("upn,serial number,secret key,time interval,manufacturer,model\r\n");
     for (i, (user, (_, b32))) in ["alice", "bob", "carol"].iter().zip(&seeds).enumerate() {

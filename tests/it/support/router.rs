@@ -11,6 +11,7 @@ use http_body_util::BodyExt;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use tower::ServiceExt;
 
+use totp_toolset::web::session::SessionConfig;
 use totp_toolset::web::{self, AppState, WebConfig};
 
 /// RFC 6238's SHA-1 seed, ASCII `12345678901234567890`.
@@ -44,6 +45,14 @@ impl TestApp {
         }
     }
 
+    /// The default configuration but for the session limits.
+    pub fn with_sessions(sessions: SessionConfig) -> Self {
+        Self::with_config(WebConfig {
+            sessions,
+            ..WebConfig::default()
+        })
+    }
+
     pub fn set_time(&self, unix: u64) {
         self.time.store(unix, Ordering::SeqCst);
     }
@@ -52,12 +61,31 @@ impl TestApp {
         self.time.fetch_add(secs, Ordering::SeqCst);
     }
 
+    /// A browser whose session's current token is `seed` (imported as SHA-1/6/30).
+    pub async fn session_with(&self, seed: &str) -> Browser {
+        let mut b = self.session().await;
+        b.import(seed).await;
+        b
+    }
+
+    /// True while the session behind `b`'s cookie is still kept.
+    pub fn holds_session_of(&self, b: &Browser) -> bool {
+        self.state.sessions.with(b.session_id(), |_| ()).is_ok()
+    }
+
     pub fn browser(&self) -> Browser {
         Browser {
             server: self.clone(),
             cookie: None,
             host: "localhost".into(),
         }
+    }
+
+    /// A browser that has loaded the home page, so it holds a session.
+    pub async fn session(&self) -> Browser {
+        let mut b = self.browser();
+        b.get("/").await;
+        b
     }
 }
 
@@ -90,6 +118,74 @@ impl Resp {
     pub fn location(&self) -> Option<String> {
         self.header("location")
     }
+
+    /// Asserts each `(name, value)` header is there with exactly that value.
+    pub fn assert_headers(&self, expected: &[(&str, &str)], what: &str) {
+        for (name, value) in expected {
+            assert_eq!(self.header(name).as_deref(), Some(*value), "{what}: {name}");
+        }
+    }
+
+    /// The body as JSON, after checking the response says it is JSON.
+    pub fn json(&self) -> serde_json::Value {
+        let content_type = self.header("content-type").unwrap_or_default();
+        assert!(
+            content_type.starts_with("application/json"),
+            "content-type {content_type:?}"
+        );
+        serde_json::from_slice(&self.bytes).expect("a JSON body")
+    }
+
+    /// Asserts a form was refused (422) with a message beside `field_id` that contains
+    /// `says` and that the field points to (`aria-describedby`); returns the message.
+    pub fn assert_field_error(&self, field_id: &str, says: &str) -> String {
+        self.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, field_id, says, field_id)
+    }
+
+    /// [`Resp::assert_field_error`] with another status, and `what` to say on failure.
+    pub fn assert_refused_field(
+        &self,
+        status: StatusCode,
+        field_id: &str,
+        says: &str,
+        what: &str,
+    ) -> String {
+        let html = self.text();
+        assert_eq!(self.status, status, "{what}: {html}");
+        let message = crate::support::html::field_error(&html, field_id)
+            .unwrap_or_else(|| panic!("{what}: no message beside {field_id}: {html}"));
+        assert!(message.contains(says), "{what}: {message}");
+        assert!(
+            html.contains(&format!("aria-describedby=\"{field_id}-error\"")),
+            "{what}: {field_id} does not point to its message"
+        );
+        message
+    }
+}
+
+/// The form `fields` with `field`'s value replaced by `value`.
+pub fn with_field<'a>(
+    fields: &[(&'a str, &'a str)],
+    field: &str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    fields
+        .iter()
+        .map(|&(k, v)| if k == field { (k, value) } else { (k, v) })
+        .collect()
+}
+
+/// The import form for `seed` (base32, hex or URI) as SHA-1/6/30, confirming the
+/// replacement of the current token.
+pub fn import_fields(seed: &str) -> [(&str, &str); 6] {
+    [
+        ("seed", seed),
+        ("format", "auto"),
+        ("algorithm", "sha1"),
+        ("digits", "6"),
+        ("period", "30"),
+        ("confirm_replace", "yes"),
+    ]
 }
 
 pub fn form_body(fields: &[(&str, &str)]) -> String {
@@ -236,18 +332,7 @@ impl Browser {
     /// Posts the import form for `seed` (base32, hex or URI) as SHA-1/6/30, confirming the
     /// replacement, and returns the answer whatever it is.
     pub async fn try_import(&mut self, seed: &str) -> Resp {
-        self.post(
-            "/seed/import",
-            &[
-                ("seed", seed),
-                ("format", "auto"),
-                ("algorithm", "sha1"),
-                ("digits", "6"),
-                ("period", "30"),
-                ("confirm_replace", "yes"),
-            ],
-        )
-        .await
+        self.post("/seed/import", &import_fields(seed)).await
     }
 
     /// Makes `seed` (base32, hex or URI) the current token, confirming the replacement.
@@ -260,6 +345,12 @@ impl Browser {
             r.text()
         );
         r
+    }
+
+    /// Posts the label form (issuer and account of the current token).
+    pub async fn label(&mut self, issuer: &str, account: &str) -> Resp {
+        self.post("/seed/label", &[("issuer", issuer), ("account", account)])
+            .await
     }
 
     /// Appends a row for the current token (secret left empty) with fixed maker and model.

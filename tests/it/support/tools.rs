@@ -1,5 +1,5 @@
 //! The independent tools our output is checked against: oathtool for codes, rsvg-convert
-//! and zbarimg for QR codes, 7-Zip and Info-ZIP for archives. `.ci/run` installs them; a missing tool fails the test rather
+//! and zbarimg for QR codes, 7-Zip (`7zz`) and Info-ZIP (`zip`) for archives. `.ci/run` installs them; a missing tool fails the test rather
 //! than skipping it.
 
 use std::path::Path;
@@ -81,37 +81,38 @@ pub fn decode_page_qr(html: &str) -> String {
     decode_qr_svg(&html[start..end])
 }
 
-/// A tool (7zz, zip, curl) run in `dir`, which must succeed.
-pub fn run_in(program: &str, args: &[&str], dir: &Path) -> Output {
+/// An archiver (`7zz` from Debian 7zip, `zip` from Debian zip) run in `dir`, which must
+/// succeed.
+pub fn archiver(program: &str, args: &[&str], dir: &Path) -> Output {
     let out = Command::new(program)
         .args(args)
         .current_dir(dir)
         .output()
-        .unwrap_or_else(|e| panic!("run {program} (Debian 7zip, zip or curl): {e}"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{program} {args:?}: {stderr}");
+        .unwrap_or_else(|e| panic!("run {program} (Debian package 7zip or zip): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
-/// `ARCHIVE` in `dir` holding `files`, AES-256 encrypted by 7-Zip with `password`.
-pub fn zip_aes256(dir: &Path, password: &str, archive: &str, files: &[&str]) {
-    let pass = format!("-p{password}");
-    let args = [
-        &["a", "-tzip", "-mem=AES256", pass.as_str(), archive][..],
-        files,
-    ]
-    .concat();
-    run_in("7zz", &args, dir);
+/// `archive` in `dir`: `files` (in `dir`) zipped by 7-Zip with AES-256 under `password`.
+pub fn zip_by_7zip_aes(dir: &Path, password: &str, archive: &str, files: &[&str]) {
+    let password = format!("-p{password}");
+    let mut args = vec!["a", "-tzip", "-mem=AES256", &password, archive];
+    args.extend_from_slice(files);
+    archiver("7zz", &args, dir);
 }
 
-/// `ARCHIVE` in `dir` holding `files`, encrypted with legacy ZipCrypto by `zip -e`.
-pub fn zip_crypto(dir: &Path, password: &str, archive: &str, files: &[&str]) {
-    let args = [&["-q", "-e", "-P", password, archive][..], files].concat();
-    run_in("zip", &args, dir);
+/// `archive` in `dir`: `file` (in `dir`) zipped by Info-ZIP with its legacy ZipCrypto under
+/// `password`.
+pub fn zip_by_info_zip(dir: &Path, password: &str, archive: &str, file: &str) {
+    archiver("zip", &["-q", "-e", "-P", password, archive, file], dir);
 }
 
 /// What `7zz x -p… -so` unpacks from `archive` (in `dir`).
-pub fn unzip_7z(dir: &Path, password: &str, archive: &str) -> Vec<u8> {
-    let pass = format!("-p{password}");
-    run_in("7zz", &["x", pass.as_str(), "-so", archive], dir).stdout
+pub fn unzip_by_7zip(dir: &Path, password: &str, archive: &str) -> Vec<u8> {
+    let password = format!("-p{password}");
+    archiver("7zz", &["x", &password, "-so", archive], dir).stdout
 }
