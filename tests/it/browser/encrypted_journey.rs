@@ -106,6 +106,13 @@ async fn journey(javascript: bool) {
     b.click("#encrypt-form button[type=submit]").await;
     let zip = b.wait_download("entra-oath-tokens.csv.zip").await;
     b.assert_clean(&origin, &secrets).await;
+    if javascript {
+        // The page knows the batch was saved: no warning before leaving it.
+        let note = b
+            .exec("return document.getElementById('unsaved-note').hidden;")
+            .await;
+        assert_eq!(note, serde_json::Value::Bool(true));
+    }
     let shots = if javascript {
         "batch-encrypted"
     } else {

@@ -227,13 +227,15 @@ impl Browser {
     }
 
     /// Tabs through the whole page from the top and fails unless every visible link,
-    /// button, field and disclosure gets the focus, each with a visible focus indicator.
+    /// button, field and disclosure gets the focus, each with a visible focus indicator. A
+    /// group of radio buttons is one stop, its checked button (arrow keys move within it).
     pub async fn assert_keyboard_reachable(&self, page: &str) {
         let total = self
             .exec(
                 "window.__focusable = Array.from(document.querySelectorAll(\
                    'a[href], button, input:not([type=hidden]), select, textarea, summary'))\
                    .filter(e => !e.disabled && e.getClientRects().length > 0\
+                     && (e.type !== 'radio' || e.checked)\
                      && getComputedStyle(e).visibility !== 'hidden');\
                  window.__reached = new Set();\
                  document.activeElement && document.activeElement.blur();\
