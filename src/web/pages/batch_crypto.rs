@@ -63,8 +63,8 @@ impl Wrap {
 struct EncryptForm {
     format: String,
     wrap: String,
-    /// An armored public key as pasted.
-    public_key: String,
+    /// An armored public key as pasted (wiped on drop: it may be a private key by mistake).
+    public_key: Zeroizing<String>,
     /// A public key file (armored or binary).
     key_file: Zeroizing<Vec<u8>>,
     /// The confirm step: the key (base64) and the fingerprint the admin saw.
@@ -82,7 +82,7 @@ async fn read_form(
         match part.name.as_str() {
             "format" => form.format = part.text().to_string(),
             "wrap" => form.wrap = part.text().to_string(),
-            "public_key" => form.public_key = part.text().to_string(),
+            "public_key" => form.public_key = part.text(),
             "key_data" => form.key_data = part.text().to_string(),
             "fingerprint" => form.fingerprint = part.text().to_string(),
             "passphrase" => form.passphrase = part.text(),
@@ -353,7 +353,7 @@ fn render(session: &CurrentSession, form: &EncryptForm, shown: Shown) -> Respons
         public_key: if form.public_key.contains("PRIVATE KEY") {
             String::new()
         } else {
-            form.public_key.clone()
+            form.public_key.to_string()
         },
         generate: form.generate,
         errors,
@@ -388,7 +388,7 @@ mod tests {
             let form = EncryptForm {
                 format,
                 wrap,
-                public_key: key,
+                public_key: Zeroizing::new(key),
                 key_data,
                 passphrase: Zeroizing::new(format!("Secret{passphrase}")),
                 ..EncryptForm::default()
