@@ -459,6 +459,20 @@ async fn every_export_is_handed_on_encrypted_and_opens_with_gpg_and_7zip() {
     let r = wrapped(&mut b, "pskc", "pgp-key", ("public_key", "not a key")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(field_error(&r.text(), "encrypt-public-key").is_some());
+    // The key as an uploaded binary file (gpg --export): the same fingerprint to confirm.
+    let binary = recipient.make_from(&["--export", &recipient.fingerprint], b"");
+    let parts: Vec<(&str, Option<&str>, &[u8])> = vec![
+        ("format", None, b"inventory"),
+        ("wrap", None, b"pgp-key"),
+        ("key_file", Some("helpdesk.gpg"), &binary),
+    ];
+    let r = b.post_multipart("/csv/export/encrypted", &parts).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let confirm = r.text();
+    assert_eq!(
+        hidden(&confirm, "fingerprint").replace(' ', ""),
+        recipient.fingerprint
+    );
     // A private key pasted by mistake: refused, and never written back into the page.
     let private = String::from_utf8(recipient.secret_key()).unwrap();
     let r = wrapped(&mut b, "pskc", "pgp-key", ("public_key", &private)).await;
