@@ -19,7 +19,7 @@ use crate::web::extract::CurrentSession;
 use crate::web::form::{Errors, Form};
 use crate::web::session::CurrentToken;
 use crate::web::views::burn_panel::{self, BurnPanel};
-use crate::web::views::seed::{GenView, ImportView, LabelView, SeedPage, seed_page};
+use crate::web::views::seed::{GenView, ImportView, LabelView, ParamsView, SeedPage, seed_page};
 
 /// The generate form as typed (strings, so a bad value can be shown back as it was).
 #[derive(Deserialize, Default)]
@@ -166,9 +166,7 @@ pub async fn view_seed_post(
         |p, errors| {
             p.generate = GenView {
                 size: form.size.clone(),
-                algorithm: form.algorithm.clone(),
-                digits: form.digits.clone(),
-                period: form.period.clone(),
+                params: ParamsView::typed(&form.algorithm, &form.digits, &form.period),
                 confirm: confirmed,
             };
             p.gen_errors = errors;
@@ -223,9 +221,7 @@ pub async fn view_seed_import_post(
             p.import = ImportView {
                 seed: Zeroizing::new(form.seed.as_str().to_string()),
                 format: form.format.clone(),
-                algorithm: form.algorithm.clone(),
-                digits: form.digits.clone(),
-                period: form.period.clone(),
+                params: ParamsView::typed(&form.algorithm, &form.digits, &form.period),
                 confirm: confirmed,
             };
             p.import_errors = errors;

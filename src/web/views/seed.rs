@@ -16,20 +16,34 @@ use crate::web::form::Errors;
 use crate::web::session::{Session, SessionCtx};
 use crate::web::{AppError, AppState};
 
-pub struct GenView {
-    pub size: String,
+/// Algorithm, digits and period as typed: the generate and import forms share them (and
+/// their template macro, `params_fields` in macros.html).
+pub struct ParamsView {
     pub algorithm: String,
     pub digits: String,
     pub period: String,
+}
+
+impl ParamsView {
+    pub fn typed(algorithm: &str, digits: &str, period: &str) -> Self {
+        ParamsView {
+            algorithm: algorithm.to_string(),
+            digits: digits.to_string(),
+            period: period.to_string(),
+        }
+    }
+}
+
+pub struct GenView {
+    pub size: String,
+    pub params: ParamsView,
     pub confirm: bool,
 }
 
 pub struct ImportView {
     pub seed: Zeroizing<String>,
     pub format: String,
-    pub algorithm: String,
-    pub digits: String,
-    pub period: String,
+    pub params: ParamsView,
     pub confirm: bool,
 }
 
@@ -100,18 +114,18 @@ pub fn seed_page(
         in_list: session.current_in_list(),
         generate: GenView {
             size: crate::otp::DEFAULT_GENERATE_BYTES.to_string(),
-            algorithm: params.algorithm().cli_name().to_string(),
-            digits: params.digits().to_string(),
-            period: params.period().to_string(),
+            params: ParamsView::typed(
+                params.algorithm().cli_name(),
+                &params.digits().to_string(),
+                &params.period().to_string(),
+            ),
             confirm: false,
         },
         gen_errors: Errors::default(),
         import: ImportView {
             seed: Zeroizing::new(String::new()),
             format: "auto".into(),
-            algorithm: "sha1".into(),
-            digits: "6".into(),
-            period: "30".into(),
+            params: ParamsView::typed("sha1", "6", "30"),
             confirm: false,
         },
         import_errors: Errors::default(),
