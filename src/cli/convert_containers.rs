@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 use super::common::CliError;
 use super::gpg::{Gpg, GpgError};
+use crate::otp::clip;
 use crate::tokens::containers::{
     self, Container, ContainerError, Passphrase, PgpPublicKey, PgpSecretKey, PgpUnlock,
     SignatureStatus, ZipEncryption, ZipOpened,
@@ -476,15 +477,6 @@ fn show_generated(passphrase: &Passphrase, what: &str, stderr: &mut dyn Write) {
         "passphrase of the {what} (shown once, not stored): {}",
         passphrase.expose()
     );
-}
-
-/// At most 64 characters of an outside name.
-fn clip(name: &str) -> String {
-    let mut out: String = name.chars().take(64).collect();
-    if name.chars().nth(64).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 impl Wrap {

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use super::CliError;
 use crate::tokens::containers::{
-    MAX_PLAINTEXT_BYTES, Passphrase, SignatureStatus, read_to_zeroizing,
+    MAX_PLAINTEXT_BYTES, Passphrase, PgpOpened, SignatureStatus, read_to_zeroizing,
 };
 
 /// How to run gpg: which program, and which home directory (the default keyring if none).
@@ -33,27 +33,6 @@ impl Default for Gpg {
             program: OsString::from("gpg"),
             homedir: None,
         }
-    }
-}
-
-/// A message gpg decrypted: the plaintext (wiped on drop) and what gpg said about it.
-pub struct GpgDecrypted {
-    pub plaintext: Zeroizing<Vec<u8>>,
-    /// The file name stored in the message, if any (at most 64 characters).
-    pub file_name: Option<String>,
-    pub signature: SignatureStatus,
-}
-
-impl std::fmt::Debug for GpgDecrypted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpgDecrypted")
-            .field(
-                "plaintext",
-                &format_args!("[redacted; {} bytes]", self.plaintext.len()),
-            )
-            .field("file_name", &self.file_name)
-            .field("signature", &self.signature)
-            .finish()
     }
 }
 
@@ -116,7 +95,7 @@ impl Gpg {
         &self,
         message: &[u8],
         passphrase: Option<&Passphrase>,
-    ) -> Result<GpgDecrypted, GpgError> {
+    ) -> Result<PgpOpened, GpgError> {
         let mut input = Zeroizing::new(Vec::new());
         let mut cmd = Command::new(&self.program);
         if let Some(dir) = &self.homedir {
@@ -191,9 +170,10 @@ impl Gpg {
         let Some(plaintext) = plaintext else {
             return Err(GpgError::Failed("output unreadable".into()));
         };
-        Ok(GpgDecrypted {
+        Ok(PgpOpened {
             plaintext,
             file_name: status.file_name,
+            encrypted: status.began_decryption,
             signature: status.signature,
         })
     }

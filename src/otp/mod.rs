@@ -78,6 +78,14 @@ pub fn group_by_four(text: &str) -> String {
     out
 }
 
+/// How many characters of an input a message repeats at most.
+pub const ECHO_CHARS: usize = 64;
+
+/// `excerpt` at the usual length, [`ECHO_CHARS`]: what a message quotes of a name or a line.
+pub fn clip(text: &str) -> String {
+    excerpt(text, ECHO_CHARS)
+}
+
 /// At most `max_chars` characters of outside text for an error message (with `…` when cut),
 /// control characters shown as `?`: no message repeats a long input or breaks a log line.
 /// Never give it a seed: a message must not contain one at all.
@@ -91,4 +99,18 @@ pub fn excerpt(text: &str, max_chars: usize) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_keeps_64_characters_and_marks_the_cut() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(100);
+        assert_eq!(clip(&long).chars().count(), ECHO_CHARS + 1);
+        assert!(clip(&long).ends_with('…'));
+        assert_eq!(clip("a\nb"), "a?b");
+    }
 }

@@ -14,6 +14,8 @@ use std::io::Read;
 
 use zeroize::Zeroizing;
 
+use crate::otp::clip;
+
 pub use self::pgp::{
     PgpOpened, PgpPublicKey, PgpSecretKey, PgpUnlock, SignatureStatus, encrypt_pgp_to_key,
     encrypt_pgp_with_passphrase, open_pgp,
@@ -479,15 +481,6 @@ impl ContainerError {
     }
 }
 
-/// At most 64 characters of an outside name, for messages.
-fn clip(name: &str) -> String {
-    let mut out: String = name.chars().take(64).collect();
-    if name.chars().nth(64).is_some() {
-        out.push('…');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,12 +582,5 @@ mod tests {
                 proptest::prop_assert!(!message.contains(&entry), "{}", message);
             }
         }
-    }
-
-    #[test]
-    fn clip_keeps_64_characters() {
-        let long = "é".repeat(100);
-        assert_eq!(clip(&long).chars().count(), 65);
-        assert_eq!(clip("short"), "short");
     }
 }

@@ -22,7 +22,8 @@ use ::pgp::packet::{Packet, PacketParser, Signature};
 use ::pgp::types::{CompressionAlgorithm, KeyDetails, Password, StringToKey};
 use zeroize::Zeroizing;
 
-use super::{ContainerError, MAX_PLAINTEXT_BYTES, Passphrase, clip, read_to_zeroizing};
+use super::{ContainerError, MAX_PLAINTEXT_BYTES, Passphrase, read_to_zeroizing};
+use crate::otp::clip;
 
 const MESSAGE: &str = "OpenPGP message";
 
@@ -42,22 +43,16 @@ impl PgpPublicKey {
     /// Reads an armored (`-----BEGIN PGP PUBLIC KEY BLOCK-----`) or binary public key, and
     /// checks that its self-signatures hold.
     pub fn parse(bytes: &[u8]) -> Result<Self, ContainerError> {
-        let (key, _) = SignedPublicKey::from_reader_single(bytes).map_err(|e| {
-            bad_key(
-                "public",
-                if looks_like_secret_key(bytes) {
-                    "this is a private key; give the public key (gpg --armor --export)".into()
-                } else {
-                    key_parse_reason(&e)
-                },
-            )
-        })?;
-        key.verify_bindings().map_err(|_| {
-            bad_key(
-                "public",
-                "its self-signatures do not check out (damaged or tampered with)".into(),
-            )
-        })?;
+        let key = read_key(
+            bytes,
+            "public",
+            |b| SignedPublicKey::from_reader_single(b).map(|(k, _)| k),
+            (
+                looks_like_secret_key,
+                "this is a private key; give the public key (gpg --armor --export)",
+            ),
+            |k| k.verify_bindings().is_ok(),
+        )?;
         Ok(PgpPublicKey { key })
     }
 
@@ -118,22 +113,16 @@ impl fmt::Debug for PgpSecretKey {
 impl PgpSecretKey {
     /// Reads an armored (`-----BEGIN PGP PRIVATE KEY BLOCK-----`) or binary private key.
     pub fn parse(bytes: &[u8]) -> Result<Self, ContainerError> {
-        let (key, _) = SignedSecretKey::from_reader_single(bytes).map_err(|e| {
-            bad_key(
-                "private",
-                if looks_like_public_key(bytes) {
-                    "this is a public key; decrypting needs the private key (gpg --armor --export-secret-keys)".into()
-                } else {
-                    key_parse_reason(&e)
-                },
-            )
-        })?;
-        key.verify_bindings().map_err(|_| {
-            bad_key(
-                "private",
-                "its self-signatures do not check out (damaged or tampered with)".into(),
-            )
-        })?;
+        let key = read_key(
+            bytes,
+            "private",
+            |b| SignedSecretKey::from_reader_single(b).map(|(k, _)| k),
+            (
+                looks_like_public_key,
+                "this is a public key; decrypting needs the private key (gpg --armor --export-secret-keys)",
+            ),
+            |k| k.verify_bindings().is_ok(),
+        )?;
         Ok(PgpSecretKey { key })
     }
 
@@ -635,6 +624,34 @@ fn looks_like_public_key(bytes: &[u8]) -> bool {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Reads a key of the kind `which` names. A file of the other kind (`other`: how to spot it,
+/// and what to give instead) is named as such rather than "not a key"; a key whose
+/// self-signatures do not hold is refused.
+fn read_key<K>(
+    bytes: &[u8],
+    which: &'static str,
+    read: impl FnOnce(&[u8]) -> Result<K, PgpError>,
+    other: (fn(&[u8]) -> bool, &str),
+    bindings_hold: impl FnOnce(&K) -> bool,
+) -> Result<K, ContainerError> {
+    let (is_other_kind, give_instead) = other;
+    let key = read(bytes).map_err(|e| {
+        let why = if is_other_kind(bytes) {
+            give_instead.to_string()
+        } else {
+            key_parse_reason(&e)
+        };
+        bad_key(which, why)
+    })?;
+    if !bindings_hold(&key) {
+        return Err(bad_key(
+            which,
+            "its self-signatures do not check out (damaged or tampered with)".into(),
+        ));
+    }
+    Ok(key)
 }
 
 fn bad_key(which: &'static str, why: String) -> ContainerError {

@@ -14,7 +14,8 @@ use ::zip::write::SimpleFileOptions;
 use ::zip::{AesMode, CompressionMethod, ZipArchive, ZipWriter};
 use zeroize::Zeroizing;
 
-use super::{ContainerError, MAX_PLAINTEXT_BYTES, Passphrase, clip, read_to_zeroizing};
+use super::{ContainerError, MAX_PLAINTEXT_BYTES, Passphrase, read_to_zeroizing};
+use crate::otp::clip;
 
 const ARCHIVE: &str = "ZIP archive";
 

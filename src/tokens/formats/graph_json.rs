@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::{Export, FileError, Format, Import, ReadOptions, entra_split, utf8};
+use crate::otp::clip;
 use crate::otp::{Algorithm, Params, Secret};
-use crate::tokens::batch::{Source, TokenRecord, clip, field};
+use crate::tokens::batch::{Source, TokenRecord, field};
 use crate::tokens::validate::check_upn;
 use crate::tokens::{TokenRow, TokensError};
 

@@ -20,9 +20,10 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{Export, FileError, Format, Import, ReadOptions, utf8};
+use crate::otp::clip;
 use crate::otp::{Algorithm, Params, Secret, parse_digits, parse_period};
 use crate::tokens::TokensError;
-use crate::tokens::batch::{Source, TokenRecord, clip, field};
+use crate::tokens::batch::{Source, TokenRecord, field};
 use crate::tokens::validate::check_upn;
 
 pub const PSKC_NS: &str = "urn:ietf:params:xml:ns:keyprov:pskc";

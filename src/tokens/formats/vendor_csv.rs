@@ -5,8 +5,9 @@
 //! Never reads a serial as a number (leading zeros are part of it), and never repeats a
 //! seed in a refusal.
 
+use crate::otp::clip;
 use crate::otp::{Params, Secret, SeedFormat};
-use crate::tokens::batch::{Candidate, Source, TokenRecord, clip, field};
+use crate::tokens::batch::{Candidate, Source, TokenRecord, field};
 use crate::tokens::validate::{Field, check_text, check_upn};
 use zeroize::Zeroizing;
 
