@@ -163,7 +163,8 @@ pub async fn burn(
     drop(req.secret);
     let settings = settings(req.algorithm.as_deref(), req.period, req.display_timeout)?;
     let (wait, force) = (wait(req.wait_seconds), req.force);
-    let not_serial = req.not_serial.clone();
+    let mut not_serials = req.not_serials.clone();
+    not_serials.extend(req.not_serial.clone());
     let new_card_only = req.wait_for_new_card;
     let secret = Arc::new(secret);
     let for_card = secret.clone();
@@ -178,7 +179,7 @@ pub async fn burn(
         };
         let (tap, done) = st.device.with_new_card(wait, &seen, |card| {
             let token = nfc::identify(card)?;
-            if not_serial.as_deref() == Some(token.info.serial.as_str()) {
+            if not_serials.contains(&token.info.serial) {
                 return Err(NfcError::SameToken {
                     serial: token.info.serial,
                 });
@@ -238,9 +239,26 @@ pub async fn time_sync(
     }))
 }
 
-pub async fn simulated_token(State(state): State<Arc<AgentState>>) -> Result<Response, AgentError> {
-    match state.device.simulated_token(state.now()) {
+/// `?serial=...`: which token of a simulated stack to show.
+#[derive(serde::Deserialize, Default)]
+pub struct SimulatedQuery {
+    serial: Option<String>,
+}
+
+pub async fn simulated_token(
+    State(state): State<Arc<AgentState>>,
+    query: Result<axum::extract::Query<SimulatedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AgentError> {
+    let serial = query
+        .map_err(|_| AgentError::bad_request("the query string could not be read"))?
+        .0
+        .serial;
+    match state.device.simulated_token(state.now(), serial.as_deref()) {
         Some(view) => Ok(Json(view).into_response()),
+        None if serial.is_some() && state.device.mode() == "simulated" => Err(AgentError::new(
+            ErrorKind::NotFound,
+            "no simulated token has this serial",
+        )),
         None => Err(AgentError::new(
             ErrorKind::NotFound,
             "only an agent started with --simulate has a simulated token",

@@ -25,6 +25,7 @@ use crate::web::AppError;
 use crate::web::extract::CurrentSession;
 use crate::web::form::{Errors, Form};
 use crate::web::session::{PendingImport, Session, SessionCtx};
+use crate::web::views::bulk_panel::{self, BulkPanel};
 use crate::web::views::{Layout, layout};
 
 /// Tokens shown per page of the batch: a 10,000-token batch stays quick to draw.
@@ -179,6 +180,7 @@ pub struct CsvPage {
     move_form: (String, String),
     move_errors: Errors,
     pskc_errors: Errors,
+    bulk: BulkPanel,
 }
 
 fn left_out(records: &[TokenRecord], csv: bool) -> (usize, LeftOutView) {
@@ -342,6 +344,7 @@ fn page(
         move_form: (String::new(), String::new()),
         move_errors: Errors::default(),
         pskc_errors: Errors::default(),
+        bulk: bulk_panel::panel(session, state),
         layout: layout("csv", session, ctx),
     }
 }
