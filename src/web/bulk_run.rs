@@ -227,11 +227,12 @@ impl BulkRun {
         self.burned.push(serial.clone());
         self.last_serial = Some(serial);
         self.push(result);
-        self.phase = if self.target.is_some_and(|t| self.added >= t) {
-            Phase::Done
-        } else {
-            Phase::Running
-        };
+        if self.target.is_some_and(|t| self.added >= t) {
+            self.phase = Phase::Done;
+        } else if matches!(self.phase, Phase::SameToken(_)) {
+            self.phase = Phase::Running;
+        }
+        // A run stopped while this token was at the agent stays stopped.
     }
 
     /// The token tapped was burned earlier in this run: ask before touching it.

@@ -105,6 +105,8 @@ pub struct BulkPanel {
     pub clock_error: Option<String>,
     /// Rows in the batch (for "download what we have so far").
     pub rows: usize,
+    /// Rows not downloaded since they changed (the page script's warning before leaving).
+    pub unsaved_rows: usize,
 }
 
 /// How long one step may wait for a token: the configured burn wait, cut so the step
@@ -255,5 +257,6 @@ pub fn panel(session: &Session, state: &AppState) -> BulkPanel {
         clock: bulk.clock.as_ref().map(clock_view),
         clock_error: bulk.clock_error.clone(),
         rows: session.batch().len(),
+        unsaved_rows: session.unsaved_rows(),
     }
 }
