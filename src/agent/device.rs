@@ -60,7 +60,9 @@ pub enum Device {
     /// Tokens tapped in the stack's order: a request that waits for a new card gets the
     /// next tap (none left: no card came); any other request works on the token of the last
     /// tap, still lying on the reader.
-    Stack { stack: Arc<Mutex<TokenStack>> },
+    Stack {
+        stack: Arc<Mutex<TokenStack>>,
+    },
 }
 
 impl Device {
@@ -124,8 +126,8 @@ impl Device {
     }
 
     /// Like [`Device::with_card`], but only a card that is none of `seen` will do (see
-    /// [`reader::Tap`]), and the tap comes back (`None` for the simulated card, which
-    /// is a fresh tap every time) with whatever `f` returned.
+    /// [`reader::Tap`]), and the tap comes back (`None` for the single simulated card,
+    /// which is a fresh tap every time) with whatever `f` returned.
     pub fn with_new_card<T>(
         &self,
         wait: Duration,
@@ -136,15 +138,35 @@ impl Device {
             Device::Pcsc { reader } => reader::with_new_card(reader.as_deref(), wait, seen, f)
                 .map(|(tap, done)| (Some(tap), done)),
             Device::Simulated { .. } => Ok((None, self.with_card(wait, f))),
+            // With nothing seen yet, the token on the reader will do (as with a reader);
+            // after a tap, only the next one. The tap's number stands for pcscd's count.
+            Device::Stack { .. } if seen.is_empty() => {
+                let done = self.with_card(wait, f);
+                Ok((Some(self.stack_tap()), done))
+            }
             Device::Stack { stack } => {
                 let mut stack = stack.lock().unwrap_or_else(|p| p.into_inner());
                 let mut f = f;
-                match stack.next_tap() {
-                    Some((_, token)) => Ok((None, f(token))),
+                let done = match stack.next_tap() {
+                    Some((_, token)) => f(token),
                     // Every tap has been played: no token will ever come, so say so at once.
-                    None => Err(NfcError::NoCardInTime(wait.as_secs())),
-                }
+                    None => return Err(NfcError::NoCardInTime(wait.as_secs())),
+                };
+                drop(stack);
+                Ok((Some(self.stack_tap()), done))
             }
+        }
+    }
+
+    /// The latest tap of a simulated stack, as the reader's card event it stands for.
+    fn stack_tap(&self) -> reader::Tap {
+        let played = match self {
+            Device::Stack { stack } => stack.lock().unwrap_or_else(|p| p.into_inner()).played(),
+            _ => 0,
+        };
+        reader::Tap {
+            reader: SIMULATED_READER.to_string(),
+            events: u32::try_from(played).unwrap_or(u32::MAX),
         }
     }
 

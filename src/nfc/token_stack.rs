@@ -188,6 +188,11 @@ impl TokenStack {
         Some(token)
     }
 
+    /// How many taps have been played.
+    pub fn played(&self) -> usize {
+        self.next
+    }
+
     /// The token with this serial, as it is now (what it would display).
     pub fn token(&self, serial: &str) -> Option<&VirtualToken> {
         self.by_serial.get(serial).map(|&i| &self.tokens[i])

@@ -333,7 +333,11 @@ mod tests {
 
     #[test]
     fn a_run_walks_its_queue_and_asks_about_a_token_tapped_twice() {
-        let mut run = BulkRun::new(settings(), vec!["a@x.example".into(), "b@x.example".into()], None);
+        let mut run = BulkRun::new(
+            settings(),
+            vec!["a@x.example".into(), "b@x.example".into()],
+            None,
+        );
         assert_eq!(run.target, Some(2));
         let plan = run.begin_step().unwrap();
         assert!(plan.new_card && plan.not_serial.is_none());

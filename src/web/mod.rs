@@ -218,15 +218,27 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
             post(pages::csv::view_csv_pskc_post).get(pages::csv::view_csv_export_get_pskc),
         )
         .route("/csv/export/{kind}", get(pages::csv::view_csv_export_get))
-        .route("/csv/bulk/start", post(pages::bulk::view_csv_bulk_start_post))
+        .route(
+            "/csv/bulk/start",
+            post(pages::bulk::view_csv_bulk_start_post),
+        )
         .route("/csv/bulk/step", post(pages::bulk::view_csv_bulk_step_post))
         .route("/csv/bulk/same", post(pages::bulk::view_csv_bulk_same_post))
         .route("/csv/bulk/stop", post(pages::bulk::view_csv_bulk_stop_post))
-        .route("/csv/bulk/resume", post(pages::bulk::view_csv_bulk_resume_post))
+        .route(
+            "/csv/bulk/resume",
+            post(pages::bulk::view_csv_bulk_resume_post),
+        )
         .route("/csv/bulk/end", post(pages::bulk::view_csv_bulk_end_post))
-        .route("/csv/clock/read", post(pages::bulk::view_csv_clock_read_post))
+        .route(
+            "/csv/clock/read",
+            post(pages::bulk::view_csv_clock_read_post),
+        )
         .route("/csv/clock/set", post(pages::bulk::view_csv_clock_set_post))
-        .route("/csv/clock/reburn", post(pages::bulk::view_csv_clock_reburn_post))
+        .route(
+            "/csv/clock/reburn",
+            post(pages::bulk::view_csv_clock_reburn_post),
+        )
         // Only pages get a session: static files and health checks must not create one.
         .route_layer(resolve())
         // The page script's poll resumes the session the page was shown in and never starts

@@ -23,9 +23,7 @@ use crate::nfc::DisplayTimeout;
 use crate::otp::{Algorithm, Params, Secret, excerpt};
 use crate::tokens::{Source, TokenRecord, parse_user_list};
 use crate::web::AppError;
-use crate::web::bulk_run::{
-    BulkRun, BulkSettings, ClockReading, Outcome, StepPlan, TapResult,
-};
+use crate::web::bulk_run::{BulkRun, BulkSettings, ClockReading, Outcome, StepPlan, TapResult};
 use crate::web::extract::CurrentSession;
 use crate::web::form::{Errors, Form};
 use crate::web::session::Session;
@@ -133,7 +131,10 @@ fn read_start(
     let mut errors = Errors::default();
     let algorithm = parse_algorithm(&form.algorithm);
     if algorithm.is_none() {
-        errors.push("algorithm", "Algorithm: choose SHA-1 or SHA-256 (what these tokens can do).");
+        errors.push(
+            "algorithm",
+            "Algorithm: choose SHA-1 or SHA-256 (what these tokens can do).",
+        );
     }
     let period = parse_period(&form.period);
     if period.is_none() {
@@ -160,7 +161,10 @@ fn read_start(
     }
     let manufacturer = form.manufacturer.trim().to_string();
     if manufacturer.is_empty() {
-        errors.push("manufacturer", "Manufacturer: Entra needs one (Token2 for these tokens).");
+        errors.push(
+            "manufacturer",
+            "Manufacturer: Entra needs one (Token2 for these tokens).",
+        );
     } else if let Err(m) = crate::tokens::check_text(&manufacturer) {
         errors.push("manufacturer", format!("Manufacturer: {m}."));
     }
@@ -198,7 +202,10 @@ fn read_start(
         }
         "pasted" => match parse_user_list(&form.users) {
             Ok(users) if users.is_empty() => {
-                errors.push("users", "Users: the list is empty; paste one UPN per line, or choose no users.");
+                errors.push(
+                    "users",
+                    "Users: the list is empty; paste one UPN per line, or choose no users.",
+                );
                 users
             }
             Ok(users) => users,
@@ -210,18 +217,31 @@ fn read_start(
                     format!(
                         "Users: {}{}. Nothing was started; fix the list and start again.",
                         shown.join("; "),
-                        if more > 0 { format!("; and {more} more") } else { String::new() }
+                        if more > 0 {
+                            format!("; and {more} more")
+                        } else {
+                            String::new()
+                        }
                     ),
                 );
                 Vec::new()
             }
         },
         _ => {
-            errors.push("users_from", "Users: choose none, the pasted list or the Assign users list.");
+            errors.push(
+                "users_from",
+                "Users: choose none, the pasted list or the Assign users list.",
+            );
             Vec::new()
         }
     };
-    match (algorithm, period, display_timeout, seed_bytes, errors.is_empty()) {
+    match (
+        algorithm,
+        period,
+        display_timeout,
+        seed_bytes,
+        errors.is_empty(),
+    ) {
         (Some(algorithm), Some(period), Some(display_timeout), Some(seed_bytes), true) => Ok((
             BulkSettings {
                 algorithm,
@@ -304,7 +324,11 @@ fn stops_the_run(e: &AgentClientError) -> bool {
 /// The agent's sentence and what it means for the run.
 fn failure_message(e: &AgentClientError) -> String {
     let said = e.to_string();
-    let stop = if said.ends_with(['.', '?', '!']) { "" } else { "." };
+    let stop = if said.ends_with(['.', '?', '!']) {
+        ""
+    } else {
+        "."
+    };
     let then = match e.agent_kind() {
         Some(ErrorKind::CardLiftedMidWrite | ErrorKind::CardRemoved) => {
             " Lifted mid-write — burn it again: no row was added; tap it again and it gets a new seed."
@@ -395,8 +419,12 @@ fn settle(
         }
         _ => None,
     };
-    let params = Params::new(settings.algorithm, crate::nfc::protocol::DIGITS, settings.period)
-        .unwrap_or_default();
+    let params = Params::new(
+        settings.algorithm,
+        crate::nfc::protocol::DIGITS,
+        settings.period,
+    )
+    .unwrap_or_default();
     let record = TokenRecord {
         serial: serial.clone(),
         secret,
@@ -418,7 +446,9 @@ fn settle(
         ),
         Ok((row, true)) => (
             Outcome::Reburned(*row),
-            format!("Burned {shown} again: row {row} now carries the new seed. Lift it, tap the next one."),
+            format!(
+                "Burned {shown} again: row {row} now carries the new seed. Lift it, tap the next one."
+            ),
             true,
         ),
         Err(c) => (
@@ -511,7 +541,9 @@ async fn burn_step(
         drop(request);
         let now = clock();
         // A session that ended meanwhile took its rows with it: nothing to settle.
-        let _ = sessions.with(id, |s| settle(s, purpose, (&plan, wait), secret, result, now));
+        let _ = sessions.with(id, |s| {
+            settle(s, purpose, (&plan, wait), secret, result, now)
+        });
     });
     let _ = task.await;
 }

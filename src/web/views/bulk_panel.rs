@@ -237,9 +237,9 @@ fn clock_view(c: &ClockReading) -> ClockView {
         restricted: c.restricted,
         offset: offset_text(c.offset_seconds),
         clock_utc: c.clock_utc.clone(),
-        row: c.row.map(|(n, alg, period)| {
-            format!("row {n} ({}, {period} s)", alg.display_name())
-        }),
+        row: c
+            .row
+            .map(|(n, alg, period)| format!("row {n} ({}, {period} s)", alg.display_name())),
         done: c.done.clone(),
     }
 }
