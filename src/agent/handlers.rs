@@ -178,13 +178,26 @@ pub async fn burn(
             Vec::new()
         };
         let (tap, done) = st.device.with_new_card(wait, &seen, |card| {
-            let token = nfc::identify(card)?;
-            if not_serials.contains(&token.info.serial) {
-                return Err(NfcError::SameToken {
-                    serial: token.info.serial,
-                });
-            }
-            nfc::burn_identified(card, token, &for_card, settings, st.now(), force)
+            // What this burn cost on the card, from the card connected to the result: the
+            // log line the e2e script reports (APDUs per burn, ms per token).
+            let started = std::time::Instant::now();
+            let mut apdus = 0usize;
+            let mut counted = |apdu: &[u8]| {
+                apdus += 1;
+                card.transmit(apdu)
+            };
+            let done = burn_card(
+                &mut counted,
+                &not_serials,
+                (&for_card, settings, st.now(), force),
+            );
+            tracing::info!(
+                apdus,
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                ok = done.is_ok(),
+                "card work of a burn"
+            );
+            done
         })?;
         if let Some(tap) = tap {
             reader::remember(
@@ -207,6 +220,31 @@ pub async fn burn(
         clock_set,
         codes: CompareCodes::new(&secret, settings.algorithm, settings.period, clock_set),
     }))
+}
+
+/// A card seen through a closure (to count what passes).
+struct ThroughFn<F>(F);
+
+impl<F: FnMut(&[u8]) -> Result<Vec<u8>, nfc::CardError>> nfc::Card for ThroughFn<F> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, nfc::CardError> {
+        (self.0)(apdu)
+    }
+}
+
+/// One burn on the card: identify, refuse a serial of `not_serials`, write.
+fn burn_card(
+    send: impl FnMut(&[u8]) -> Result<Vec<u8>, nfc::CardError>,
+    not_serials: &[String],
+    (secret, settings, now, force): (&Secret, TokenSettings, u64, bool),
+) -> Result<nfc::BurnReport, NfcError> {
+    let mut card = ThroughFn(send);
+    let token = nfc::identify(&mut card)?;
+    if not_serials.contains(&token.info.serial) {
+        return Err(NfcError::SameToken {
+            serial: token.info.serial,
+        });
+    }
+    nfc::burn_identified(&mut card, token, secret, settings, now, force)
 }
 
 pub async fn time_sync(
