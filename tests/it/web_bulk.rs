@@ -77,6 +77,12 @@ async fn script_post(b: &mut Browser, path: &str, body: &str) -> Resp {
     b.send(req).await
 }
 
+/// The batch page, as it is now, holds `text`.
+async fn assert_page_has(b: &mut Browser, text: &str) {
+    let page = b.get("/csv").await.text();
+    assert!(page.contains(text), "{text:?} not in {page}");
+}
+
 /// The batch's rows as (serial, hex seed), from the privacyIDEA export.
 async fn rows(b: &mut Browser) -> Vec<(String, String)> {
     let r = b.get("/csv/export/privacyidea").await;
@@ -348,7 +354,7 @@ async fn the_script_steps_with_json_and_the_run_stops_and_resumes() {
         "download what we have so far"
     );
 
-    let r = script_post(&mut b, "/csv/bulk/stop", "").await;
+    let r = script_post(&mut b, "/csv/bulk/run", "action=stop").await;
     let json: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
     assert_eq!(
         (json["state"].as_str(), json["continue"].as_bool()),
@@ -359,7 +365,7 @@ async fn the_script_steps_with_json_and_the_run_stops_and_resumes() {
     assert!(r.text().contains("the run is stopped: resume it first"));
     assert_eq!(rows(&mut b).await.len(), 1);
 
-    let r = script_post(&mut b, "/csv/bulk/resume", "").await;
+    let r = script_post(&mut b, "/csv/bulk/run", "action=resume").await;
     let json: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
     assert_eq!(json["state"], "running");
     let r = script_post(&mut b, "/csv/bulk/step", "").await;
@@ -372,16 +378,11 @@ async fn the_script_steps_with_json_and_the_run_stops_and_resumes() {
     no_seed_in(&[String::from_utf8_lossy(&r.bytes).into_owned()], &all);
 
     // Ending the run clears the panel, never the rows.
-    let r = script_post(&mut b, "/csv/bulk/end", "").await;
+    let r = script_post(&mut b, "/csv/bulk/run", "action=end").await;
     let json: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
     assert_eq!(json["state"], "idle");
     assert_eq!(rows(&mut b).await.len(), 2);
-    assert!(
-        b.get("/csv")
-            .await
-            .text()
-            .contains("id=\"bulk-start-form\"")
-    );
+    assert_page_has(&mut b, "id=\"bulk-start-form\"").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -428,13 +429,8 @@ async fn a_refused_start_names_each_field_and_keeps_what_was_typed() {
         unescape(&page).contains("alice@contoso.com\nnot a upn"),
         "the list is kept"
     );
-    assert!(
-        b.get("/csv")
-            .await
-            .text()
-            .contains("id=\"bulk-start-form\""),
-        "nothing started"
-    );
+    // Nothing started.
+    assert_page_has(&mut b, "id=\"bulk-start-form\"").await;
 
     // The users of the Assign users list who have no token yet.
     b.post(
@@ -442,12 +438,7 @@ async fn a_refused_start_names_each_field_and_keeps_what_was_typed() {
         &[("users", "dave@contoso.com\nerin@contoso.com")],
     )
     .await;
-    assert!(
-        b.get("/csv")
-            .await
-            .text()
-            .contains("who have no token yet (2)")
-    );
+    assert_page_has(&mut b, "who have no token yet (2)").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

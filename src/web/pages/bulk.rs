@@ -54,6 +54,13 @@ pub struct StartForm {
 #[serde(default)]
 pub struct ButtonForm {}
 
+/// Stop, resume or end a run.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RunForm {
+    action: String,
+}
+
 /// Re-burn or skip the token tapped twice.
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -611,53 +618,29 @@ pub async fn view_csv_bulk_same_post(
     answer(&session, &headers)
 }
 
-/// Stop, resume or end the run (ending keeps every row; it only clears the panel).
-async fn change_run(
+/// Stop, resume or end the run (ending keeps every row; it only clears the panel, and
+/// waits for a step still at the agent).
+pub async fn view_csv_bulk_run_post(
     session: CurrentSession,
     headers: HeaderMap,
-    change: impl FnOnce(&mut Option<BulkRun>),
+    Form(form): Form<RunForm>,
 ) -> Result<Response, AppError> {
+    let change: fn(&mut Option<BulkRun>) = match form.action.as_str() {
+        "stop" => |run| run.iter_mut().for_each(BulkRun::stop),
+        "resume" => |run| run.iter_mut().for_each(BulkRun::resume),
+        "end" => |run| {
+            if run.as_ref().is_none_or(|r| !r.is_busy()) {
+                *run = None;
+            }
+        },
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose to stop, resume or end the run.".into(),
+            ));
+        }
+    };
     session.with(|s| change(&mut s.bulk_mut().run));
     answer(&session, &headers)
-}
-
-pub async fn view_csv_bulk_stop_post(
-    session: CurrentSession,
-    headers: HeaderMap,
-    Form(_): Form<ButtonForm>,
-) -> Result<Response, AppError> {
-    change_run(session, headers, |run| {
-        if let Some(run) = run {
-            run.stop();
-        }
-    })
-    .await
-}
-
-pub async fn view_csv_bulk_resume_post(
-    session: CurrentSession,
-    headers: HeaderMap,
-    Form(_): Form<ButtonForm>,
-) -> Result<Response, AppError> {
-    change_run(session, headers, |run| {
-        if let Some(run) = run {
-            run.resume();
-        }
-    })
-    .await
-}
-
-pub async fn view_csv_bulk_end_post(
-    session: CurrentSession,
-    headers: HeaderMap,
-    Form(_): Form<ButtonForm>,
-) -> Result<Response, AppError> {
-    change_run(session, headers, |run| {
-        if run.as_ref().is_none_or(|r| !r.is_busy()) {
-            *run = None;
-        }
-    })
-    .await
 }
 
 // ---------------------------------------------------------------------------------------
