@@ -224,12 +224,7 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
         )
         .route("/csv/bulk/step", post(pages::bulk::view_csv_bulk_step_post))
         .route("/csv/bulk/same", post(pages::bulk::view_csv_bulk_same_post))
-        .route("/csv/bulk/stop", post(pages::bulk::view_csv_bulk_stop_post))
-        .route(
-            "/csv/bulk/resume",
-            post(pages::bulk::view_csv_bulk_resume_post),
-        )
-        .route("/csv/bulk/end", post(pages::bulk::view_csv_bulk_end_post))
+        .route("/csv/bulk/run", post(pages::bulk::view_csv_bulk_run_post))
         .route(
             "/csv/clock/read",
             post(pages::bulk::view_csv_clock_read_post),
