@@ -57,12 +57,7 @@ pub struct AgentArgs {
     pub simulate_serial: Vec<String>,
     /// A stack of simulated tokens from a file, as `virtual-token --stack` reads it: one tap
     /// per line, `SERIAL [lift-mid-write|wrong-key|fido|oath] [restricted]`
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "simulate",
-        conflicts_with = "simulate_fault"
-    )]
+    #[arg(long, value_name = "FILE", requires = "simulate")]
     pub simulate_stack: Option<PathBuf>,
     /// Make the simulated token erase its seed on config writes, whatever its serial
     #[arg(long, requires = "simulate")]
@@ -82,6 +77,12 @@ pub struct AgentArgs {
 fn simulated_stack(args: &AgentArgs) -> Result<Option<Vec<StackTap>>, CliError> {
     if !args.simulate {
         return Ok(None);
+    }
+    if args.simulate_stack.is_some() && args.simulate_fault != SimulatedFault::None {
+        return Err(CliError::usage(
+            "--simulate-fault",
+            "a stack says how each tap behaves (lift-mid-write, wrong-key, fido, oath on its line); drop --simulate-fault",
+        ));
     }
     let mut taps = if let Some(path) = &args.simulate_stack {
         let text = std::fs::read_to_string(path).map_err(|e| {

@@ -225,15 +225,7 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
         .route("/csv/bulk/step", post(pages::bulk::view_csv_bulk_step_post))
         .route("/csv/bulk/same", post(pages::bulk::view_csv_bulk_same_post))
         .route("/csv/bulk/run", post(pages::bulk::view_csv_bulk_run_post))
-        .route(
-            "/csv/clock/read",
-            post(pages::bulk::view_csv_clock_read_post),
-        )
-        .route("/csv/clock/set", post(pages::bulk::view_csv_clock_set_post))
-        .route(
-            "/csv/clock/reburn",
-            post(pages::bulk::view_csv_clock_reburn_post),
-        )
+        .route("/csv/clock", post(pages::bulk::view_csv_clock_post))
         // Only pages get a session: static files and health checks must not create one.
         .route_layer(resolve())
         // The page script's poll resumes the session the page was shown in and never starts

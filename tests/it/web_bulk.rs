@@ -54,14 +54,25 @@ async fn start(b: &mut Browser, users: &str) -> Resp {
     .await
 }
 
-/// One step without JavaScript: a form post answered with the panel's page.
-async fn step(b: &mut Browser, texts: &mut Vec<String>) -> String {
-    let r = b.post("/csv/bulk/step", &[]).await;
+/// A panel form posted without JavaScript, answered with a redirect to the panel; returns
+/// the batch page after it (kept in `texts`, to look for seeds), unescaped.
+async fn act(
+    b: &mut Browser,
+    path: &str,
+    fields: &[(&str, &str)],
+    texts: &mut Vec<String>,
+) -> String {
+    let r = b.post(path, fields).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(r.location().as_deref(), Some("/csv#bulk"));
     let page = b.get("/csv").await.text();
     texts.push(page.clone());
     unescape(&page)
+}
+
+/// One step without JavaScript.
+async fn step(b: &mut Browser, texts: &mut Vec<String>) -> String {
+    act(b, "/csv/bulk/step", &[], texts).await
 }
 
 /// A JSON request as the page script sends it.
@@ -255,10 +266,13 @@ async fn a_token_tapped_twice_is_asked_about_and_never_gets_a_second_row() {
     let r = b.post("/csv/bulk/step", &[]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 
-    let r = b.post("/csv/bulk/same", &[("action", "reburn")]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let page = unescape(&b.get("/csv").await.text());
-    texts.push(page.clone());
+    let page = act(
+        &mut b,
+        "/csv/bulk/same",
+        &[("action", "reburn")],
+        &mut texts,
+    )
+    .await;
     assert!(
         page.contains("Burned 8659600000021 again: row 1 now carries the new seed"),
         "{page}"
@@ -275,9 +289,7 @@ async fn a_token_tapped_twice_is_asked_about_and_never_gets_a_second_row() {
         page.contains("Token 8659600000021 was tapped twice"),
         "{page}"
     );
-    let r = b.post("/csv/bulk/same", &[("action", "skip")]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let page = unescape(&b.get("/csv").await.text());
+    let page = act(&mut b, "/csv/bulk/same", &[("action", "skip")], &mut texts).await;
     assert!(
         page.contains("tapped twice: skipped, its row keeps its seed"),
         "{page}"
@@ -473,9 +485,7 @@ async fn setting_the_clock_shows_the_offset_and_a_restricted_model_is_reburned()
     let mut texts = Vec::new();
     step(&mut b, &mut texts).await;
 
-    let r = b.post("/csv/clock/read", &[]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let page = unescape(&b.get("/csv").await.text());
+    let page = act(&mut b, "/csv/clock", &[("action", "read")], &mut texts).await;
     assert!(
         page.contains("id=\"clock-serial\">8659600000071<"),
         "{page}"
@@ -488,17 +498,15 @@ async fn setting_the_clock_shows_the_offset_and_a_restricted_model_is_reburned()
         page.contains("It is row 1 (SHA-1, 30 s) of the batch."),
         "{page}"
     );
-    b.post("/csv/clock/set", &[]).await;
-    let page = unescape(&b.get("/csv").await.text());
+    let page = act(&mut b, "/csv/clock", &[("action", "set")], &mut texts).await;
     assert!(page.contains("Clock set: it was in step"), "{page}");
     let before = rows(&mut b).await;
     rows_match_tokens(&url, &before).await;
 
     step(&mut b, &mut texts).await;
     let burned = rows(&mut b).await;
-    b.post("/csv/clock/read", &[]).await;
-    b.post("/csv/clock/set", &[]).await;
-    let page = unescape(&b.get("/csv").await.text());
+    act(&mut b, "/csv/clock", &[("action", "read")], &mut texts).await;
+    let page = act(&mut b, "/csv/clock", &[("action", "set")], &mut texts).await;
     assert!(
         page.contains("Refused: on this model setting the clock erases the seed"),
         "{page}"
@@ -513,10 +521,7 @@ async fn setting_the_clock_shows_the_offset_and_a_restricted_model_is_reburned()
             .seed_present
     );
 
-    let r = b.post("/csv/clock/reburn", &[]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let page = unescape(&b.get("/csv").await.text());
-    texts.push(page.clone());
+    let page = act(&mut b, "/csv/clock", &[("action", "reburn")], &mut texts).await;
     assert!(
         page.contains("Burned 8659601000072 again: row 2 now carries the new seed"),
         "{page}"

@@ -73,6 +73,8 @@ pub struct SameForm {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ClockForm {
+    /// `read`, `set` or `reburn`.
+    action: String,
     algorithm: String,
     period: String,
 }
@@ -561,30 +563,49 @@ fn no_agent() -> AppError {
     )
 }
 
+/// Runs `change` on the session's run; a conflict saying why not (no run, or the run's
+/// own refusal) with `what` was asked.
+fn with_run<T>(
+    session: &CurrentSession,
+    what: &str,
+    change: impl FnOnce(&mut BulkRun) -> Result<T, String>,
+) -> Result<T, AppError> {
+    session
+        .with(|s| s.bulk_mut().run.as_mut().map(change))
+        .unwrap_or_else(|| Err("no bulk run is going: start one on the batch page".into()))
+        .map_err(|why| AppError::Conflict(format!("Cannot {what}: {why}.")))
+}
+
+/// Burns the next token of the run, or (`begin_reburn`) the token tapped twice again.
+/// While another step is at the agent (a page reloaded meanwhile) it only answers, and the
+/// page script asks again.
+async fn run_burn(
+    session: &CurrentSession,
+    what: &str,
+    begin: fn(&mut BulkRun) -> Result<StepPlan, String>,
+) -> Result<(), AppError> {
+    let agent = session.state.config.agent.clone().ok_or_else(no_agent)?;
+    if session.with(|s| s.bulk().run.as_ref().is_some_and(BulkRun::is_busy)) {
+        return Ok(());
+    }
+    let plan = with_run(session, what, begin)?;
+    burn_step(
+        session,
+        agent,
+        Purpose::Run,
+        plan,
+        step_wait(&session.state),
+    )
+    .await;
+    Ok(())
+}
+
 pub async fn view_csv_bulk_step_post(
     session: CurrentSession,
     headers: HeaderMap,
     Form(_): Form<ButtonForm>,
 ) -> Result<Response, AppError> {
-    let agent = session.state.config.agent.clone().ok_or_else(no_agent)?;
-    let plan = session.with(|s| match s.bulk_mut().run.as_mut() {
-        Some(run) => run.begin_step().map_err(Some),
-        None => Err(None),
-    });
-    match plan {
-        Ok(plan) => {
-            let wait = step_wait(&session.state);
-            burn_step(&session, agent, Purpose::Run, plan, wait).await;
-        }
-        // Another step is at the agent (a reloaded page): the script asks again.
-        Err(Some(_)) if session.with(|s| s.bulk().run.as_ref().is_some_and(BulkRun::is_busy)) => {}
-        Err(Some(why)) => return Err(AppError::Conflict(format!("Cannot burn now: {why}."))),
-        Err(None) => {
-            return Err(AppError::Conflict(
-                "No bulk run is going: start one on the batch page.".into(),
-            ));
-        }
-    }
+    run_burn(&session, "burn now", BulkRun::begin_step).await?;
     answer(&session, &headers)
 }
 
@@ -594,21 +615,8 @@ pub async fn view_csv_bulk_same_post(
     Form(form): Form<SameForm>,
 ) -> Result<Response, AppError> {
     match form.action.as_str() {
-        "skip" => {
-            session
-                .with(|s| s.bulk_mut().run.as_mut().map(BulkRun::skip))
-                .unwrap_or_else(|| Err("no bulk run is going".into()))
-                .map_err(|why| AppError::Conflict(format!("Cannot skip: {why}.")))?;
-        }
-        "reburn" => {
-            let agent = session.state.config.agent.clone().ok_or_else(no_agent)?;
-            let plan = session
-                .with(|s| s.bulk_mut().run.as_mut().map(BulkRun::begin_reburn))
-                .unwrap_or_else(|| Err("no bulk run is going".into()))
-                .map_err(|why| AppError::Conflict(format!("Cannot burn it again: {why}.")))?;
-            let wait = step_wait(&session.state);
-            burn_step(&session, agent, Purpose::Run, plan, wait).await;
-        }
+        "skip" => with_run(&session, "skip", |run| run.skip().map(drop))?,
+        "reburn" => run_burn(&session, "burn it again", BulkRun::begin_reburn).await?,
         _ => {
             return Err(AppError::BadRequest(
                 "Choose \"burn it again\" or \"skip it\".".into(),
@@ -647,7 +655,10 @@ pub async fn view_csv_bulk_run_post(
 // Set the token's clock
 
 /// The algorithm and period a clock action uses: the token's row's, else the form's.
-fn clock_params(reading: &ClockReading, form: &ClockForm) -> Result<(Algorithm, u32), AppError> {
+fn clock_params(session: &CurrentSession, form: &ClockForm) -> Result<(Algorithm, u32), AppError> {
+    let reading = session
+        .with(|s| s.bulk().clock.clone())
+        .ok_or_else(|| AppError::Conflict("Read the token's clock first.".into()))?;
     if let Some((_, algorithm, period)) = reading.row {
         return Ok((algorithm, period));
     }
@@ -659,12 +670,28 @@ fn clock_params(reading: &ClockReading, form: &ClockForm) -> Result<(Algorithm, 
     }
 }
 
-pub async fn view_csv_clock_read_post(
+/// "Set the token's clock": `read` its clock, `set` it, or `reburn` it with a new seed
+/// (restricted models).
+pub async fn view_csv_clock_post(
     session: CurrentSession,
     headers: HeaderMap,
-    Form(_): Form<ButtonForm>,
+    Form(form): Form<ClockForm>,
 ) -> Result<Response, AppError> {
     let agent = session.state.config.agent.clone().ok_or_else(no_agent)?;
+    match form.action.as_str() {
+        "read" => read_clock(&session, agent).await,
+        "set" => set_clock(&session, agent, &form).await?,
+        "reburn" => reburn_for_clock(&session, agent, &form).await?,
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose to read the clock, set it, or burn a new seed.".into(),
+            ));
+        }
+    }
+    answer(&session, &headers)
+}
+
+async fn read_clock(session: &CurrentSession, agent: AgentClient) {
     let read = agent.identify(step_wait(&session.state)).await;
     session.with(|s| {
         let row = |serial: &str| {
@@ -693,19 +720,14 @@ pub async fn view_csv_clock_read_post(
         bulk.clock = clock;
         bulk.clock_error = error;
     });
-    answer(&session, &headers)
 }
 
-pub async fn view_csv_clock_set_post(
-    session: CurrentSession,
-    headers: HeaderMap,
-    Form(form): Form<ClockForm>,
-) -> Result<Response, AppError> {
-    let agent = session.state.config.agent.clone().ok_or_else(no_agent)?;
-    let reading = session
-        .with(|s| s.bulk().clock.clone())
-        .ok_or_else(|| AppError::Conflict("Read the token's clock first.".into()))?;
-    let (algorithm, period) = clock_params(&reading, &form)?;
+async fn set_clock(
+    session: &CurrentSession,
+    agent: AgentClient,
+    form: &ClockForm,
+) -> Result<(), AppError> {
+    let (algorithm, period) = clock_params(session, form)?;
     let request = TimeSyncRequest {
         confirm: true,
         // Never: a model that erases its seed is offered a re-burn instead.
@@ -747,7 +769,7 @@ pub async fn view_csv_clock_set_post(
             Err(e) => bulk.clock_error = Some(failure_message(&e)),
         }
     });
-    answer(&session, &headers)
+    Ok(())
 }
 
 fn offset_words(offset: i64) -> String {
@@ -758,16 +780,12 @@ fn offset_words(offset: i64) -> String {
     }
 }
 
-pub async fn view_csv_clock_reburn_post(
-    session: CurrentSession,
-    headers: HeaderMap,
-    Form(form): Form<ClockForm>,
-) -> Result<Response, AppError> {
-    let agent = session.state.config.agent.clone().ok_or_else(no_agent)?;
-    let reading = session
-        .with(|s| s.bulk().clock.clone())
-        .ok_or_else(|| AppError::Conflict("Read the token's clock first.".into()))?;
-    let (algorithm, period) = clock_params(&reading, &form)?;
+async fn reburn_for_clock(
+    session: &CurrentSession,
+    agent: AgentClient,
+    form: &ClockForm,
+) -> Result<(), AppError> {
+    let (algorithm, period) = clock_params(session, form)?;
     let plan = StepPlan {
         settings: BulkSettings {
             algorithm,
@@ -781,7 +799,13 @@ pub async fn view_csv_clock_reburn_post(
         not_serial: None,
         not_serials: Vec::new(),
     };
-    let wait = step_wait(&session.state);
-    burn_step(&session, agent, Purpose::Clock, plan, wait).await;
-    answer(&session, &headers)
+    burn_step(
+        session,
+        agent,
+        Purpose::Clock,
+        plan,
+        step_wait(&session.state),
+    )
+    .await;
+    Ok(())
 }
