@@ -538,3 +538,49 @@ async fn setting_the_clock_shows_the_offset_and_a_restricted_model_is_reburned()
     rows_match_tokens(&url, &after).await;
     no_seed_in(&texts, &after);
 }
+
+/// The longest run of `c` in `s`.
+fn longest_run(s: &str, c: char) -> usize {
+    s.split(|x| x != c)
+        .map(|r| r.chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever is typed into the start form: a start or a 422 page, never a panic, and no
+    /// message repeats more than 64 characters of it (the fields themselves keep it all).
+    #[test]
+    fn the_start_form_takes_any_text(
+        text in proptest::prelude::any::<String>(),
+        field in 0usize..9,
+    ) {
+        let names = [
+            "algorithm", "period", "display_timeout", "seed_bytes", "manufacturer", "model",
+            "count", "users_from", "users",
+        ];
+        let typed = format!("{}{text}", "z".repeat(80));
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (status, page) = runtime.block_on(async {
+            let mut b = toolset(None);
+            let mut fields = vec![
+                ("algorithm", "SHA1"), ("period", "30"), ("display_timeout", "30"),
+                ("seed_bytes", "20"), ("manufacturer", "Token2"), ("model", ""),
+                ("count", ""), ("users_from", "pasted"), ("users", "a@contoso.com"),
+            ];
+            fields[field] = (names[field], typed.as_str());
+            let r = b.post("/csv/bulk/start", &fields).await;
+            (r.status, unescape(&r.text()))
+        });
+        proptest::prop_assert!(
+            status == StatusCode::SEE_OTHER || status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{}", status
+        );
+        for message in page.split("class=\"field-error\"").skip(1) {
+            let message = message.split("</p>").next().unwrap_or_default();
+            proptest::prop_assert!(longest_run(message, 'z') <= 64, "{}", message);
+        }
+    }
+}
