@@ -56,7 +56,11 @@ async fn journey(javascript: bool) {
     let b = Browser::start_with(javascript).await;
 
     b.goto(&format!("{origin}/csv")).await;
-    b.click("#bulk-users-pasted").await;
+    b.find("#bulk-users-from")
+        .await
+        .select_by_value("pasted")
+        .await
+        .expect("choose the pasted list");
     b.fill(
         "#bulk-users",
         "alice@contoso.com\nbob@contoso.com\ncarol@contoso.com\ndave@contoso.com",
