@@ -2,7 +2,7 @@
 -- over the pages, each thread stopping after LOAD_FLOOD_PER_THREAD responses. wrk itself
 -- runs for its whole -d duration, so a thread that is done also creates the file
 -- LOAD_FLOOD_DONE.<thread>, and bench/load ends wrk (SIGINT) once every thread is done.
--- done() prints: RESULT requests duration_us p50_us p99_us status>=400 socket_errors.
+-- done() prints the RESULT line bench/load reads (wrk-result.lua).
 
 local paths = { "/", "/otp", "/csv" }
 local limit = tonumber(os.getenv("LOAD_FLOOD_PER_THREAD") or "0")
@@ -32,10 +32,5 @@ function response(status, headers, body)
   end
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %d %d\n",
-    summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99),
-    e.status, e.connect + e.read + e.write + e.timeout))
-end
+-- done(), shared with the other scripts, is in wrk-result.lua beside this one.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "wrk-result.lua")

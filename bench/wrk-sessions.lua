@@ -1,8 +1,7 @@
 -- wrk script for bench/load: one browser session per connection. Run wrk with as many
 -- threads as connections (-t N -c N), so each thread owns one connection and sends the
 -- cookie on line N of the file named by LOAD_COOKIES ("session=..." per line).
--- done() prints one line bench/load reads: requests, duration (us), p50 and p99 (us),
--- responses with status >= 400, socket errors.
+-- done() prints the RESULT line bench/load reads (wrk-result.lua).
 
 local cookies = {}
 local next_thread = 0
@@ -23,10 +22,5 @@ function init(args)
   wrk.headers["Cookie"] = cookie
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %d %d\n",
-    summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99),
-    e.status, e.connect + e.read + e.write + e.timeout))
-end
+-- done(), shared with the other scripts, is in wrk-result.lua beside this one.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "wrk-result.lua")

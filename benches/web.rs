@@ -47,6 +47,18 @@ fn post(path: &str, cookie: &str, body: String) -> Request<Body> {
         .unwrap()
 }
 
+/// A new session's cookie, as a first visit to the home page gets it.
+fn new_session(rt: &tokio::runtime::Runtime, app: &Router) -> String {
+    let (_, cookie, _) = rt.block_on(send(
+        app,
+        Request::get("/")
+            .header(header::HOST, "localhost")
+            .body(Body::empty())
+            .unwrap(),
+    ));
+    cookie.expect("a session cookie")
+}
+
 fn row(i: usize) -> String {
     // A distinct 16-byte base32 secret per row (rows may not share a seed).
     let secret = data_encoding::BASE32_NOPAD.encode(&(i as u128).to_be_bytes());
@@ -66,14 +78,7 @@ fn bench_pages(c: &mut Criterion) {
     };
     let state = AppState::new(config, Arc::new(|| NOW));
     let app = web::app(state).unwrap();
-    let (_, cookie, _) = rt.block_on(send(
-        &app,
-        Request::get("/")
-            .header(header::HOST, "localhost")
-            .body(Body::empty())
-            .unwrap(),
-    ));
-    let cookie = cookie.expect("a session cookie");
+    let cookie = new_session(&rt, &app);
 
     c.bench_function("web/seed_page_with_qr", |b| {
         b.iter(|| rt.block_on(send(&app, get("/", &cookie))))
@@ -142,16 +147,7 @@ fn bench_batch(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let state = AppState::new(WebConfig::default(), Arc::new(|| NOW));
     let app = web::app(state).unwrap();
-    let session = || {
-        let (_, cookie, _) = rt.block_on(send(
-            &app,
-            Request::get("/")
-                .header(header::HOST, "localhost")
-                .body(Body::empty())
-                .unwrap(),
-        ));
-        cookie.expect("a session cookie")
-    };
+    let session = || new_session(&rt, &app);
     let file = vendor_csv(10_000);
 
     // Each upload replaces the session's preview, against an empty batch each time.

@@ -166,30 +166,39 @@
       // the warning for good.
       reset = setTimeout(function () { withinSite = false; }, 1000);
     }
+    function downloaded() {
+      unsaved = 0;
+      document.body.setAttribute("data-unsaved-rows", "0");
+      var note = document.getElementById("unsaved-note");
+      if (note) {
+        note.hidden = true;
+      }
+      document.querySelectorAll("nav .count.unsaved").forEach(function (c) {
+        c.classList.remove("unsaved");
+        var hint = c.querySelector(".visually-hidden");
+        if (hint) {
+          hint.remove();
+        }
+      });
+    }
     document.addEventListener("click", function (event) {
       var link = event.target.closest ? event.target.closest("a[href]") : null;
       if (!link) {
         return;
       }
       if (link.hasAttribute("data-download")) {
-        unsaved = 0;
-        document.body.setAttribute("data-unsaved-rows", "0");
-        var note = document.getElementById("unsaved-note");
-        if (note) {
-          note.hidden = true;
-        }
-        document.querySelectorAll("nav .count.unsaved").forEach(function (c) {
-          c.classList.remove("unsaved");
-          var hint = c.querySelector(".visually-hidden");
-          if (hint) {
-            hint.remove();
-          }
-        });
+        downloaded();
       } else if (link.origin === window.location.origin) {
         staying();
       }
     });
-    document.addEventListener("submit", staying);
+    // A form that answers with a file (an encrypted download) saves the batch like a link.
+    document.addEventListener("submit", function (event) {
+      if (event.target.hasAttribute && event.target.hasAttribute("data-download")) {
+        downloaded();
+      }
+      staying();
+    });
     window.addEventListener("beforeunload", function (event) {
       // The bulk panel adds rows without a page load: it keeps the body's count current.
       unsaved = Math.max(unsaved, parseInt(document.body.getAttribute("data-unsaved-rows") || "0", 10));

@@ -194,34 +194,34 @@ impl AgentClient {
         let req = IdentifyRequest {
             wait_seconds: Some(wait_seconds),
         };
-        self.call(
-            Method::POST,
-            "/v1/identify",
-            Some(json_body(&req)?),
-            deadline(req.wait_seconds),
-        )
-        .await
+        self.card_request("/v1/identify", &req, req.wait_seconds)
+            .await
     }
 
     pub async fn burn(&self, req: &BurnRequest) -> Result<BurnResponse, AgentClientError> {
-        self.call(
-            Method::POST,
-            "/v1/burn",
-            Some(json_body(req)?),
-            deadline(req.wait_seconds),
-        )
-        .await
+        self.card_request("/v1/burn", req, req.wait_seconds).await
     }
 
     pub async fn time_sync(
         &self,
         req: &TimeSyncRequest,
     ) -> Result<TimeSyncResponse, AgentClientError> {
+        self.card_request("/v1/time-sync", req, req.wait_seconds)
+            .await
+    }
+
+    /// A POST that works on the card: its deadline covers the wait for a card it asks for.
+    async fn card_request<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        req: &impl Serialize,
+        wait_seconds: Option<u64>,
+    ) -> Result<T, AgentClientError> {
         self.call(
             Method::POST,
-            "/v1/time-sync",
+            path,
             Some(json_body(req)?),
-            deadline(req.wait_seconds),
+            deadline(wait_seconds),
         )
         .await
     }

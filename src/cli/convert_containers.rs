@@ -428,11 +428,9 @@ pub fn wrap_output(
     stderr: &mut dyn Write,
     quiet: bool,
 ) -> Result<Zeroizing<Vec<u8>>, CliError> {
-    let failed = |e: ContainerError| CliError::failure(format!("output: {e}"));
-    match wrap {
-        Wrap::Plain => Ok(bytes),
-        Wrap::ToKey(key) => {
-            if !quiet {
+    if !quiet {
+        match wrap {
+            Wrap::ToKey(key) => {
                 let ids = key.user_ids();
                 let _ = writeln!(
                     stderr,
@@ -441,28 +439,30 @@ pub fn wrap_output(
                     ids.first().map(|u| format!(" ({u})")).unwrap_or_default()
                 );
             }
-            containers::encrypt_pgp_to_key(&bytes, key)
-                .map(|s| Zeroizing::new(s.into_bytes()))
-                .map_err(failed)
+            Wrap::PgpPassphrase {
+                passphrase,
+                generated: true,
+            } => show_generated(passphrase, "OpenPGP message (gpg -d)", stderr),
+            Wrap::Zip {
+                passphrase,
+                generated: true,
+            } => show_generated(passphrase, "AES-256 ZIP archive", stderr),
+            _ => {}
         }
-        Wrap::PgpPassphrase {
-            passphrase,
-            generated,
-        } => {
-            if *generated && !quiet {
-                show_generated(passphrase, "OpenPGP message (gpg -d)", stderr);
-            }
+    }
+    let failed = |e: ContainerError| CliError::failure(format!("output: {e}"));
+    let armored = |s: String| Zeroizing::new(s.into_bytes());
+    match wrap {
+        Wrap::Plain => Ok(bytes),
+        Wrap::ToKey(key) => containers::encrypt_pgp_to_key(&bytes, key)
+            .map(armored)
+            .map_err(failed),
+        Wrap::PgpPassphrase { passphrase, .. } => {
             containers::encrypt_pgp_with_passphrase(&bytes, passphrase)
-                .map(|s| Zeroizing::new(s.into_bytes()))
+                .map(armored)
                 .map_err(failed)
         }
-        Wrap::Zip {
-            passphrase,
-            generated,
-        } => {
-            if *generated && !quiet {
-                show_generated(passphrase, "AES-256 ZIP archive", stderr);
-            }
+        Wrap::Zip { passphrase, .. } => {
             containers::write_zip(&zip_entry_name(format), &bytes, passphrase)
                 .map(Zeroizing::new)
                 .map_err(failed)

@@ -374,25 +374,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn symmetric_wrong_passphrase_is_named() {
-        let s = Status::parse(
-            "[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] ERROR symkey_decrypt.maybe_error 11_BAD_PASSPHRASE\n[GNUPG:] DECRYPTION_FAILED\n",
-        );
-        assert_eq!(
-            s.verdict(true, false, Some(2)),
-            Err(GpgError::WrongPassphrase)
-        );
-    }
-
-    #[test]
-    fn key_wrong_passphrase_is_named() {
-        let s = Status::parse(
-            "[GNUPG:] ENC_TO C96F873DA1A7BF73 1 0\n[GNUPG:] ERROR pkdecrypt_failed 67108875\n[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] DECRYPTION_FAILED\n",
-        );
-        assert_eq!(
-            s.verdict(true, false, Some(2)),
-            Err(GpgError::WrongPassphrase)
-        );
+    fn a_wrong_or_missing_passphrase_is_named() {
+        // (what, gpg's status lines, whether we gave a passphrase, the verdict); gpg exits 2.
+        let cases = [
+            (
+                "symmetric, wrong passphrase",
+                "[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] ERROR symkey_decrypt.maybe_error 11_BAD_PASSPHRASE\n[GNUPG:] DECRYPTION_FAILED\n",
+                true,
+                GpgError::WrongPassphrase,
+            ),
+            (
+                "to a key, wrong passphrase",
+                "[GNUPG:] ENC_TO C96F873DA1A7BF73 1 0\n[GNUPG:] ERROR pkdecrypt_failed 67108875\n[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] DECRYPTION_FAILED\n",
+                true,
+                GpgError::WrongPassphrase,
+            ),
+            (
+                "symmetric, none given and no pinentry",
+                "[GNUPG:] NEED_PASSPHRASE_SYM 9 3 2\n[GNUPG:] PINENTRY_LAUNCHED 1 curses\n[GNUPG:] ERROR get_passphrase 32870\n[GNUPG:] CANCELED_BY_USER\n[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] DECRYPTION_FAILED\n",
+                false,
+                GpgError::NoPassphrase,
+            ),
+            (
+                "to a key, none given and no pinentry",
+                "[GNUPG:] ENC_TO BB2D6AA14452275D 18 0\n[GNUPG:] ERROR pkdecrypt_failed 83918950\n[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] DECRYPTION_FAILED\n",
+                false,
+                GpgError::NoPassphrase,
+            ),
+        ];
+        for (what, status, asked, want) in cases {
+            assert_eq!(
+                Status::parse(status).verdict(asked, false, Some(2)),
+                Err(want),
+                "{what}"
+            );
+        }
     }
 
     #[test]
@@ -412,51 +428,30 @@ mod tests {
 
     #[test]
     fn exit_zero_without_decryption_okay_is_refused() {
-        let s = Status::parse("[GNUPG:] NODATA 3\n");
-        assert!(matches!(
-            s.verdict(true, true, Some(0)),
-            Err(GpgError::BadData(_))
-        ));
-        let s = Status::parse("");
-        assert!(matches!(
-            s.verdict(true, true, Some(0)),
-            Err(GpgError::BadData(_))
-        ));
-        // A bogus literal packet that gpg could not read to its end.
-        let s = Status::parse("[GNUPG:] NODATA 1\n[GNUPG:] PLAINTEXT 33 4294967295 x\n");
-        assert!(matches!(
-            s.verdict(true, false, Some(2)),
-            Err(GpgError::BadData(_))
-        ));
-        let s = Status::parse("");
-        // A bad armor CRC: exit 2 and not one status line.
-        assert!(matches!(
-            s.verdict(true, false, Some(2)),
-            Err(GpgError::BadData(_))
-        ));
+        // (what, gpg's status lines, its exit): each is bad data.
+        let cases = [
+            ("no data, exit 0", "[GNUPG:] NODATA 3\n", true, Some(0)),
+            ("no status at all, exit 0", "", true, Some(0)),
+            (
+                "a bogus literal packet gpg could not read to its end",
+                "[GNUPG:] NODATA 1\n[GNUPG:] PLAINTEXT 33 4294967295 x\n",
+                false,
+                Some(2),
+            ),
+            ("a bad armor CRC: exit 2, no status", "", false, Some(2)),
+        ];
+        for (what, status, exited_ok, code) in cases {
+            let verdict = Status::parse(status).verdict(true, exited_ok, code);
+            assert!(
+                matches!(verdict, Err(GpgError::BadData(_))),
+                "{what}: {verdict:?}"
+            );
+        }
         let s = Status::parse("[GNUPG:] BEGIN_DECRYPTION\n");
         assert!(matches!(
             s.verdict(true, true, Some(0)),
             Err(GpgError::Failed(_))
         ));
-    }
-
-    #[test]
-    fn no_pinentry_is_named_when_we_gave_no_passphrase() {
-        let s = Status::parse(
-            "[GNUPG:] NEED_PASSPHRASE_SYM 9 3 2\n[GNUPG:] PINENTRY_LAUNCHED 1 curses\n[GNUPG:] ERROR get_passphrase 32870\n[GNUPG:] CANCELED_BY_USER\n[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] DECRYPTION_FAILED\n",
-        );
-        assert_eq!(
-            s.verdict(false, false, Some(2)),
-            Err(GpgError::NoPassphrase)
-        );
-        let s = Status::parse(
-            "[GNUPG:] ENC_TO BB2D6AA14452275D 18 0\n[GNUPG:] ERROR pkdecrypt_failed 83918950\n[GNUPG:] BEGIN_DECRYPTION\n[GNUPG:] DECRYPTION_FAILED\n",
-        );
-        assert_eq!(
-            s.verdict(false, false, Some(2)),
-            Err(GpgError::NoPassphrase)
-        );
     }
 
     #[test]

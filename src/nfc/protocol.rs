@@ -276,24 +276,24 @@ pub fn sm4_encrypt_block(key: &[u8; 16], block: &[u8; 16]) -> [u8; 16] {
 
 /// SM4-ECB under the token key, in place. `data` must be whole blocks.
 fn ecb_encrypt(data: &mut [u8]) {
-    debug_assert!(data.len().is_multiple_of(BLOCK));
-    let c = token_cipher();
-    for chunk in data.chunks_exact_mut(BLOCK) {
-        let mut b = cipher::Block::<Sm4>::try_from(&*chunk).expect("16-byte chunk");
-        c.encrypt_block(&mut b);
-        chunk.copy_from_slice(b.as_slice());
-    }
+    ecb(data, |c, b| c.encrypt_block(b));
 }
 
 /// SM4-ECB decryption under the token key, in place (the token's side of a seed write).
 pub fn ecb_decrypt(data: &mut [u8]) {
+    ecb(data, |c, b| c.decrypt_block(b));
+}
+
+/// `op` on each block of `data` in place, under the token key.
+fn ecb(data: &mut [u8], op: impl Fn(&Sm4, &mut cipher::Block<Sm4>)) {
     debug_assert!(data.len().is_multiple_of(BLOCK));
     let c = token_cipher();
     for chunk in data.chunks_exact_mut(BLOCK) {
         let mut b = cipher::Block::<Sm4>::try_from(&*chunk).expect("16-byte chunk");
-        c.decrypt_block(&mut b);
+        op(&c, &mut b);
         chunk.copy_from_slice(b.as_slice());
-        // The temporary block held seed plaintext on the token side.
+        // The temporary block held seed plaintext (on the token's side, or before it was
+        // encrypted on ours).
         zeroize::Zeroize::zeroize(b.as_mut_slice());
     }
 }

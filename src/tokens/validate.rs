@@ -16,7 +16,8 @@ pub const MAX_ENTRA_BASE32_CHARS: usize = 128;
 const MAX_UPN_CHARS: usize = 113;
 const MAX_TEXT_CHARS: usize = 64;
 
-/// A field of the row form; `name()` is the HTML form field name.
+/// One of Entra's six columns: a field of the row form (`name()` is its HTML form field
+/// name) and a column of a seed file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
     Upn,

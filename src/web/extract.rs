@@ -58,6 +58,13 @@ impl FromRequestParts<AppState> for CurrentSession {
             ctx: SessionCtx {
                 id,
                 restarted: false,
+                transport: super::host::Transport::of(
+                    &state.config,
+                    parts
+                        .headers
+                        .get(axum::http::header::HOST)
+                        .and_then(|h| h.to_str().ok()),
+                ),
             },
             session,
         })

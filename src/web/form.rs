@@ -6,10 +6,12 @@
 //! Also the form extractor every page uses instead of axum's, so that a bad form is answered
 //! with our error page rather than axum's plain text.
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
 
 use super::AppError;
 
@@ -86,6 +88,64 @@ fn unreadable(detail: &str) -> String {
             crate::otp::excerpt(detail, 64)
         ),
     }
+}
+
+/// One part of a `multipart/form-data` form: its name, the file name the browser gave (for
+/// a file, at most 64 characters of it) and its bytes, wiped on drop (a file may be a seed
+/// file or a private key).
+pub struct Part {
+    pub name: String,
+    pub file_name: Option<String>,
+    pub value: Zeroizing<Vec<u8>>,
+}
+
+impl Part {
+    /// The part as text (invalid UTF-8 replaced), wiped on drop.
+    pub fn text(&self) -> Zeroizing<String> {
+        Zeroizing::new(String::from_utf8_lossy(&self.value).into_owned())
+    }
+}
+
+/// Reads every part of a multipart form. A body over the route's limit is `too_large()`; a
+/// request that is not multipart is 415; a broken body is a 400 page that quotes at most 64
+/// characters of the reason.
+pub async fn read_multipart(
+    multipart: Result<Multipart, MultipartRejection>,
+    too_large: impl Fn() -> AppError,
+) -> Result<Vec<Part>, AppError> {
+    let mut multipart = multipart.map_err(|e| {
+        if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE || e.status() == StatusCode::BAD_REQUEST
+        {
+            AppError::UnsupportedMediaType
+        } else {
+            AppError::BadRequest(crate::otp::excerpt(&e.body_text(), 64))
+        }
+    })?;
+    let broken = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            AppError::BadRequest(format!(
+                "The upload could not be read ({}). Nothing was stored; send it again from its page.",
+                crate::otp::excerpt(&e.body_text(), 64)
+            ))
+        }
+    };
+    let mut parts = Vec::new();
+    while let Some(mut field) = multipart.next_field().await.map_err(broken)? {
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(|n| crate::otp::excerpt(n, 64));
+        let mut value = Zeroizing::new(Vec::new());
+        while let Some(chunk) = field.chunk().await.map_err(broken)? {
+            value.extend_from_slice(&chunk);
+        }
+        parts.push(Part {
+            name,
+            file_name,
+            value,
+        });
+    }
+    Ok(parts)
 }
 
 #[derive(Clone, Debug, Default)]

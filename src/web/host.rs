@@ -129,6 +129,8 @@ pub struct AllowedHosts {
     any_ip_on_port: Option<u16>,
     /// True when only the defaults are in (no `--allowed-host` and no certificate name).
     defaults_only: bool,
+    /// Bound to a loopback address: no request can have crossed a network to get here.
+    loopback_bind: bool,
 }
 
 impl Default for AllowedHosts {
@@ -142,6 +144,7 @@ impl Default for AllowedHosts {
                 .collect(),
             any_ip_on_port: None,
             defaults_only: true,
+            loopback_bind: true,
         }
     }
 }
@@ -169,7 +172,24 @@ impl AllowedHosts {
             defaults_only: patterns.len() == before,
             patterns,
             any_ip_on_port: ip.is_unspecified().then_some(port),
+            loopback_bind: ip.is_loopback(),
         }
+    }
+
+    /// True when a request for `host` stayed on this machine: the server is bound to
+    /// loopback, or the browser addressed a loopback name or address (a container bound to
+    /// every interface and published on 127.0.0.1 is reached as `localhost:8080`). A remote
+    /// browser always sends the name or address it used to reach us over the network.
+    pub fn is_local(&self, host: Option<&str>) -> bool {
+        self.loopback_bind
+            || host.and_then(split_host).is_some_and(|(name, _)| {
+                name == "localhost"
+                    || name
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .parse::<IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            })
     }
 
     /// Whether `host` (the `Host` header as sent) is one of ours. A `Host` without a port
@@ -212,6 +232,32 @@ fn bind_host(ip: IpAddr) -> String {
     }
 }
 
+/// How a request reached the server, for forms that take private keys and passphrases: they
+/// may cross a network only inside TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transport {
+    /// The site is served over HTTPS (`--tls-cert`, `--tls-self-signed`, or `--tls` behind
+    /// an HTTPS proxy).
+    pub tls: bool,
+    /// The request stayed on this machine (see [`AllowedHosts::is_local`]).
+    pub local: bool,
+}
+
+impl Transport {
+    /// The transport of a request for `host` to a server with `config`.
+    pub fn of(config: &super::WebConfig, host: Option<&str>) -> Self {
+        Transport {
+            tls: config.sessions.tls,
+            local: config.allowed_hosts.is_local(host),
+        }
+    }
+
+    /// Keys and passphrases may be sent: over TLS, or without leaving the machine.
+    pub fn secrets_allowed(self) -> bool {
+        self.tls || self.local
+    }
+}
+
 /// The host the request is addressed to: the `Host` header, or the URI's authority for
 /// HTTP/2, which has no `Host`.
 pub fn request_host(request: &Request) -> Option<&str> {
@@ -249,47 +295,55 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// Over plain HTTP, `h` takes every Host in `ok` and none in `bad`.
+    fn assert_allows_only(h: &AllowedHosts, ok: &[&str], bad: &[&str]) {
+        for host in ok {
+            assert!(h.allows(host, 80), "{host} refused");
+        }
+        for host in bad {
+            assert!(!h.allows(host, 80), "{host} allowed");
+        }
+    }
+
     #[test]
     fn loopback_bind_accepts_loopback_names_with_its_port() {
         let h = AllowedHosts::for_bind(bind("127.0.0.1:8080"), []);
-        for ok in [
-            "127.0.0.1:8080",
-            "localhost:8080",
-            "LOCALHOST:8080",
-            "localhost.:8080",
-            "[::1]:8080",
-        ] {
-            assert!(h.allows(ok, 80), "{ok}");
-        }
-        for bad in [
-            "evil.example:8080",
-            "localhost:8081",
-            "localhost",
-            "10.0.0.5:8080",
-            "",
-            "localhost:8080:1",
-            "user@localhost:8080",
-            "[::1",
-        ] {
-            assert!(!h.allows(bad, 80), "{bad}");
-        }
+        assert_allows_only(
+            &h,
+            &[
+                "127.0.0.1:8080",
+                "localhost:8080",
+                "LOCALHOST:8080",
+                "localhost.:8080",
+                "[::1]:8080",
+            ],
+            &[
+                "evil.example:8080",
+                "localhost:8081",
+                "localhost",
+                "10.0.0.5:8080",
+                "",
+                "localhost:8080:1",
+                "user@localhost:8080",
+                "[::1",
+            ],
+        );
         assert!(h.defaults_only());
     }
 
     #[test]
     fn wildcard_bind_accepts_ip_literals_and_loopback_with_the_port() {
         let h = AllowedHosts::for_bind(bind("0.0.0.0:8080"), []);
-        for ok in [
-            "localhost:8080",
-            "10.0.0.5:8080",
-            "[fe80::1]:8080",
-            "0.0.0.0:8080",
-        ] {
-            assert!(h.allows(ok, 80), "{ok}");
-        }
-        for bad in ["intranet:8080", "10.0.0.5:9000", "evil.example:8080"] {
-            assert!(!h.allows(bad, 80), "{bad}");
-        }
+        assert_allows_only(
+            &h,
+            &[
+                "localhost:8080",
+                "10.0.0.5:8080",
+                "[fe80::1]:8080",
+                "0.0.0.0:8080",
+            ],
+            &["intranet:8080", "10.0.0.5:9000", "evil.example:8080"],
+        );
         assert!(
             h.describe()
                 .contains("any IP address of this machine with port 8080")
@@ -306,26 +360,25 @@ mod tests {
         ];
         let h = AllowedHosts::for_bind(bind("10.0.0.5:8080"), extra);
         assert!(!h.defaults_only());
-        for ok in [
-            "10.0.0.5:8080",
-            "totp.example.com",
-            "TOTP.example.com:9443",
-            "intranet",
-            "intranet:80",
-            "a.corp.example:1",
-            "[FE80::2]:5",
-        ] {
-            assert!(h.allows(ok, 80), "{ok}");
-        }
-        for bad in [
-            "intranet:8080",
-            "corp.example",
-            "a.b.corp.example",
-            "xcorp.example",
-            "localhost:8080",
-        ] {
-            assert!(!h.allows(bad, 80), "{bad}");
-        }
+        assert_allows_only(
+            &h,
+            &[
+                "10.0.0.5:8080",
+                "totp.example.com",
+                "TOTP.example.com:9443",
+                "intranet",
+                "intranet:80",
+                "a.corp.example:1",
+                "[FE80::2]:5",
+            ],
+            &[
+                "intranet:8080",
+                "corp.example",
+                "a.b.corp.example",
+                "xcorp.example",
+                "localhost:8080",
+            ],
+        );
         // With TLS a bare name means port 443.
         assert!(!h.allows("intranet", 443));
     }
@@ -355,6 +408,27 @@ mod tests {
             proptest::prop_assert!(h.allows(&with_port, 80));
             let other = format!("x{name}:{port}");
             proptest::prop_assert!(!h.allows(&other, 80));
+        }
+    }
+
+    #[test]
+    fn local_requests_are_told_apart() {
+        let remote = AllowedHosts::for_bind(bind("0.0.0.0:8080"), []);
+        let on_loopback = AllowedHosts::for_bind(bind("127.0.0.1:8080"), []);
+        let default = AllowedHosts::default();
+        let cases = [
+            (&remote, Some("localhost:8080"), true),
+            (&remote, Some("127.1.2.3:8080"), true),
+            (&remote, Some("[::1]:8080"), true),
+            (&remote, Some("10.0.0.5:8080"), false),
+            (&remote, Some("[fe80::1]:8080"), false),
+            (&remote, Some("totp.example"), false),
+            (&remote, None, false),
+            (&on_loopback, Some("totp.example"), true),
+            (&default, None, true),
+        ];
+        for (hosts, host, local) in cases {
+            assert_eq!(hosts.is_local(host), local, "{host:?}");
         }
     }
 

@@ -197,6 +197,10 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
             post(pages::csv::view_csv_import_add_post),
         )
         .route(
+            "/csv/import/entry",
+            post(pages::csv::view_csv_import_entry_post),
+        )
+        .route(
             "/csv/import/discard",
             post(pages::csv::view_csv_import_discard_post),
         )
@@ -233,11 +237,15 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
         .route("/api/otp", get(pages::otp::api_otp_get))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes));
 
-    // The one route that takes large bodies: a vendor's file. Its limit is applied by
+    // The routes that take large bodies: a vendor's file, and a key to encrypt a download to. Its limit is applied by
     // axum's own limit, which the multipart reader checks as it reads (a 413 naming the
     // import setting), instead of the 16 KB every other route keeps.
     let import = Router::new()
         .route("/csv/import", post(pages::csv::view_csv_import_post))
+        .route(
+            "/csv/export/encrypted",
+            post(pages::batch_crypto::view_batch_crypto_post),
+        )
         .route_layer(resolve())
         .layer(DefaultBodyLimit::max(state.config.max_import_bytes));
 

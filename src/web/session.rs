@@ -321,6 +321,31 @@ pub struct PendingImport {
     pub notes: Vec<String>,
 }
 
+/// A password-protected archive holding several files, waiting for the admin to pick one.
+/// It holds the archive and its password (both wiped on drop) only until a file from it is
+/// previewed, another import starts, or it is discarded.
+pub struct PendingArchive {
+    /// The name of the uploaded archive.
+    pub source: String,
+    pub entries: Vec<crate::tokens::containers::ZipEntryInfo>,
+    pub archive: Zeroizing<Vec<u8>>,
+    pub password: crate::tokens::containers::Passphrase,
+    /// The import form's other choices and keys (for an encrypted PSKC file inside).
+    pub from: String,
+    pub secret_encoding: String,
+    pub psk: Zeroizing<String>,
+    pub pskc_password: Zeroizing<String>,
+}
+
+impl fmt::Debug for PendingArchive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingArchive")
+            .field("source", &self.source)
+            .field("entries", &self.entries)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What adding a pending import did.
 #[derive(Debug)]
 pub struct Committed {
@@ -338,6 +363,8 @@ pub struct Session {
     budget: Arc<TokenBudget>,
     /// A file read and previewed, waiting for "Add N tokens" or "Discard".
     pending_import: Option<PendingImport>,
+    /// An archive of several files, waiting for the admin to pick one.
+    pending_archive: Option<PendingArchive>,
     /// A pasted user list being previewed, waiting for "Apply".
     pending_users: Option<String>,
     /// A serial number waiting for the add-row form (the burn panel fills it in).
@@ -368,6 +395,7 @@ impl Session {
             batch: Batch::new(BatchLimit::new(max_batch, MAX_BATCH_SETTING)),
             budget,
             pending_import: None,
+            pending_archive: None,
             pending_users: None,
             pending_serial: None,
             last_burn: None,
@@ -422,18 +450,32 @@ impl Session {
         self.last_make.as_ref()
     }
 
-    /// Keeps a file's preview until it is added or discarded (replacing an older one).
+    /// Keeps a file's preview until it is added or discarded (replacing an older one). An
+    /// archive waiting for a pick is no longer needed: it is wiped.
     pub fn set_pending_import(&mut self, import: PendingImport) {
+        self.pending_archive = None;
         self.pending_import = Some(import);
+    }
+
+    /// Keeps an archive until one of its files is picked (replacing an older preview).
+    pub fn set_pending_archive(&mut self, archive: PendingArchive) {
+        self.pending_import = None;
+        self.pending_archive = Some(archive);
+    }
+
+    pub fn pending_archive(&self) -> Option<&PendingArchive> {
+        self.pending_archive.as_ref()
     }
 
     pub fn pending_import(&self) -> Option<&PendingImport> {
         self.pending_import.as_ref()
     }
 
-    /// Drops the preview (its seeds are wiped); true if there was one.
+    /// Drops the preview and any archive waiting for a pick (their seeds and password are
+    /// wiped); true if there was one.
     pub fn discard_pending_import(&mut self) -> bool {
-        self.pending_import.take().is_some()
+        let archive = self.pending_archive.take().is_some();
+        self.pending_import.take().is_some() || archive
     }
 
     /// Adds the previewed tokens. The batch may have changed since the preview (another
@@ -869,6 +911,8 @@ pub struct SessionCtx {
     pub id: SessionId,
     /// The browser sent a session cookie that is no longer valid: say its data is gone.
     pub restarted: bool,
+    /// How the request reached the server (TLS, and whether it stayed on this machine).
+    pub transport: super::host::Transport,
 }
 
 /// The session the middleware found or started, handed to the extractor.
@@ -890,6 +934,7 @@ pub async fn resolve(
     let now = state.now();
     let config = state.sessions.config();
     let had_cookie = jar.get(config.cookie_name()).is_some();
+    let transport = super::host::Transport::of(&state.config, super::host::request_host(&request));
     let existing = match config.session_id(&jar) {
         Some(id) => match state.sessions.resume(id, now) {
             Ok(found) => found.map(|s| (id, s)),
@@ -901,6 +946,7 @@ pub async fn resolve(
         let ctx = SessionCtx {
             id,
             restarted: false,
+            transport,
         };
         request.extensions_mut().insert(Resolved { ctx, session });
         return next.run(request).await;
@@ -912,6 +958,7 @@ pub async fn resolve(
     let ctx = SessionCtx {
         id,
         restarted: had_cookie,
+        transport,
     };
     request.extensions_mut().insert(Resolved { ctx, session });
     let response = next.run(request).await;

@@ -203,35 +203,16 @@ async fn time_sync_needs_confirmation_and_warns_restricted_models() {
 #[tokio::test]
 async fn every_failure_has_its_own_client_error() {
     let secret = Secret::from_bytes(vec![1; 20]).unwrap();
-    let cases: [(SimulatedFault, &str, &str); 5] = [
-        (
-            SimulatedFault::Token("fido".parse().unwrap()),
-            "fido_key",
-            "FIDO",
-        ),
-        (
-            SimulatedFault::Token("oath".parse().unwrap()),
-            "oath_applet",
-            "OATH",
-        ),
-        (
-            SimulatedFault::Token("wrong-key".parse().unwrap()),
-            "wrong_key",
-            "6983",
-        ),
-        (
-            SimulatedFault::Token("lift-mid-write".parse().unwrap()),
-            "card_lifted_mid_write",
-            "half-written",
-        ),
-        (
-            SimulatedFault::NoCard,
-            "no_card_in_time",
-            "press the token's button",
-        ),
+    // (the fault as `agent --simulate-fault` names it, the error's kind, words it says)
+    let cases = [
+        ("fido", "fido_key", "FIDO"),
+        ("oath", "oath_applet", "OATH"),
+        ("wrong-key", "wrong_key", "6983"),
+        ("lift-mid-write", "card_lifted_mid_write", "half-written"),
+        ("no-card", "no_card_in_time", "press the token's button"),
     ];
     for (fault, kind, words) in cases {
-        let url = start("8659600000001", false, fault).await;
+        let url = start("8659600000001", false, fault.parse().unwrap()).await;
         let mut req = BurnRequest::new(&secret);
         req.wait_seconds = Some(1);
         let e = client(&url).burn(&req).await.unwrap_err();

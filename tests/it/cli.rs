@@ -153,17 +153,13 @@ fn drift_reports_signed_offsets() {
         let t = (at as i64 + steps * 30) as u64;
         let code = stdout(&run(&["otp", RFC_B32, "--at", &t.to_string()], None));
         let next = stdout(&run(&["otp", RFC_B32, "--at", &(t + 30).to_string()], None));
-        let o = run(
-            &[
-                "drift",
-                RFC_B32,
-                code.trim(),
-                next.trim(),
-                "--at",
-                &at.to_string(),
-            ],
-            None,
-        );
+        let at = at.to_string();
+        let drift = |extra: &[&str]| {
+            let mut args = vec!["drift", RFC_B32, code.trim(), next.trim(), "--at", &at];
+            args.extend_from_slice(extra);
+            run(&args, None)
+        };
+        let o = drift(&[]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let want = if steps > 0 {
             "+7 steps (+210 s): token clock is ahead\n"
@@ -171,18 +167,7 @@ fn drift_reports_signed_offsets() {
             "-3 steps (-90 s): token clock is behind\n"
         };
         assert_eq!(stdout(&o), want);
-        let o = run(
-            &[
-                "drift",
-                RFC_B32,
-                code.trim(),
-                next.trim(),
-                "--at",
-                &at.to_string(),
-                "--json",
-            ],
-            None,
-        );
+        let o = drift(&["--json"]);
         let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         assert_eq!(v["steps"], steps);
         assert_eq!(v["seconds"], steps * 30);

@@ -7,12 +7,12 @@
 //! and work directory is a `tempfile` directory, removed (and its gpg-agent stopped) on drop.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use proptest::prelude::*;
 use tempfile::TempDir;
 
 use crate::support::gpg::{GnuPg, KEY_PASS, text};
+use crate::support::tools::{archiver, zip_by_7zip_aes, zip_by_info_zip};
 use totp_toolset::cli::gpg::{Gpg, GpgError};
 use totp_toolset::tokens::containers::{
     Container, ContainerError, Passphrase, PgpPublicKey, PgpSecretKey, PgpUnlock, SignatureStatus,
@@ -31,6 +31,14 @@ impl GnuPg {
     }
 }
 
+/// The home's key pair, parsed by us from gpg's export.
+fn key_pair(gpg: &GnuPg) -> (PgpSecretKey, PgpPublicKey) {
+    (
+        PgpSecretKey::parse(&gpg.secret_key()).expect("secret key"),
+        PgpPublicKey::parse(&gpg.public_key()).expect("public key"),
+    )
+}
+
 fn pass(s: &str) -> Passphrase {
     Passphrase::new(s)
 }
@@ -42,8 +50,7 @@ fn with_key<'a>(key: &'a PgpSecretKey, passphrase: &'a Passphrase) -> PgpUnlock<
 #[test]
 fn messages_gpg_made_open_in_process() {
     let gpg = GnuPg::new("Vendor <seeds@vendor.example>");
-    let secret = PgpSecretKey::parse(&gpg.secret_key()).expect("secret key");
-    let public = PgpPublicKey::parse(&gpg.public_key()).expect("public key");
+    let (secret, public) = key_pair(&gpg);
     assert_eq!(secret.fingerprint(), public.fingerprint());
     let key_pass = pass(KEY_PASS);
     let sym_pass = pass(SYM_PASS);
@@ -108,18 +115,10 @@ fn messages_gpg_made_open_in_process() {
 fn signatures_are_verified_with_the_signers_key_and_reported_otherwise() {
     let gpg = GnuPg::new("Vendor <signer@vendor.example>");
     let other = GnuPg::new("Someone <else@example.org>");
-    let secret = PgpSecretKey::parse(&gpg.secret_key()).expect("secret key");
-    let signer = PgpPublicKey::parse(&gpg.public_key()).expect("public key");
+    let (secret, signer) = key_pair(&gpg);
     let stranger = PgpPublicKey::parse(&other.public_key()).expect("other public key");
     let key_pass = pass(KEY_PASS);
-    let signed = gpg.make(&[
-        "--passphrase",
-        KEY_PASS,
-        "--sign",
-        "-r",
-        &gpg.fingerprint,
-        "--encrypt",
-    ]);
+    let signed = gpg.sign_and_encrypt(&gpg.fingerprint, false, PLAIN);
 
     let verified = open_pgp(&signed, with_key(&secret, &key_pass), Some(&signer)).unwrap();
     assert_eq!(&verified.plaintext[..], PLAIN);
@@ -219,18 +218,9 @@ fn what_we_encrypt_gpg_decrypts_to_the_same_bytes() {
 #[test]
 fn rsa_keys_work_both_ways() {
     let gpg = GnuPg::with_algorithm("Vendor <rsa@vendor.example>", "rsa2048");
-    let secret = PgpSecretKey::parse(&gpg.secret_key()).expect("secret key");
-    let public = PgpPublicKey::parse(&gpg.public_key()).expect("public key");
+    let (secret, public) = key_pair(&gpg);
     let key_pass = pass(KEY_PASS);
-    let theirs = gpg.make(&[
-        "--passphrase",
-        KEY_PASS,
-        "--sign",
-        "--armor",
-        "-r",
-        &gpg.fingerprint,
-        "--encrypt",
-    ]);
+    let theirs = gpg.sign_and_encrypt(&gpg.fingerprint, true, PLAIN);
     let opened = open_pgp(&theirs, with_key(&secret, &key_pass), Some(&public)).unwrap();
     assert_eq!(&opened.plaintext[..], PLAIN);
     assert!(matches!(opened.signature, SignatureStatus::Verified { .. }));
@@ -333,14 +323,7 @@ fn gpg_over_pipes_decrypts_and_reports_what_gpg_says() {
     assert_eq!(&done.plaintext[..], PLAIN);
     assert_eq!(done.signature, SignatureStatus::Unsigned);
 
-    let signed = gpg.make(&[
-        "--passphrase",
-        KEY_PASS,
-        "--sign",
-        "-r",
-        &gpg.fingerprint,
-        "--encrypt",
-    ]);
+    let signed = gpg.sign_and_encrypt(&gpg.fingerprint, false, PLAIN);
     let done = runner
         .decrypt(&signed, Some(&pass(KEY_PASS)))
         .expect("to the key");
@@ -412,47 +395,17 @@ fn work_dir() -> TempDir {
     dir
 }
 
-fn tool(program: &str, args: &[&str], dir: &Path) -> Output {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program} (Debian package 7zip or zip): {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        text(&out.stderr)
-    );
-    out
+/// `aes.zip` (7-Zip, AES-256, "zip password 7") and `legacy.zip` (Info-ZIP, ZipCrypto,
+/// "zip password 2") of `seeds.csv` in `dir`.
+fn zip_both_ways(dir: &Path) {
+    zip_by_7zip_aes(dir, "zip password 7", "aes.zip", &["seeds.csv"]);
+    zip_by_info_zip(dir, "zip password 2", "legacy.zip", "seeds.csv");
 }
 
 #[test]
 fn archives_from_7zip_and_info_zip_open() {
     let dir = work_dir();
-    tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-pzip password 7",
-            "-mem=AES256",
-            "aes.zip",
-            "seeds.csv",
-        ],
-        dir.path(),
-    );
-    tool(
-        "zip",
-        &[
-            "-q",
-            "-e",
-            "-P",
-            "zip password 2",
-            "legacy.zip",
-            "seeds.csv",
-        ],
-        dir.path(),
-    );
+    zip_both_ways(dir.path());
     let aes = std::fs::read(dir.path().join("aes.zip")).unwrap();
     let legacy = std::fs::read(dir.path().join("legacy.zip")).unwrap();
     assert_eq!(detect(&aes), Container::Zip);
@@ -474,18 +427,11 @@ fn archives_from_7zip_and_info_zip_open() {
     assert!(entry.warnings[0].to_string().contains("weak"));
 
     // Several CSV files: the list comes back, and a name picks one.
-    tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-pzip password 7",
-            "-mem=AES256",
-            "two.zip",
-            "seeds.csv",
-            "more.csv",
-        ],
+    zip_by_7zip_aes(
         dir.path(),
+        "zip password 7",
+        "two.zip",
+        &["seeds.csv", "more.csv"],
     );
     let two = std::fs::read(dir.path().join("two.zip")).unwrap();
     let ZipOpened::Choose(list) = open_zip(&two, &pass("zip password 7"), None).unwrap() else {
@@ -517,7 +463,7 @@ fn our_archives_open_with_7zip_to_the_same_bytes() {
     let dir = work_dir();
     let ours = write_zip("entra.csv", PLAIN, &pass("hand-on password 1")).unwrap();
     std::fs::write(dir.path().join("ours.zip"), &ours).unwrap();
-    let listing = tool(
+    let listing = archiver(
         "7zz",
         &["l", "-slt", "-phand-on password 1", "ours.zip"],
         dir.path(),
@@ -527,7 +473,7 @@ fn our_archives_open_with_7zip_to_the_same_bytes() {
         "{}",
         text(&listing.stdout)
     );
-    let out = tool(
+    let out = archiver(
         "7zz",
         &["e", "-so", "-phand-on password 1", "ours.zip", "entra.csv"],
         dir.path(),
@@ -542,30 +488,7 @@ fn our_archives_open_with_7zip_to_the_same_bytes() {
 #[test]
 fn zip_wrong_password_and_truncation_get_their_own_messages() {
     let dir = work_dir();
-    tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-pzip password 7",
-            "-mem=AES256",
-            "aes.zip",
-            "seeds.csv",
-        ],
-        dir.path(),
-    );
-    tool(
-        "zip",
-        &[
-            "-q",
-            "-e",
-            "-P",
-            "zip password 2",
-            "legacy.zip",
-            "seeds.csv",
-        ],
-        dir.path(),
-    );
+    zip_both_ways(dir.path());
     for name in ["aes.zip", "legacy.zip"] {
         let bytes = std::fs::read(dir.path().join(name)).unwrap();
         let wrong = open_zip(&bytes, &pass("wrong password"), None).unwrap_err();

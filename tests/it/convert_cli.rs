@@ -1,11 +1,10 @@
 //! `totp-toolset convert` from the outside: formats in and out, users assigned, refused
 //! lines reported, the output file's safety, and the exit codes 0, 1 and 2.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-use crate::support::{bin, run, stderr, stdout};
+use crate::support::process::run_bytes;
+use crate::support::{run, stderr, stdout};
 
 const RFC_HEX: &str = "3132333435363738393031323334353637383930";
 const RFC_B32: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
@@ -232,18 +231,6 @@ fn usage_and_unreadable_input_exit_2() {
     }
 }
 
-fn run_bytes(args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn pskc_with_a_password_file_both_ways() {
     let dir = tempfile::tempdir().unwrap();
@@ -269,30 +256,23 @@ fn pskc_with_a_password_file_both_ways() {
     let xml = std::fs::read(&out).unwrap();
     assert!(!String::from_utf8_lossy(&xml).contains("PlainValue>MTIz"));
 
-    let o = run_bytes(
-        &[
-            "convert",
-            "-",
-            "--to",
-            "privacyidea",
-            "--password-file",
-            &pw,
-        ],
-        &xml,
-    );
+    let to_privacyidea = |password_file: &str| {
+        run_bytes(
+            &[
+                "convert",
+                "-",
+                "--to",
+                "privacyidea",
+                "--password-file",
+                password_file,
+            ],
+            &xml,
+        )
+    };
+    let o = to_privacyidea(&pw);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains(RFC_HEX));
-    let o = run_bytes(
-        &[
-            "convert",
-            "-",
-            "--to",
-            "privacyidea",
-            "--password-file",
-            &wrong,
-        ],
-        &xml,
-    );
+    let o = to_privacyidea(&wrong);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("wrong password"), "{}", stderr(&o));
     assert_eq!(stdout(&o), "");

@@ -9,8 +9,9 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::support::bin;
 use crate::support::gpg::{GnuPg, KEY_PASS, text};
+use crate::support::process::{assert_stderr_has, bin, run_bytes};
+use crate::support::tools::{archiver, zip_by_7zip_aes, zip_by_info_zip};
 
 /// What Token2 ships for factory-programmed tokens: Entra's columns, `timeinterval` as one
 /// word, and no `upn` column.
@@ -74,19 +75,22 @@ impl Work {
         self.dir.path().join(name).exists()
     }
 
+    /// `convert INPUT --to entra-csv --assign users.txt EXTRA...` with extra environment.
+    fn to_entra(&self, input: &str, extra: &[&str], env: &[(&str, &Path)]) -> Output {
+        let users = self.path("users.txt");
+        let mut args = vec![input, "--to", "entra-csv", "--assign", &users];
+        args.extend_from_slice(extra);
+        convert(&args, env)
+    }
+
     /// A tool run in this directory, which must succeed.
     fn tool(&self, program: &str, args: &[&str]) -> Output {
-        let out = Command::new(program)
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap_or_else(|e| panic!("run {program} (Debian 7zip or zip): {e}"));
-        assert!(
-            out.status.success(),
-            "{program} {args:?}: {}",
-            text(&out.stderr)
-        );
-        out
+        archiver(program, args, self.dir.path())
+    }
+
+    /// `archive`: `files` zipped by 7-Zip with AES-256 under [`ZIP_PASS`].
+    fn zip_aes(&self, archive: &str, files: &[&str]) {
+        zip_by_7zip_aes(self.dir.path(), ZIP_PASS, archive, files);
     }
 }
 
@@ -116,6 +120,13 @@ fn assert_no_secrets(o: &Output) {
     }
 }
 
+/// Refused as bad input: exit 2, nothing on stdout, and stderr says `needle`.
+fn assert_refused(o: &Output, what: &str, needle: &str) {
+    assert_eq!(o.status.code(), Some(2), "{what}: {}", text(&o.stderr));
+    assert!(o.stdout.is_empty(), "{what}");
+    assert_stderr_has(o, needle);
+}
+
 fn assert_converted(o: &Output, what: &str) {
     assert_eq!(o.status.code(), Some(0), "{what}: {}", text(&o.stderr));
     assert_eq!(text(&o.stdout), ENTRA, "{what}");
@@ -127,7 +138,6 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
     let gpg = GnuPg::new("Token2 <seeds@token2.example>");
     let w = Work::new();
     let home = gpg.home.path();
-    let users = w.path("users.txt");
     let fpr = gpg.fingerprint.clone();
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
         (
@@ -155,16 +165,9 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
         let message = gpg.make_from(&gpg_args, TOKEN2_CSV);
         // The name says CSV: the bytes decide.
         let input = w.put("seeds.csv", &message);
-        let o = convert(
-            &[
-                &input,
-                "--to",
-                "entra-csv",
-                "--assign",
-                &users,
-                "--pgp-passphrase-file",
-                &w.path(pass_file),
-            ],
+        let o = w.to_entra(
+            &input,
+            &["--pgp-passphrase-file", &w.path(pass_file)],
             &[("GNUPGHOME", home)],
         );
         assert_converted(&o, what);
@@ -175,13 +178,9 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
     let secret = w.put("secret.asc", &gpg.secret_key());
     let message = gpg.make_from(&["-r", &fpr, "--encrypt"], TOKEN2_CSV);
     let input = w.put("seeds.gpg", &message);
-    let o = convert(
+    let o = w.to_entra(
+        &input,
         &[
-            &input,
-            "--to",
-            "entra-csv",
-            "--assign",
-            &users,
             "--pgp-key",
             &secret,
             "--pgp-passphrase-file",
@@ -190,7 +189,7 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
         &[],
     );
     assert_converted(&o, "in process");
-    assert!(text(&o.stderr).contains("in process"));
+    assert_stderr_has(&o, "in process");
 
     // Without GnuPG (as in the Docker image): a symmetric message still opens, in process;
     // one to a key asks for --pgp-key.
@@ -199,23 +198,15 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
         "sym.gpg",
         &gpg.make_from(&["--passphrase", SYM_PASS, "--symmetric"], TOKEN2_CSV),
     );
-    let o = convert(
-        &[
-            &symmetric,
-            "--to",
-            "entra-csv",
-            "--assign",
-            &users,
-            "--pgp-passphrase-file",
-            &w.path("sym.pass"),
-        ],
+    let o = w.to_entra(
+        &symmetric,
+        &["--pgp-passphrase-file", &w.path("sym.pass")],
         &[("PATH", no_gpg)],
     );
     assert_converted(&o, "no gpg, symmetric");
-    assert!(
-        text(&o.stderr).contains("gpg could not be run: opened with the passphrase in process"),
-        "{}",
-        text(&o.stderr)
+    assert_stderr_has(
+        &o,
+        "gpg could not be run: opened with the passphrase in process",
     );
     let o = convert(
         &[
@@ -227,9 +218,7 @@ fn seed_files_gpg_encrypted_convert_to_the_entra_csv() {
         ],
         &[("PATH", no_gpg)],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("--pgp-key"), "{}", text(&o.stderr));
-    assert!(o.stdout.is_empty());
+    assert_refused(&o, "no gpg, to a key", "--pgp-key");
 }
 
 #[test]
@@ -238,62 +227,36 @@ fn signatures_are_verified_or_said_not_to_be() {
     let other = GnuPg::new("Someone <else@example.org>");
     let w = Work::new();
     let home = gpg.home.path();
-    let users = w.path("users.txt");
     let signer = w.put("signer.asc", &gpg.public_key());
     let stranger = w.put("stranger.asc", &other.public_key());
     let secret = w.put("secret.asc", &gpg.secret_key());
-    let signed = gpg.make_from(
-        &[
-            "--passphrase",
-            KEY_PASS,
-            "--sign",
-            "-r",
-            &gpg.fingerprint,
-            "--encrypt",
-        ],
-        TOKEN2_CSV,
-    );
+    let signed = gpg.sign_and_encrypt(&gpg.fingerprint, false, TOKEN2_CSV);
     let input = w.put("seeds.csv.gpg", &signed);
-    let base = [
-        input.as_str(),
-        "--to",
-        "entra-csv",
-        "--assign",
-        &users,
-        "--pgp-passphrase-file",
-    ];
     let key_pass = w.path("key.pass");
     let with = |extra: &[&str], env: &[(&str, &Path)]| {
-        let mut args = base.to_vec();
-        args.push(&key_pass);
-        args.extend_from_slice(extra);
-        convert(&args, env)
+        w.to_entra(
+            &input,
+            &[&["--pgp-passphrase-file", &key_pass], extra].concat(),
+            env,
+        )
     };
 
     // gpg checks it against the keyring, which holds the signer: good, and said where from.
     let o = with(&[], &[("GNUPGHOME", home)]);
     assert_converted(&o, "gpg, no signer");
-    assert!(
-        text(&o.stderr).contains("from your gpg keyring"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "from your gpg keyring");
 
     let o = with(&["--pgp-signer", &signer], &[("GNUPGHOME", home)]);
     assert_converted(&o, "gpg, signer");
-    assert!(
-        text(&o.stderr).contains("signature verified"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "signature verified");
 
     let o = with(&["--pgp-key", &secret], &[]);
     assert_converted(&o, "in process, no signer");
-    assert!(text(&o.stderr).contains("NOT verified"));
+    assert_stderr_has(&o, "NOT verified");
 
     let o = with(&["--pgp-key", &secret, "--pgp-signer", &signer], &[]);
     assert_converted(&o, "in process, signer");
-    assert!(text(&o.stderr).contains("signature verified"));
+    assert_stderr_has(&o, "signature verified");
 
     for (what, env) in [("gpg", vec![("GNUPGHOME", home)]), ("in process", vec![])] {
         let mut extra = vec!["--pgp-signer", stranger.as_str()];
@@ -301,51 +264,27 @@ fn signatures_are_verified_or_said_not_to_be() {
             extra.extend(["--pgp-key", &secret]);
         }
         let o = with(&extra, &env);
-        assert_eq!(o.status.code(), Some(2), "{what}: {}", text(&o.stderr));
-        assert!(o.stdout.is_empty(), "{what}");
-        assert!(
-            text(&o.stderr).contains("not by"),
-            "{what}: {}",
-            text(&o.stderr)
-        );
+        assert_refused(&o, what, "not by");
     }
 
     // Signed by a key the admin's keyring does not hold: converted, and NOT verified.
     other.make_from(&["--import"], &gpg.public_key());
-    let by_other = other.make_from(
-        &[
-            "--passphrase",
-            KEY_PASS,
-            "--trust-model",
-            "always",
-            "--sign",
-            "-r",
-            &gpg.fingerprint,
-            "--encrypt",
-        ],
-        TOKEN2_CSV,
-    );
+    let by_other = other.sign_and_encrypt(&gpg.fingerprint, false, TOKEN2_CSV);
     w.put("seeds.csv.gpg", &by_other);
     let o = with(&[], &[("GNUPGHOME", home)]);
     assert_converted(&o, "gpg, unknown signer");
-    assert!(
-        text(&o.stderr).contains("NOT verified"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "NOT verified");
     // ... and required to be by that key, gpg cannot check it: refused.
     let o = with(&["--pgp-signer", &stranger], &[("GNUPGHOME", home)]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(o.stdout.is_empty());
-    assert!(
-        text(&o.stderr).contains("not in your gpg keyring"),
-        "{}",
-        text(&o.stderr)
+    assert_refused(
+        &o,
+        "gpg, unknown signer required",
+        "not in your gpg keyring",
     );
     // In process, the signer's key file is all it takes.
     let o = with(&["--pgp-key", &secret, "--pgp-signer", &stranger], &[]);
     assert_converted(&o, "in process, other signer");
-    assert!(text(&o.stderr).contains("signature verified"));
+    assert_stderr_has(&o, "signature verified");
 }
 
 #[test]
@@ -353,63 +292,28 @@ fn seed_files_zipped_by_7zip_and_info_zip_convert() {
     let w = Work::new();
     w.put("seeds.csv", TOKEN2_CSV);
     w.put("readme.csv", b"not,seeds\n");
-    w.tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-mem=AES256",
-            &format!("-p{ZIP_PASS}"),
-            "aes.zip",
-            "seeds.csv",
-        ],
-    );
-    w.tool(
-        "zip",
-        &["-q", "-e", "-P", ZIP_PASS, "crypto.zip", "seeds.csv"],
-    );
-    w.tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-mem=AES256",
-            &format!("-p{ZIP_PASS}"),
-            "two.zip",
-            "seeds.csv",
-            "readme.csv",
-        ],
-    );
-    let users = w.path("users.txt");
+    w.zip_aes("aes.zip", &["seeds.csv"]);
+    zip_by_info_zip(w.dir.path(), ZIP_PASS, "crypto.zip", "seeds.csv");
+    w.zip_aes("two.zip", &["seeds.csv", "readme.csv"]);
     let zip_pass = w.path("zip.pass");
     // Named like a CSV, holding a ZIP: the bytes decide.
     let aes = w.put("aes-seeds.csv", &w.read("aes.zip"));
     let run = |input: &str, extra: &[&str]| {
-        let mut args = vec![
+        w.to_entra(
             input,
-            "--to",
-            "entra-csv",
-            "--assign",
-            &users,
-            "--zip-password-file",
-            &zip_pass,
-        ];
-        args.extend_from_slice(extra);
-        convert(&args, &[])
+            &[&["--zip-password-file", &zip_pass], extra].concat(),
+            &[],
+        )
     };
 
     let o = run(&aes, &[]);
     assert_converted(&o, "7-Zip AES-256");
-    assert!(text(&o.stderr).contains("AES-256"), "{}", text(&o.stderr));
+    assert_stderr_has(&o, "AES-256");
     assert!(!text(&o.stderr).contains("weak"));
 
     let o = run(&w.path("crypto.zip"), &[]);
     assert_converted(&o, "zip -e");
-    assert!(
-        text(&o.stderr).contains("ZipCrypto, which is weak"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "ZipCrypto, which is weak");
 
     let o = run(&w.path("two.zip"), &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
@@ -428,22 +332,12 @@ fn seed_files_zipped_by_7zip_and_info_zip_convert() {
         &GnuPg::new("Token2 <zip@token2.example>").public_key(),
     );
     let o = run(&aes, &["--pgp-signer", &signer]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    assert!(o.stdout.is_empty());
-    assert!(
-        text(&o.stderr).contains("no signature to verify"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_refused(&o, "ZIP with a signer", "no signature to verify");
 
     // Without the password file: it is asked for by name.
     let o = convert(&[&aes, "--to", "entra-csv"], &[]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o.stderr).contains("--zip-password-file"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "--zip-password-file");
 }
 
 #[test]
@@ -455,17 +349,7 @@ fn wrong_secrets_and_truncated_files_have_their_own_messages_and_write_nothing()
     let sym = w.put("sym.gpg", &symmetric);
     let cut = w.put("cut.gpg", symmetric.get(..symmetric.len() / 2).unwrap());
     w.put("seeds.csv", TOKEN2_CSV);
-    w.tool(
-        "7zz",
-        &[
-            "a",
-            "-tzip",
-            "-mem=AES256",
-            &format!("-p{ZIP_PASS}"),
-            "aes.zip",
-            "seeds.csv",
-        ],
-    );
+    w.zip_aes("aes.zip", &["seeds.csv"]);
     let zip = w.read("aes.zip");
     let zip_cut = w.put("cut.zip", zip.get(..zip.len() - 30).unwrap());
     let secret = w.put("secret.asc", &gpg.secret_key());
@@ -554,15 +438,8 @@ fn output_handed_on_encrypted_opens_with_gpg_and_7zip() {
     let gpg = GnuPg::new("Admin <admin@contoso.example>");
     let w = Work::new();
     let plain = w.path("plain.csv");
-    let users = w.path("users.txt");
     let public = w.put("admin.asc", &gpg.public_key());
-    let base = ["--to", "entra-csv", "--assign", users.as_str()];
-    let run = |extra: &[&str]| {
-        let mut args = vec![plain.as_str()];
-        args.extend_from_slice(&base);
-        args.extend_from_slice(extra);
-        convert(&args, &[])
-    };
+    let run = |extra: &[&str]| w.to_entra(&plain, extra, &[]);
 
     // To a public key: the fingerprint first, then a file only the key opens.
     let o = run(&["--encrypt-to", &public, "-o", &w.path("entra.csv.asc")]);
@@ -575,7 +452,7 @@ fn output_handed_on_encrypted_opens_with_gpg_and_7zip() {
         .map(|c| c.iter().collect::<String>())
         .collect::<Vec<_>>()
         .join(" ");
-    assert!(text(&o.stderr).contains(&spaced), "{}", text(&o.stderr));
+    assert_stderr_has(&o, &spaced);
     assert_no_secrets(&o);
     let sealed = w.read("entra.csv.asc");
     assert!(sealed.starts_with(b"-----BEGIN PGP MESSAGE-----"));
@@ -661,11 +538,7 @@ fn output_handed_on_encrypted_opens_with_gpg_and_7zip() {
         &w.path("short.zip"),
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o.stderr).contains("at least 12"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_stderr_has(&o, "at least 12");
     assert!(!w.exists("short.zip"));
     assert!(!text(&o.stderr).contains("too short"));
 }
@@ -752,46 +625,24 @@ impl Work {
     /// `aes.zip`: the seed file in a 7-Zip AES-256 archive.
     fn tool_zip_aes(&self) {
         self.put("inner.csv", TOKEN2_CSV);
-        self.tool(
-            "7zz",
-            &[
-                "a",
-                "-tzip",
-                "-mem=AES256",
-                &format!("-p{ZIP_PASS}"),
-                "aes.zip",
-                "inner.csv",
-            ],
-        );
+        self.zip_aes("aes.zip", &["inner.csv"]);
         std::fs::remove_file(self.dir.path().join("inner.csv")).unwrap();
     }
 }
 
 /// `convert` with `bytes` on standard input and the ZIP password file.
 fn convert_stdin(bytes: &[u8], pass_file: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(bin())
-        .args([
+    run_bytes(
+        &[
             "convert",
             "-",
             "--to",
             "entra-csv",
             "--zip-password-file",
             pass_file,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run totp-toolset");
-    let mut pipe = child.stdin.take().expect("stdin");
-    let input = bytes.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().expect("writer");
-    out
+        ],
+        bytes,
+    )
 }
 
 proptest::proptest! {

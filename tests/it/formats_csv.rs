@@ -13,6 +13,13 @@ fn read(text: &[u8]) -> formats::Import {
     vendor_csv::read(text, &ReadOptions::default()).expect("readable CSV")
 }
 
+/// The file read with every line taken.
+fn read_all(text: &[u8]) -> formats::Import {
+    let import = read(text);
+    assert!(import.refused.is_empty(), "{:?}", import.refused);
+    import
+}
+
 fn serials(import: &formats::Import) -> Vec<String> {
     import
         .candidates
@@ -30,8 +37,7 @@ fn token2_style_file_bom_semicolon_quoted_timeinterval_hex_trailing_separator() 
     let text = format!(
         "\u{feff}Serial Number;Secret Key;TimeInterval;Manufacturer;Model;\r\n\"00123\";\"{RFC_HEX}\";30;Token2;\"C202\";\r\n00124;{HEX2};60;Token2;C202;\r\n"
     );
-    let import = read(text.as_bytes());
-    assert!(import.refused.is_empty(), "{:?}", import.refused);
+    let import = read_all(text.as_bytes());
     assert_eq!(import.secret_encoding, Some(SeedFormat::Hex));
     assert_eq!(serials(&import), ["00123", "00124"], "leading zeros kept");
     assert_eq!(hex_of(&import, 0), RFC_HEX);
@@ -51,8 +57,7 @@ fn entra_file_with_upn_lf_and_spaces_in_header_names() {
     let text = format!(
         "UPN , serial number,SECRET KEY,time interval,manufacturer,model\nalice@contoso.com,1,{RFC_B32},30,Token2,C202\n"
     );
-    let import = read(text.as_bytes());
-    assert!(import.refused.is_empty(), "{:?}", import.refused);
+    let import = read_all(text.as_bytes());
     assert_eq!(import.secret_encoding, Some(SeedFormat::Base32));
     assert_eq!(
         import.candidates[0].record.upn.as_deref(),
@@ -64,8 +69,7 @@ fn entra_file_with_upn_lf_and_spaces_in_header_names() {
 #[test]
 fn columns_in_any_order_and_other_names() {
     let text = format!("model,seed,serial,period,extra\nC202,{RFC_B32},42,60,whatever\n");
-    let import = read(text.as_bytes());
-    assert!(import.refused.is_empty(), "{:?}", import.refused);
+    let import = read_all(text.as_bytes());
     assert_eq!(serials(&import), ["42"]);
     assert_eq!(import.candidates[0].record.period(), 60);
     assert!(
@@ -92,8 +96,7 @@ fn excel_trailing_comma_after_the_upn_is_tolerated_but_a_comma_inside_the_upn_is
 fn a_hex_column_stays_hex_when_one_seed_avoids_0_1_8_9() {
     // The second seed has only digits and letters base32 also uses.
     let text = format!("serial,secret\n1,{RFC_HEX}\n2,abcdefabcdef2345abcdefabcdef2345\n");
-    let import = read(text.as_bytes());
-    assert!(import.refused.is_empty(), "{:?}", import.refused);
+    let import = read_all(text.as_bytes());
     assert_eq!(hex_of(&import, 1), "abcdefabcdef2345abcdefabcdef2345");
 }
 

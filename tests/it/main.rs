@@ -29,6 +29,7 @@ mod web_batch;
 mod web_bulk;
 mod web_burn;
 mod web_conns;
+mod web_containers;
 mod web_csv;
 mod web_guard;
 mod web_pages;

@@ -449,27 +449,24 @@ fn status_words_become_messages() {
     // A config refused with 6A80 and a wrong length are named with their step.
     let info = hex("000000 0D 38363539363030303030303031 0000 65432100 9000");
     let secret = Secret::from_bytes(vec![1; 20]).unwrap();
-    let mut c = Scripted(vec![
-        Ok(info.clone()),
-        Ok(hex("0102030405060708 9000")),
-        Ok(hex("9000")),
-        Ok(hex("6A80")),
-    ]);
-    let e = nfc::burn(&mut c, &secret, TokenSettings::default(), NOW, false).unwrap_err();
-    assert!(
-        e.to_string().starts_with("write config:") && e.to_string().contains("6A80"),
-        "{e}"
-    );
-    let mut c = Scripted(vec![
-        Ok(info),
-        Ok(hex("0102030405060708 9000")),
-        Ok(hex("9000")),
-        Ok(hex("9000")),
-        Ok(hex("6700")),
-    ]);
-    let e = nfc::burn(&mut c, &secret, TokenSettings::default(), NOW, false).unwrap_err();
-    assert!(
-        e.to_string().starts_with("write seed:") && e.to_string().contains("6700"),
-        "{e}"
-    );
+    // (the status words after the card's info and challenge, the step named, the status)
+    for (answers, step, status) in [
+        (&["9000", "6A80"][..], "write config:", "6A80"),
+        (&["9000", "9000", "6700"][..], "write seed:", "6700"),
+    ] {
+        let mut script = vec![Ok(info.clone()), Ok(hex("0102030405060708 9000"))];
+        script.extend(answers.iter().map(|a| Ok(hex(a))));
+        let e = nfc::burn(
+            &mut Scripted(script),
+            &secret,
+            TokenSettings::default(),
+            NOW,
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with(step) && e.to_string().contains(status),
+            "{e}"
+        );
+    }
 }

@@ -111,6 +111,18 @@ fn self_signed_tls_prints_its_fingerprint_and_answers_https() {
     );
 }
 
+/// `serve`'s arguments for a free loopback port with this certificate and key.
+fn tls_args<'a>(cert: &'a std::path::Path, key: &'a std::path::Path) -> [&'a str; 6] {
+    [
+        "--bind",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]
+}
+
 #[test]
 fn tls_from_pem_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -120,17 +132,7 @@ fn tls_from_pem_files() {
     std::fs::write(&cert, made.cert.pem()).unwrap();
     std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
     let want = totp_toolset::web::tls::fingerprint(made.cert.der());
-    let s = serve(
-        &[
-            "--bind",
-            "127.0.0.1:0",
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let s = serve(&tls_args(&cert, &key), &[]);
     let url = listening_url(&s);
     assert_eq!(
         s.next_line(),
@@ -140,18 +142,7 @@ fn tls_from_pem_files() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
     // Bad files: exit 2 naming the flag.
-    let o = run(
-        &[
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--tls-cert",
-            key.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-        None,
-    );
+    let o = run(&[&["serve"][..], &tls_args(&key, &key)].concat(), None);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--tls-cert"), "{}", stderr(&o));
     let o = run(&["serve", "--tls-cert", cert.to_str().unwrap()], None);

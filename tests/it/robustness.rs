@@ -88,9 +88,7 @@ fn cli_otp_refuses_a_seed_under_80_bits() {
 
 #[tokio::test]
 async fn seed_import_of_multibyte_text_is_a_form_error_not_a_dropped_connection() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     for insert in ["😀", "\u{202e}", "＝", "e\u{301}"] {
         let input = straddling(insert);
         let r = b.try_import(&input).await;
@@ -111,9 +109,7 @@ async fn seed_import_of_multibyte_text_is_a_form_error_not_a_dropped_connection(
 
 #[tokio::test]
 async fn imported_uri_labels_follow_the_label_rules_and_the_page_keeps_working() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let long_issuer = "I".repeat(2000);
     let cases = [
         (
@@ -145,9 +141,7 @@ async fn imported_uri_labels_follow_the_label_rules_and_the_page_keeps_working()
 
 #[tokio::test]
 async fn a_upn_starting_with_a_formula_character_is_refused() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     for upn in ["-A1@contoso.com", "+A1@contoso.com", "=A1@contoso.com"] {
         let r = b.add_current_token_row(upn, "TK0001").await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{upn}");

@@ -78,6 +78,19 @@ fn errors_for(input: &RowInput<'_>, existing: &[TokenRow]) -> Vec<(Field, String
         .collect()
 }
 
+/// `input` with `field` set to `value`.
+fn with<'a>(mut input: RowInput<'a>, field: Field, value: &'a str) -> RowInput<'a> {
+    match field {
+        Field::Upn => input.upn = value,
+        Field::Serial => input.serial = value,
+        Field::Secret => input.secret = value,
+        Field::Interval => input.interval = value,
+        Field::Manufacturer => input.manufacturer = value,
+        Field::Model => input.model = value,
+    }
+    input
+}
+
 fn assert_field_error(input: &RowInput<'_>, existing: &[TokenRow], field: Field, needle: &str) {
     let errors = errors_for(input, existing);
     assert!(
@@ -103,36 +116,30 @@ fn each_field_rejects_what_entra_rejects() {
     );
     assert!(validate_row(&ok, None, &existing).is_ok());
 
-    let mut i = ok;
-    i.upn = "carol@contoso.com,";
-    assert_field_error(&i, &existing, Field::Upn, "comma");
-    i.upn = "carol";
-    assert_field_error(&i, &existing, Field::Upn, "name@domain");
-    i.upn = "";
-    assert_field_error(&i, &existing, Field::Upn, "required");
-
-    let mut i = ok;
-    i.serial = "";
-    assert_field_error(&i, &existing, Field::Serial, "required");
-    i.serial = "60234567";
-    assert_field_error(&i, &existing, Field::Serial, "already in the list");
-
-    let mut i = ok;
-    i.secret = "3132333435363738393031323334353637383930";
-    assert_field_error(&i, &existing, Field::Secret, "hex seed");
-    i.secret = "KRSXG5CTMVRXEZLUKRSXG5C8";
-    assert_field_error(&i, &existing, Field::Secret, "illegal character");
-    i.secret = RFC_SEED;
-    assert_field_error(&i, &existing, Field::Secret, "already in the list");
     let long = "A".repeat(136);
-    i.secret = &long;
-    assert_field_error(&i, &existing, Field::Secret, "at most 128");
-    i.secret = "";
-    assert_field_error(&i, &existing, Field::Secret, "no current token");
-
-    let mut i = ok;
-    i.interval = "45";
-    assert_field_error(&i, &existing, Field::Interval, "30 or 60");
+    for (field, bad, needle) in [
+        (Field::Upn, "carol@contoso.com,", "comma"),
+        (Field::Upn, "carol", "name@domain"),
+        (Field::Upn, "", "required"),
+        (Field::Serial, "", "required"),
+        (Field::Serial, "60234567", "already in the list"),
+        (
+            Field::Secret,
+            "3132333435363738393031323334353637383930",
+            "hex seed",
+        ),
+        (
+            Field::Secret,
+            "KRSXG5CTMVRXEZLUKRSXG5C8",
+            "illegal character",
+        ),
+        (Field::Secret, RFC_SEED, "already in the list"),
+        (Field::Secret, &long, "at most 128"),
+        (Field::Secret, "", "no current token"),
+        (Field::Interval, "45", "30 or 60"),
+    ] {
+        assert_field_error(&with(ok, field, bad), &existing, field, needle);
+    }
 
     for bad in [
         "",
@@ -144,22 +151,10 @@ fn each_field_rejects_what_entra_rejects() {
         "-1",
         "@x",
     ] {
-        let mut i = ok;
-        i.manufacturer = bad;
-        assert!(
-            errors_for(&i, &existing)
-                .iter()
-                .any(|(f, _)| *f == Field::Manufacturer),
-            "{bad:?}"
-        );
-        let mut i = ok;
-        i.model = bad;
-        assert!(
-            errors_for(&i, &existing)
-                .iter()
-                .any(|(f, _)| *f == Field::Model),
-            "{bad:?}"
-        );
+        for field in [Field::Manufacturer, Field::Model] {
+            let errors = errors_for(&with(ok, field, bad), &existing);
+            assert!(errors.iter().any(|(f, _)| *f == field), "{field:?} {bad:?}");
+        }
     }
 }
 

@@ -4,8 +4,7 @@
 //! to the same batch, Entra's CSV byte for byte, the per-session and store-wide limits, the
 //! import route's own body limit, and no seed in any message.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use totp_toolset::web::{SessionConfig, WebConfig};
 
 use crate::support::html::{field_error, unescape};
@@ -20,40 +19,8 @@ fn seed(n: u8) -> (String, String) {
     )
 }
 
-/// A multipart body as a browser sends the import form: (name, file name, value).
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "----batchtest7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (name, file, value) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        match file {
-            Some(f) => body.extend_from_slice(
-                format!(
-                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                )
-                .as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(value);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 async fn upload_parts(b: &mut Browser, parts: &[(&str, Option<&str>, &[u8])]) -> Resp {
-    let (content_type, body) = multipart(parts);
-    let req = Request::post("/csv/import")
-        .header(header::HOST, "localhost")
-        .header("sec-fetch-site", "same-origin")
-        .header("origin", "http://localhost")
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Body::from(body))
-        .unwrap();
-    b.send(req).await
+    b.post_multipart("/csv/import", parts).await
 }
 
 /// Uploads `file` as the import form's file, format detected.
@@ -90,25 +57,11 @@ fn vendor_file() -> Vec<u8> {
     text.into_bytes()
 }
 
-fn records(server: &TestApp, b: &Browser) -> Vec<(String, String, u32, Option<String>)> {
-    server
-        .state
-        .sessions
-        .with(b.session_id(), |s| {
-            s.batch()
-                .records()
-                .iter()
-                .map(|r| {
-                    (
-                        r.serial.clone(),
-                        r.secret.to_base32().to_string(),
-                        r.period(),
-                        r.upn.clone(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap()
+fn records(_server: &TestApp, b: &Browser) -> Vec<(String, String, u32, Option<String>)> {
+    b.batch_records(|r| {
+        let seed = r.secret.to_base32().to_string();
+        (r.serial.clone(), seed, r.period(), r.upn.clone())
+    })
 }
 
 /// No seed of the fixtures, in any spelling, is in `text`.

@@ -33,6 +33,18 @@ impl Serve {
         }
     }
 
+    /// A server with these connection timeouts (seconds) and `extra` arguments.
+    fn with_timeouts(header: &str, keep_alive: &str, extra: &[&str]) -> Serve {
+        let mut args = vec![
+            "--header-timeout-seconds",
+            header,
+            "--keep-alive-seconds",
+            keep_alive,
+        ];
+        args.extend_from_slice(extra);
+        Serve::start(&args)
+    }
+
     fn connect(&self) -> TcpStream {
         let s = TcpStream::connect(&self.addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_millis(200)))
@@ -107,12 +119,7 @@ fn read_health_response(s: &mut TcpStream) -> String {
 #[test]
 fn a_client_that_never_finishes_its_headers_is_disconnected() {
     // The idle timeout is long, so only the header deadline can close this socket.
-    let server = Serve::start(&[
-        "--header-timeout-seconds",
-        "1",
-        "--keep-alive-seconds",
-        "600",
-    ]);
+    let server = Serve::with_timeouts("1", "600", &[]);
     let mut slow = server.connect();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
         .unwrap();
@@ -136,13 +143,7 @@ fn a_client_that_never_finishes_its_headers_is_disconnected() {
 
 #[test]
 fn a_tls_client_that_never_says_hello_is_disconnected() {
-    let server = Serve::start(&[
-        "--tls-self-signed",
-        "--header-timeout-seconds",
-        "1",
-        "--keep-alive-seconds",
-        "600",
-    ]);
+    let server = Serve::with_timeouts("1", "600", &["--tls-self-signed"]);
     let mut silent = server.connect();
     assert!(
         closed_within(&mut silent, GENEROUS, |_| {}),
@@ -153,12 +154,7 @@ fn a_tls_client_that_never_says_hello_is_disconnected() {
 #[test]
 fn an_idle_kept_alive_connection_is_closed() {
     // The header deadline is long, so only the idle timeout can close this socket.
-    let server = Serve::start(&[
-        "--header-timeout-seconds",
-        "600",
-        "--keep-alive-seconds",
-        "1",
-    ]);
+    let server = Serve::with_timeouts("600", "1", &[]);
     let mut s = server.connect();
     write!(s, "GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr).unwrap();
     let response = read_health_response(&mut s);
@@ -175,14 +171,7 @@ fn an_idle_kept_alive_connection_is_closed() {
 
 #[test]
 fn connections_beyond_the_cap_wait_until_one_closes() {
-    let server = Serve::start(&[
-        "--max-connections",
-        "3",
-        "--header-timeout-seconds",
-        "600",
-        "--keep-alive-seconds",
-        "600",
-    ]);
+    let server = Serve::with_timeouts("600", "600", &["--max-connections", "3"]);
     // Three silent sockets take every place; a request on each proves it was accepted.
     let mut held: Vec<TcpStream> = (0..3)
         .map(|_| {
@@ -247,9 +236,7 @@ fn decode(encoding: &str, bytes: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn pages_and_static_files_are_compressed_and_decode_to_the_same_bytes() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     b.get("/").await;
     for path in [
         "/",
@@ -291,9 +278,7 @@ async fn pages_and_static_files_are_compressed_and_decode_to_the_same_bytes() {
 
 #[tokio::test]
 async fn the_seed_page_with_its_css_and_js_is_at_most_20_kb_on_the_wire() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let mut total = 0;
     let mut plain_total = 0;
     for path in ["/", "/static/app.css", "/static/app.js"] {
@@ -308,9 +293,7 @@ async fn the_seed_page_with_its_css_and_js_is_at_most_20_kb_on_the_wire() {
 
 #[tokio::test]
 async fn responses_that_echo_the_request_are_not_compressed() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     // A refused row is shown again with what was typed, beside the session's seeds.
     let req = Request::post("/csv/rows")
         .header(header::HOST, "localhost")

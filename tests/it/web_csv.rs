@@ -2,10 +2,10 @@
 //! the CSV download byte for byte, the Graph JSON, caps, and sessions kept apart.
 
 use axum::http::StatusCode;
-use totp_toolset::web::{SessionConfig, WebConfig};
+use totp_toolset::web::SessionConfig;
 
 use crate::support::html::{field_error, input_value};
-use crate::support::router::{Browser, RFC_SEED, TestApp};
+use crate::support::router::{Browser, RFC_SEED, TestApp, with_field};
 
 fn row<'a>(
     upn: &'a str,
@@ -26,9 +26,7 @@ fn row<'a>(
 
 /// The two rows of tests/fixtures/entra.csv: one from the current token, one typed.
 async fn golden_session(server: &TestApp) -> Browser {
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     let r = b
         .post(
             "/csv/rows",
@@ -130,12 +128,8 @@ async fn sha256_token_goes_only_to_the_graph_json() {
         .await;
     let fields = row("carol@contoso.com", "60234569", "", "30", "C202");
     let r = b.post("/csv/rows", &fields).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let message = field_error(&r.text(), "row-secret").unwrap();
-    assert!(
-        message.contains("SHA-256") && message.contains("Graph JSON"),
-        "{message}"
-    );
+    let message = r.assert_field_error("row-secret", "SHA-256");
+    assert!(message.contains("Graph JSON"), "{message}");
 
     let mut graph = fields.clone();
     graph.push(("graph_only", "yes"));
@@ -209,21 +203,11 @@ async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
         ("model", "@C202", "row-model", "formula"),
     ];
     for (field, value, id, needle) in cases {
-        let fields: Vec<(&str, &str)> = good
-            .iter()
-            .map(|(k, v)| if *k == field { (*k, value) } else { (*k, *v) })
-            .collect();
+        let fields = with_field(&good, field, value);
         let r = b.post("/csv/rows", &fields).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{field}={value:?}"
-        );
+        let what = format!("{field}={value:?}");
+        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);
         let html = r.text();
-        let message =
-            field_error(&html, id).unwrap_or_else(|| panic!("no error for {field}={value:?}"));
-        assert!(message.contains(needle), "{field}={value:?}: {message}");
-        assert!(html.contains(&format!("aria-describedby=\"{id}-error\"")));
         assert_eq!(row_count(&html), 2, "rows intact after {field}={value:?}");
         // Everything typed is still in the form (the interval is a select).
         for (k, v) in &fields {
@@ -254,10 +238,7 @@ async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
 
 #[tokio::test]
 async fn current_token_interval_must_match() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = TestApp::new().session_with(RFC_SEED).await;
     let html = b.get("/csv").await.text();
     assert!(
         html.contains("<option value=\"30\" selected>"),
@@ -269,12 +250,7 @@ async fn current_token_interval_must_match() {
             &row("alice@contoso.com", "1", "", "60", "C202"),
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        field_error(&r.text(), "row-secret")
-            .unwrap()
-            .contains("must match")
-    );
+    r.assert_field_error("row-secret", "must match");
 }
 
 #[tokio::test]
@@ -308,14 +284,8 @@ async fn delete_and_clear() {
 
     // Clearing needs the confirmation box.
     let r = b.post("/csv/clear", &[]).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text();
-    assert!(
-        field_error(&html, "clear-confirm")
-            .unwrap()
-            .contains("Tick the box")
-    );
-    assert_eq!(row_count(&html), 1);
+    r.assert_field_error("clear-confirm", "Tick the box");
+    assert_eq!(row_count(&r.text()), 1);
     let r = b.post("/csv/clear", &[("confirm", "yes")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let html = b.get("/csv").await.text();
@@ -329,16 +299,11 @@ async fn delete_and_clear() {
 
 #[tokio::test]
 async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
-    let server = TestApp::with_config(WebConfig {
-        sessions: SessionConfig {
-            max_batch: 1,
-            ..SessionConfig::default()
-        },
-        ..WebConfig::default()
+    let server = TestApp::with_sessions(SessionConfig {
+        max_batch: 1,
+        ..SessionConfig::default()
     });
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     let r = b
         .post(
             "/csv/rows",
@@ -367,9 +332,7 @@ async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
 #[tokio::test]
 async fn serial_field_is_prefilled_from_the_session() {
     let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     let id = b.session_id();
     server
         .state

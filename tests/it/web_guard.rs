@@ -14,7 +14,7 @@ use totp_toolset::web::host::{AllowedHosts, HostPattern};
 use totp_toolset::web::{SessionConfig, WebConfig};
 
 use crate::support::process::Spawned;
-use crate::support::router::{Browser, RFC_SEED, Resp, TestApp, form_body};
+use crate::support::router::{Browser, RFC_SEED, Resp, TestApp, form_body, import_fields};
 use crate::support::{bin, run, stderr};
 
 const ROW: &[(&str, &str)] = &[
@@ -24,6 +24,8 @@ const ROW: &[(&str, &str)] = &[
     ("manufacturer", "Token2"),
     ("model", "C202"),
 ];
+
+const FORM: &str = "application/x-www-form-urlencoded";
 
 fn hosts(bind: &str, extra: &[&str]) -> AllowedHosts {
     AllowedHosts::for_bind(
@@ -55,11 +57,23 @@ fn post(
 ) -> Request<Body> {
     let mut r = Request::post(path)
         .header(header::HOST, host)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        .header(header::CONTENT_TYPE, FORM);
     for (k, v) in headers {
         r = r.header(*k, *v);
     }
     r.body(Body::from(form_body(fields))).unwrap()
+}
+
+/// A same-origin POST on localhost with this content type (or none) and a raw body, for
+/// what the framework refuses before a handler sees the form.
+fn raw_post(path: &str, content_type: Option<&str>, body: impl Into<Body>) -> Request<Body> {
+    let mut r = Request::post(path)
+        .header(header::HOST, "localhost")
+        .header("sec-fetch-site", "same-origin");
+    if let Some(ct) = content_type {
+        r = r.header(header::CONTENT_TYPE, ct);
+    }
+    r.body(body.into()).unwrap()
 }
 
 fn assert_html(r: &Resp, status: StatusCode, what: &str) {
@@ -213,23 +227,19 @@ async fn loopback_names_with_the_port_are_answered() {
         }
     }
     // Bound to every interface (a container), any address of the machine with the port is
-    // the machine itself: an IP address cannot be rebound.
-    let server = server_for("0.0.0.0:8080", &[]);
-    let mut b = server.browser();
-    assert_eq!(
-        b.send(get("10.1.2.3:8080", "/")).await.status,
-        StatusCode::OK
-    );
-    assert_refused_host(&b.send(get("10.1.2.3:9999", "/")).await, "other port");
-    // Bound to one address: only that address (and no loopback name).
-    let server = server_for("10.1.2.3:8080", &[]);
-    let mut b = server.browser();
-    assert_eq!(
-        b.send(get("10.1.2.3:8080", "/")).await.status,
-        StatusCode::OK
-    );
-    assert_refused_host(&b.send(get("localhost:8080", "/")).await, "loopback name");
-    assert_refused_host(&b.send(get("10.1.2.4:8080", "/")).await, "other address");
+    // the machine itself: an IP address cannot be rebound. Bound to one address: only that
+    // address (and no loopback name).
+    for (bind, refused) in [
+        ("0.0.0.0:8080", &["10.1.2.3:9999"][..]),
+        ("10.1.2.3:8080", &["localhost:8080", "10.1.2.4:8080"][..]),
+    ] {
+        let mut b = server_for(bind, &[]).browser();
+        let r = b.send(get("10.1.2.3:8080", "/")).await;
+        assert_eq!(r.status, StatusCode::OK, "{bind}");
+        for host in refused {
+            assert_refused_host(&b.send(get(host, "/")).await, &format!("{bind} {host}"));
+        }
+    }
 }
 
 #[tokio::test]
@@ -287,21 +297,20 @@ async fn health_checks_answer_under_any_host() {
 
 // --- §3: cross-site writes ------------------------------------------------------------
 
+/// How many rows of the posted user the CSV page shows.
+async fn mallory_rows(b: &mut Browser) -> usize {
+    b.get("/csv")
+        .await
+        .text()
+        .matches("mallory@evil.example")
+        .count()
+}
+
 /// Posts a row with these headers; true when it was accepted (and the row is there).
 async fn row_accepted(b: &mut Browser, host: &str, headers: &[(&str, &str)]) -> bool {
-    let before = b
-        .get("/csv")
-        .await
-        .text()
-        .matches("mallory@evil.example")
-        .count();
+    let before = mallory_rows(b).await;
     let r = b.send(post(host, "/csv/rows", headers, ROW)).await;
-    let after = b
-        .get("/csv")
-        .await
-        .text()
-        .matches("mallory@evil.example")
-        .count();
+    let after = mallory_rows(b).await;
     match r.status {
         StatusCode::SEE_OTHER => {
             assert!(after > before, "accepted but no row: {headers:?}");
@@ -321,10 +330,7 @@ async fn row_accepted(b: &mut Browser, host: &str, headers: &[(&str, &str)]) -> 
 #[tokio::test]
 async fn cross_site_writes_are_refused_whatever_is_missing() {
     // Loopback names on any port (the default without a bind address).
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = TestApp::new().session_with(RFC_SEED).await;
     let host = "localhost:8080";
     let refused: &[&[(&str, &str)]] = &[
         // Neither header, whatever the Referer says.
@@ -383,26 +389,21 @@ async fn behind_tls_only_an_https_origin_matches() {
         allowed_hosts: hosts("0.0.0.0:8443", &["totp.example.com"]),
         ..WebConfig::default()
     });
-    let mut b = server.browser();
-    b.get("/").await;
-    let r = b
-        .send(post(
-            "totp.example.com",
-            "/seed/label",
-            &[("origin", "http://totp.example.com")],
-            &[("issuer", "a"), ("account", "b")],
-        ))
-        .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = b
-        .send(post(
-            "totp.example.com",
-            "/seed/label",
-            &[("origin", "https://totp.example.com")],
-            &[("issuer", "a"), ("account", "b")],
-        ))
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let mut b = server.session().await;
+    for (origin, status) in [
+        ("http://totp.example.com", StatusCode::FORBIDDEN),
+        ("https://totp.example.com", StatusCode::SEE_OTHER),
+    ] {
+        let r = b
+            .send(post(
+                "totp.example.com",
+                "/seed/label",
+                &[("origin", origin)],
+                &[("issuer", "a"), ("account", "b")],
+            ))
+            .await;
+        assert_eq!(r.status, status, "{origin}: {}", r.text());
+    }
 }
 
 // --- §5: headers and error pages -----------------------------------------------------
@@ -435,44 +436,28 @@ async fn every_response_carries_the_new_headers() {
         ] {
             assert!(pp.contains(feature), "{what}: {pp}");
         }
-        assert_eq!(
-            r.header("cross-origin-opener-policy").as_deref(),
-            Some("same-origin"),
-            "{what}"
-        );
-        assert_eq!(
-            r.header("cross-origin-resource-policy").as_deref(),
-            Some("same-origin"),
-            "{what}"
-        );
-        assert_eq!(
-            r.header("x-frame-options").as_deref(),
-            Some("DENY"),
-            "{what}"
-        );
-        assert_eq!(
-            r.header("referrer-policy").as_deref(),
-            Some("same-origin"),
-            "{what}"
+        r.assert_headers(
+            &[
+                ("cross-origin-opener-policy", "same-origin"),
+                ("cross-origin-resource-policy", "same-origin"),
+                ("x-frame-options", "DENY"),
+                ("referrer-policy", "same-origin"),
+            ],
+            what,
         );
     }
 }
 
 #[tokio::test]
 async fn framework_refusals_are_html_pages_with_their_status() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let same = [("sec-fetch-site", "same-origin")];
     // 413 from the body limit: declared length, and a body that only turns out too long.
     let huge = form_body(&[("seed", &"A".repeat(64 * 1024))]);
-    let declared = Request::post("/seed/import")
-        .header(header::HOST, "localhost")
-        .header("sec-fetch-site", "same-origin")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::CONTENT_LENGTH, huge.len())
-        .body(Body::from(huge.clone()))
-        .unwrap();
+    let mut declared = raw_post("/seed/import", Some(FORM), huge.clone());
+    declared
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, huge.len().into());
     let r = b.send(declared).await;
     assert_html(&r, StatusCode::PAYLOAD_TOO_LARGE, "413 declared");
     assert!(r.text().contains("--max-body-bytes"));
@@ -491,36 +476,23 @@ async fn framework_refusals_are_html_pages_with_their_status() {
         "application/json",
         "multipart/form-data; boundary=x",
     ] {
-        let req = Request::post("/seed/label")
-            .header(header::HOST, "localhost")
-            .header("sec-fetch-site", "same-origin")
-            .header(header::CONTENT_TYPE, ct)
-            .body(Body::from("issuer=a&account=b"))
-            .unwrap();
+        let req = raw_post("/seed/label", Some(ct), "issuer=a&account=b");
         let r = b.send(req).await;
         assert_html(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, ct);
-        assert!(
-            r.text().contains("application/x-www-form-urlencoded"),
-            "{ct}"
-        );
+        assert!(r.text().contains(FORM), "{ct}");
     }
-    let req = Request::post("/seed/label")
-        .header(header::HOST, "localhost")
-        .header("sec-fetch-site", "same-origin")
-        .body(Body::from("issuer=a&account=b"))
-        .unwrap();
+    let req = raw_post("/seed/label", None, "issuer=a&account=b");
     assert_html(
         &b.send(req).await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "no type",
     );
     // 422: a field given twice, said by its name, without the values.
-    let req = Request::post("/seed/import")
-        .header(header::HOST, "localhost")
-        .header("sec-fetch-site", "same-origin")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("seed={RFC_SEED}&seed=AAAAAAAAAAAAAAAA")))
-        .unwrap();
+    let req = raw_post(
+        "/seed/import",
+        Some(FORM),
+        format!("seed={RFC_SEED}&seed=AAAAAAAAAAAAAAAA"),
+    );
     let r = b.send(req).await;
     assert_html(&r, StatusCode::UNPROCESSABLE_ENTITY, "duplicate field");
     let text = r.text();
@@ -539,27 +511,17 @@ async fn framework_refusals_are_html_pages_with_their_status() {
 
 #[tokio::test]
 async fn the_form_content_type_is_matched_without_regard_to_case() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     for ct in [
         "Application/X-WWW-Form-Urlencoded; charset=UTF-8",
         "APPLICATION/X-WWW-FORM-URLENCODED",
         "application/x-www-form-urlencoded ; charset=utf-8",
     ] {
-        let req = Request::post("/seed/import")
-            .header(header::HOST, "localhost")
-            .header("sec-fetch-site", "same-origin")
-            .header(header::CONTENT_TYPE, ct)
-            .body(Body::from(form_body(&[
-                ("seed", RFC_SEED),
-                ("format", "auto"),
-                ("algorithm", "sha1"),
-                ("digits", "6"),
-                ("period", "30"),
-                ("confirm_replace", "yes"),
-            ])))
-            .unwrap();
+        let req = raw_post(
+            "/seed/import",
+            Some(ct),
+            form_body(&import_fields(RFC_SEED)),
+        );
         let r = b.send(req).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{ct}: {}", r.text());
     }
@@ -567,9 +529,7 @@ async fn the_form_content_type_is_matched_without_regard_to_case() {
 
 #[tokio::test]
 async fn no_message_repeats_more_than_64_characters_of_an_input() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let long = "9".repeat(500);
     let xs = "x".repeat(500);
     let pages = [

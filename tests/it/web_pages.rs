@@ -6,8 +6,8 @@ use crate::support::tools::decode_page_qr;
 use axum::http::StatusCode;
 use totp_toolset::otp::{Drift, Generator, Params, Secret, SeedFormat};
 
-use crate::support::html::{element_text, field_error, input_value, unescape};
-use crate::support::router::{RFC_SEED, RFC_SEED_HEX, T0, TestApp};
+use crate::support::html::{element_text, input_value, unescape};
+use crate::support::router::{RFC_SEED, RFC_SEED_HEX, T0, TestApp, with_field};
 
 #[tokio::test]
 async fn first_visit_gets_a_fresh_random_seed() {
@@ -30,9 +30,7 @@ async fn first_visit_gets_a_fresh_random_seed() {
 
 #[tokio::test]
 async fn seed_page_shows_every_encoding_of_an_imported_seed() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let r = b.import(RFC_SEED).await;
     assert_eq!(r.location().as_deref(), Some("/"));
     let html = b.get("/").await.text();
@@ -58,9 +56,7 @@ async fn seed_page_shows_every_encoding_of_an_imported_seed() {
 
 #[tokio::test]
 async fn import_of_a_uri_takes_its_parameters_and_label() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     b.import(&format!(
         "otpauth://totp/Contoso:alice%40contoso.com?secret={RFC_SEED}&issuer=Contoso&algorithm=SHA256&digits=8&period=60"
     ))
@@ -144,11 +140,9 @@ async fn import_errors_sit_beside_their_field_and_keep_the_input() {
             form.push((k, v));
         }
         let r = b.post("/seed/import", &form).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        let what = format!("{fields:?}");
+        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);
         let html = r.text();
-        let message = field_error(&html, id).unwrap_or_else(|| panic!("no error for {id}"));
-        assert!(message.contains(needle), "{id}: {message}");
-        assert!(html.contains(&format!("aria-describedby=\"{id}-error\"")));
         let seed = fields.iter().find(|(k, _)| *k == "seed").unwrap().1;
         assert!(
             unescape(&html).contains(&format!(">{seed}</textarea>")),
@@ -174,13 +168,13 @@ async fn generate_asks_before_replacing_a_seed_not_in_the_csv() {
         ("period", "60"),
     ];
     let r = b.post("/seed", &form).await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
-    let html = r.text();
-    assert!(
-        field_error(&html, "gen-confirm")
-            .unwrap()
-            .contains("not in the CSV list")
+    r.assert_refused_field(
+        StatusCode::CONFLICT,
+        "gen-confirm",
+        "not in the CSV list",
+        "unconfirmed",
     );
+    let html = r.text();
     assert_eq!(element_text(&html, "seed-hex").unwrap(), before);
     // The choices stay selected for the second submit.
     assert!(html.contains("<option value=\"32\" selected>"));
@@ -232,9 +226,7 @@ async fn generate_asks_before_replacing_a_seed_not_in_the_csv() {
 
 #[tokio::test]
 async fn generate_rejects_each_bad_field() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let good = [
         ("size", "20"),
         ("algorithm", "sha1"),
@@ -250,19 +242,10 @@ async fn generate_rejects_each_bad_field() {
         ("period", "0", "gen-period", "1 to 3600"),
         ("period", "abc", "gen-period", "1 to 3600"),
     ] {
-        let form: Vec<(&str, &str)> = good
-            .iter()
-            .map(|(k, v)| if *k == field { (*k, bad) } else { (*k, *v) })
-            .collect();
+        let form = with_field(&good, field, bad);
         let r = b.post("/seed", &form).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}={bad}");
-        let html = r.text();
-        assert!(
-            field_error(&html, id).unwrap().contains(needle),
-            "{field}={bad}: {:?}",
-            field_error(&html, id)
-        );
-        assert!(html.contains(&format!("aria-describedby=\"{id}-error\"")));
+        let what = format!("{field}={bad}");
+        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);
     }
     // The bad period is shown back as typed.
     let r = b
@@ -281,16 +264,8 @@ async fn generate_rejects_each_bad_field() {
 
 #[tokio::test]
 async fn label_is_editable_and_checked() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
-    let r = b
-        .post(
-            "/seed/label",
-            &[("issuer", "Contoso IT"), ("account", "bob@contoso.com")],
-        )
-        .await;
+    let mut b = TestApp::new().session_with(RFC_SEED).await;
+    let r = b.label("Contoso IT", "bob@contoso.com").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let html = b.get("/").await.text();
     assert_eq!(
@@ -304,40 +279,19 @@ async fn label_is_editable_and_checked() {
         "summary shows the label"
     );
 
-    let r = b
-        .post("/seed/label", &[("issuer", "Con:toso"), ("account", "bob")])
-        .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text();
-    assert!(
-        field_error(&html, "label-issuer")
-            .unwrap()
-            .contains("may not contain ':'")
-    );
-    assert_eq!(input_value(&html, "label-issuer").unwrap(), "Con:toso");
+    let r = b.label("Con:toso", "bob").await;
+    r.assert_field_error("label-issuer", "may not contain ':'");
+    assert_eq!(input_value(&r.text(), "label-issuer").unwrap(), "Con:toso");
     let long = "x".repeat(65);
-    let r = b
-        .post("/seed/label", &[("issuer", "ok"), ("account", &long)])
-        .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        field_error(&r.text(), "label-account")
-            .unwrap()
-            .contains("at most 64")
-    );
+    let r = b.label("ok", &long).await;
+    r.assert_field_error("label-account", "at most 64");
 }
 
 #[tokio::test]
 async fn qr_code_decodes_to_the_exact_uri() {
     let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
-    b.post(
-        "/seed/label",
-        &[("issuer", "Contoso"), ("account", "alice@contoso.com")],
-    )
-    .await;
+    let mut b = server.session_with(RFC_SEED).await;
+    b.label("Contoso", "alice@contoso.com").await;
     let html = b.get("/").await.text();
     let expected = format!(
         "otpauth://totp/Contoso:alice%40contoso.com?secret={RFC_SEED}&issuer=Contoso&algorithm=SHA1&digits=6&period=30"
@@ -372,9 +326,7 @@ async fn otp_page_shows_code_countdown_window_and_seed_data() {
     // Sessions expire when the clock jumps, so each time gets its own browser.
     let server = TestApp::new();
     server.set_time(59);
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
 
     // RFC 6238 at 59 s: 94287082, so the 6-digit code is 287082, 1 s before it changes.
     let html = b.get("/otp").await.text();
@@ -396,9 +348,7 @@ async fn otp_page_shows_code_countdown_window_and_seed_data() {
 
     // The window: ±4 by default, offsets in seconds, UTC start times, current row marked.
     server.set_time(T0);
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     let html = b.get("/otp").await.text();
     let generator = rfc_generator();
     let window = generator.window(T0, 4);
@@ -424,10 +374,9 @@ async fn otp_page_shows_code_countdown_window_and_seed_data() {
     assert_eq!(html.matches("<td><code>").count(), 1);
     for bad in ["21", "-1", "abc"] {
         let r = b.get(&format!("/otp?skew={bad}")).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "skew={bad}");
-        let html = r.text();
-        assert!(field_error(&html, "skew").unwrap().contains("0 to 20"));
-        assert_eq!(input_value(&html, "skew").unwrap(), bad);
+        let what = format!("skew={bad}");
+        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, "skew", "0 to 20", &what);
+        assert_eq!(input_value(&r.text(), "skew").unwrap(), bad);
     }
 }
 
@@ -436,17 +385,10 @@ async fn api_otp_returns_codes_as_strings() {
     let server = TestApp::new();
     // RFC 6238 at 1111111109: 07081804, so the 6-digit code has a leading zero.
     server.set_time(1_111_111_109);
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     let r = b.get("/api/otp").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(
-        r.header("content-type")
-            .unwrap()
-            .starts_with("application/json")
-    );
-    let v: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
+    let v = r.json();
     assert_eq!(v["code"], "081804");
     assert_eq!(v["next_code"], rfc_generator().code_at(1_111_111_109 + 30));
     assert_eq!(v["seconds_remaining"], 1);
@@ -457,10 +399,7 @@ async fn api_otp_returns_codes_as_strings() {
 
 #[tokio::test]
 async fn drift_finder_gives_offset_and_entra_verdict() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = TestApp::new().session_with(RFC_SEED).await;
     let g = rfc_generator();
 
     // A token 7 steps ahead, given with its next code: found, and past 60 s.
@@ -537,13 +476,8 @@ async fn drift_finder_gives_offset_and_entra_verdict() {
         ),
     ] {
         let r = b.post("/otp/drift", &fields).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
-        let html = r.text();
-        assert!(
-            field_error(&html, id).unwrap().contains(needle),
-            "{fields:?}"
-        );
-        assert!(html.contains(&format!("aria-describedby=\"{id}-error\"")));
-        assert_eq!(input_value(&html, "drift-code").unwrap(), fields[0].1);
+        let what = format!("{fields:?}");
+        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);
+        assert_eq!(input_value(&r.text(), "drift-code").unwrap(), fields[0].1);
     }
 }

@@ -12,36 +12,22 @@ use crate::support::router::{RFC_SEED, RFC_SEED_HEX, Resp, TestApp, form_body};
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn assert_security_headers(r: &Resp, what: &str, dynamic: bool) {
-    assert_eq!(
-        r.header("content-security-policy").as_deref(),
-        Some(CSP),
-        "{what}"
-    );
-    assert_eq!(
-        r.header("x-content-type-options").as_deref(),
-        Some("nosniff"),
-        "{what}"
-    );
-    assert_eq!(
-        r.header("referrer-policy").as_deref(),
-        Some("same-origin"),
-        "{what}"
+    r.assert_headers(
+        &[
+            ("content-security-policy", CSP),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "same-origin"),
+        ],
+        what,
     );
     if dynamic {
-        assert_eq!(
-            r.header("cache-control").as_deref(),
-            Some("no-store"),
-            "{what}"
-        );
+        r.assert_headers(&[("cache-control", "no-store")], what);
     }
 }
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = TestApp::new().session_with(RFC_SEED).await;
     b.add_current_token_row("alice@contoso.com", "1").await;
     for path in [
         "/",
@@ -76,9 +62,7 @@ async fn every_response_carries_the_security_headers() {
         assert!(r.status.is_client_error(), "{path}: {}", r.status);
         assert_security_headers(&r, path, true);
     }
-    let r = b
-        .post("/seed/label", &[("issuer", "x"), ("account", "y")])
-        .await;
+    let r = b.label("x", "y").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_security_headers(&r, "redirect", true);
 }
@@ -117,9 +101,7 @@ fn cross_site_post(path: &str, fields: &[(&str, &str)], cookie: &str) -> Request
 
 #[tokio::test]
 async fn cross_site_posts_are_refused() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let cookie = b.cookie.clone().unwrap();
     let r = b
         .send(cross_site_post(
@@ -164,8 +146,7 @@ async fn trusted_origin_may_post() {
         ),
         ..WebConfig::default()
     });
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     let req = Request::post("/seed/label")
         .header(header::HOST, "internal:8080")
         .header("sec-fetch-site", "cross-site")
@@ -201,12 +182,9 @@ async fn session_cookie_attributes() {
     // Only a new session sets the cookie.
     assert!(b.get("/").await.header("set-cookie").is_none());
 
-    let tls = TestApp::with_config(WebConfig {
-        sessions: SessionConfig {
-            tls: true,
-            ..SessionConfig::default()
-        },
-        ..WebConfig::default()
+    let tls = TestApp::with_sessions(SessionConfig {
+        tls: true,
+        ..SessionConfig::default()
     });
     let r = tls.browser().get("/").await;
     let cookie = r.header("set-cookie").unwrap();
@@ -219,9 +197,7 @@ async fn session_cookie_attributes() {
 
 #[tokio::test]
 async fn pages_hold_no_inline_script_or_style_and_no_seed_in_urls() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let r = b.import(RFC_SEED).await;
     assert_eq!(r.location().as_deref(), Some("/"));
     let mut pages = vec![b.get("/").await, b.get("/otp").await];
@@ -288,9 +264,7 @@ async fn pages_hold_no_inline_script_or_style_and_no_seed_in_urls() {
 
 #[tokio::test]
 async fn oversized_bodies_are_refused() {
-    let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = TestApp::new().session().await;
     let huge = "A".repeat(64 * 1024);
     let r = b.post("/seed/import", &[("seed", &huge)]).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -300,9 +274,7 @@ async fn oversized_bodies_are_refused() {
 #[tokio::test]
 async fn idle_sessions_expire_and_their_rows_go() {
     let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     b.add_current_token_row("alice@contoso.com", "1").await;
     let first = b.cookie.clone();
     // 29 minutes idle: still there (and touched again).
@@ -322,15 +294,11 @@ async fn idle_sessions_expire_and_their_rows_go() {
 
 #[tokio::test]
 async fn sessions_end_at_the_absolute_limit_however_busy() {
-    let server = TestApp::with_config(WebConfig {
-        sessions: SessionConfig {
-            absolute_secs: 3600,
-            ..SessionConfig::default()
-        },
-        ..WebConfig::default()
+    let server = TestApp::with_sessions(SessionConfig {
+        absolute_secs: 3600,
+        ..SessionConfig::default()
     });
-    let mut b = server.browser();
-    b.get("/").await;
+    let mut b = server.session().await;
     let first = b.cookie.clone();
     for _ in 0..3 {
         server.advance(20 * 60 - 1);
@@ -344,12 +312,9 @@ async fn sessions_end_at_the_absolute_limit_however_busy() {
 
 #[tokio::test]
 async fn session_cap_refuses_newcomers_and_evicts_no_one() {
-    let server = TestApp::with_config(WebConfig {
-        sessions: SessionConfig {
-            max_sessions: 2,
-            ..SessionConfig::default()
-        },
-        ..WebConfig::default()
+    let server = TestApp::with_sessions(SessionConfig {
+        max_sessions: 2,
+        ..SessionConfig::default()
     });
     let mut a = server.browser();
     let mut b = server.browser();
@@ -380,30 +345,16 @@ async fn session_cap_refuses_newcomers_and_evicts_no_one() {
 #[tokio::test]
 async fn sweeper_removes_only_expired_sessions() {
     let server = TestApp::new();
-    let mut old = server.browser();
-    old.get("/").await;
+    let old = server.session().await;
     server.advance(20 * 60);
-    let mut young = server.browser();
-    young.get("/").await;
+    let young = server.session().await;
     assert_eq!(server.state.sessions.len(), 2);
     server.advance(15 * 60);
     let now = T0_PLUS_35_MIN;
     assert_eq!(server.state.sessions.sweep(now), 1);
     assert_eq!(server.state.sessions.len(), 1);
-    assert!(
-        server
-            .state
-            .sessions
-            .with(young.session_id(), |_| ())
-            .is_ok()
-    );
-    assert!(
-        server
-            .state
-            .sessions
-            .with(old.session_id(), |_| ())
-            .is_err()
-    );
+    assert!(server.holds_session_of(&young));
+    assert!(!server.holds_session_of(&old));
 }
 
 const T0_PLUS_35_MIN: u64 = crate::support::router::T0 + 35 * 60;

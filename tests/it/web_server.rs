@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::support::html::element_text;
 use crate::support::process::ServerProcess;
-use crate::support::router::{RFC_SEED, RFC_SEED_HEX, form_body};
+use crate::support::router::{RFC_SEED, RFC_SEED_HEX, form_body, import_fields};
 
 struct Reply {
     status: u16,
@@ -72,14 +72,7 @@ fn every_page() -> Vec<Step> {
         (
             "POST",
             "/seed/import",
-            Some(form_body(&[
-                ("seed", RFC_SEED),
-                ("format", "auto"),
-                ("algorithm", "sha1"),
-                ("digits", "6"),
-                ("period", "30"),
-                ("confirm_replace", "yes"),
-            ])),
+            Some(form_body(&import_fields(RFC_SEED))),
             303,
         ),
         (

@@ -10,18 +10,15 @@ use http_body_util::BodyExt;
 use proptest::prelude::*;
 use tower::ServiceExt;
 
-use totp_toolset::web::{SessionConfig, WebConfig};
+use totp_toolset::web::SessionConfig;
 
 use crate::support::router::{Browser, RFC_SEED, TestApp, form_body};
 
 fn capped(max_sessions: usize, max_provisional: usize) -> TestApp {
-    TestApp::with_config(WebConfig {
-        sessions: SessionConfig {
-            max_sessions,
-            max_provisional,
-            ..SessionConfig::default()
-        },
-        ..WebConfig::default()
+    TestApp::with_sessions(SessionConfig {
+        max_sessions,
+        max_provisional,
+        ..SessionConfig::default()
     })
 }
 
@@ -181,12 +178,7 @@ async fn api_otp_answers_only_for_a_session_the_browser_has() {
     let mut stranger = server.browser();
     let r = stranger.get("/api/otp").await;
     assert_eq!(r.status, StatusCode::GONE);
-    assert!(
-        r.header("content-type")
-            .unwrap()
-            .starts_with("application/json")
-    );
-    let body: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
+    let body = r.json();
     assert_eq!(body["error"], "session_ended");
     assert!(
         body["message"]
@@ -231,9 +223,7 @@ async fn api_otp_answers_only_for_a_session_the_browser_has() {
 #[tokio::test]
 async fn api_otp_gives_the_codes_of_the_seed_on_the_page() {
     let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/").await;
-    b.import(RFC_SEED).await;
+    let mut b = server.session_with(RFC_SEED).await;
     // RFC 6238's SHA-1 vector at 1111111111 is 050471 (8 digits: 14050471).
     server.set_time(1_111_111_111);
     let data: serde_json::Value = serde_json::from_slice(&b.get("/api/otp").await.bytes).unwrap();
@@ -247,12 +237,7 @@ async fn the_qr_code_follows_every_change_of_seed_and_label() {
     let first = qr_of(&b.get("/").await.text());
     assert_eq!(qr_of(&b.get("/").await.text()), first, "kept between views");
 
-    let r = b
-        .post(
-            "/seed/label",
-            &[("issuer", "Contoso"), ("account", "alice")],
-        )
-        .await;
+    let r = b.label("Contoso", "alice").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let relabelled = qr_of(&b.get("/").await.text());
     assert_ne!(relabelled, first, "a new label, a new QR code");
@@ -373,8 +358,7 @@ proptest! {
                 }
             }
             // And the same fields from a browser that has a real session.
-            let mut b = server.browser();
-            b.get("/").await;
+            let mut b = server.session().await;
             let r = b.post(path, &form).await;
             prop_assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text());
             let r = b.get("/").await;

@@ -236,6 +236,143 @@ pub fn read_to_zeroizing(
     }
 }
 
+/// What opens a container, each part optional: the caller passes what the admin gave.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenWith<'a> {
+    /// A private key for an OpenPGP message encrypted to a public key.
+    pub pgp_key: Option<&'a PgpSecretKey>,
+    /// The passphrase of a symmetric OpenPGP message, or of `pgp_key`.
+    pub pgp_passphrase: Option<&'a Passphrase>,
+    /// The key whose signature an OpenPGP message must carry.
+    pub signer: Option<&'a PgpPublicKey>,
+    pub zip_password: Option<&'a Passphrase>,
+    /// The file to take out of an archive holding several.
+    pub zip_entry: Option<&'a str>,
+}
+
+/// A container opened: the seed file inside, or the list of an archive's files to pick from.
+pub enum Unwrapped {
+    File {
+        /// The seed file's bytes (the input itself when it was plain), wiped on drop.
+        plaintext: Zeroizing<Vec<u8>>,
+        container: Container,
+        /// How it was opened and what its signature amounts to, one line each.
+        notes: Vec<String>,
+        /// What the admin must be warned about (weak ZipCrypto, an unencrypted entry).
+        warnings: Vec<String>,
+    },
+    Choose(Vec<ZipEntryInfo>),
+}
+
+impl fmt::Debug for Unwrapped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unwrapped::File { container, .. } => write!(f, "File({container:?}, [redacted])"),
+            Unwrapped::Choose(list) => f.debug_tuple("Choose").field(list).finish(),
+        }
+    }
+}
+
+/// Opens `bytes` as the container they are (see [`detect`]) with what `with` holds. A secret
+/// that is needed and missing is [`ContainerError::SecretMissing`]; a signer given for
+/// anything but an OpenPGP message is refused, so nothing looks verified that was not.
+pub fn open_any(bytes: &[u8], with: OpenWith<'_>) -> Result<Unwrapped, ContainerError> {
+    let container = detect(bytes);
+    if with.signer.is_some() && !matches!(container, Container::OpenPgp { .. }) {
+        return Err(ContainerError::NoSignatureToVerify {
+            container: container.label(),
+        });
+    }
+    let empty = Passphrase::new("");
+    match container {
+        Container::Plain => Ok(Unwrapped::File {
+            plaintext: Zeroizing::new(bytes.to_vec()),
+            container,
+            notes: Vec::new(),
+            warnings: Vec::new(),
+        }),
+        Container::OpenPgp { .. } => {
+            let passphrase = with.pgp_passphrase.unwrap_or(&empty);
+            let (unlock, how) = match with.pgp_key {
+                Some(key) => (
+                    PgpUnlock::Key { key, passphrase },
+                    format!("with the private key {}", key.fingerprint()),
+                ),
+                None => (
+                    PgpUnlock::Passphrase(passphrase),
+                    "with its passphrase".into(),
+                ),
+            };
+            let opened = open_pgp(bytes, unlock, with.signer).map_err(|e| match e {
+                ContainerError::WrongPassphrase { what } if with.pgp_passphrase.is_none() => {
+                    ContainerError::SecretMissing { what }
+                }
+                e => e,
+            })?;
+            let mut notes = vec![if opened.encrypted {
+                format!("Opened the {} {how}.", container.label())
+            } else {
+                format!(
+                    "The {} was not encrypted (signed or compressed only).",
+                    container.label()
+                )
+            }];
+            if let Some(name) = &opened.file_name {
+                notes.push(format!("The sender named the file inside {name}."));
+            }
+            let mut warnings = Vec::new();
+            match &opened.signature {
+                SignatureStatus::Unsigned => {}
+                SignatureStatus::NotVerified { .. } => warnings.push(format!(
+                    "Signature: {} — give the vendor's public key as the signer key to check it.",
+                    opened.signature.describe()
+                )),
+                SignatureStatus::Verified { .. } => {
+                    notes.push(format!("Signature: {}.", opened.signature.describe()))
+                }
+            }
+            Ok(Unwrapped::File {
+                plaintext: opened.plaintext,
+                container,
+                notes,
+                warnings,
+            })
+        }
+        Container::Zip => {
+            let password = with.zip_password.unwrap_or(&empty);
+            let opened = open_zip(bytes, password, with.zip_entry).map_err(|e| match e {
+                ContainerError::WrongPassphrase { what } if with.zip_password.is_none() => {
+                    ContainerError::SecretMissing { what }
+                }
+                e => e,
+            })?;
+            match opened {
+                ZipOpened::Choose(list) => Ok(Unwrapped::Choose(list)),
+                ZipOpened::Entry(entry) => {
+                    let how = match entry.encryption {
+                        ZipEncryption::None => "not encrypted".to_string(),
+                        ZipEncryption::ZipCrypto => "ZipCrypto".to_string(),
+                        ZipEncryption::Aes { bits } => format!("AES-{bits}"),
+                    };
+                    Ok(Unwrapped::File {
+                        notes: vec![format!(
+                            "Opened {} from the ZIP archive ({how}).",
+                            clip(&entry.name)
+                        )],
+                        warnings: entry
+                            .warnings
+                            .iter()
+                            .map(|w| format!("Weak protection: {w}."))
+                            .collect(),
+                        plaintext: entry.plaintext,
+                        container,
+                    })
+                }
+            }
+        }
+    }
+}
+
 /// The plaintext would be larger than the limit we unpack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TooLarge {
@@ -279,6 +416,16 @@ pub enum ContainerError {
     /// A key file could not be used.
     #[error("the {which} key: {why}")]
     BadKey { which: &'static str, why: String },
+    /// The container needs a passphrase (or key), and none was given.
+    #[error(
+        "the {what} is encrypted: give its passphrase (or, for a message encrypted to a key, the private key)"
+    )]
+    SecretMissing { what: &'static str },
+    /// A signer key was given for a file that is not an OpenPGP message.
+    #[error(
+        "a signer key was given, but the file is a {container}, not an OpenPGP message: there is no signature to verify"
+    )]
+    NoSignatureToVerify { container: &'static str },
     /// A signer key was given, and the message is not signed.
     #[error("the OpenPGP message is not signed, but a signer key was given to verify it")]
     NotSigned,
@@ -324,6 +471,7 @@ impl ContainerError {
         matches!(
             self,
             ContainerError::WrongPassphrase { .. }
+                | ContainerError::SecretMissing { .. }
                 | ContainerError::NotForThisKey { .. }
                 | ContainerError::NeedsPrivateKey { .. }
                 | ContainerError::NeedsPassphrase
@@ -410,6 +558,37 @@ mod tests {
             read_to_zeroizing(&data[..], 19_999).unwrap(),
             Err(TooLarge { limit: 19_999 })
         );
+    }
+
+    proptest::proptest! {
+        /// Any bytes, with any passphrase and entry name: opening never panics, and no
+        /// message repeats the passphrase or the entry name beyond 64 characters.
+        #[test]
+        fn any_input_opens_or_is_refused_without_echo(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            head in proptest::prop_oneof![
+                proptest::prelude::Just(b"-----BEGIN PGP MESSAGE-----\n\n".to_vec()),
+                proptest::prelude::Just(b"PK\x03\x04".to_vec()),
+                proptest::prelude::Just(vec![0xC3, 0x0D, 0x04]),
+                proptest::prelude::Just(Vec::new()),
+            ],
+            word in "\\PC{12,40}",
+            entry in "\\PC{70,90}",
+        ) {
+            let bytes = [head, body].concat();
+            let secret = Passphrase::new(format!("S3cret{word}"));
+            let with = OpenWith {
+                pgp_passphrase: Some(&secret),
+                zip_password: Some(&secret),
+                zip_entry: Some(&entry),
+                ..OpenWith::default()
+            };
+            if let Err(e) = open_any(&bytes, with) {
+                let message = e.to_string();
+                proptest::prop_assert!(!message.contains(secret.expose()), "{}", message);
+                proptest::prop_assert!(!message.contains(&entry), "{}", message);
+            }
+        }
     }
 
     #[test]

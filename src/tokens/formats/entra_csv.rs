@@ -5,7 +5,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{Export, LeftOut, entra_fit};
+use super::{Export, entra_split};
 use crate::tokens::batch::TokenRecord;
 use crate::tokens::{TokenRow, TokensError};
 
@@ -116,14 +116,7 @@ fn push_cell(out: &mut Vec<u8>, cell: &str) {
 /// The batch as Entra's CSV: tokens with a user, SHA-1, 6 digits, 30 or 60 s, with a
 /// manufacturer and a model. The others are listed with why they are left out.
 pub fn write(records: &[TokenRecord]) -> Result<Export, TokensError> {
-    let mut left_out = Vec::new();
-    let mut kept = Vec::with_capacity(records.len());
-    for r in records {
-        match entra_fit(r, true) {
-            Ok(()) => kept.push(r),
-            Err(reason) => left_out.push(LeftOut::new(r, reason)),
-        }
-    }
+    let (kept, left_out) = entra_split(records, true);
     // The file is written straight into one buffer of exactly its size, seeds encoded in
     // place: a buffer that regrew would leave copies of seeds behind in freed memory, and a
     // separate buffer per seed would be one more copy to wipe.
@@ -193,7 +186,7 @@ mod tests {
             .quote_style(csv::QuoteStyle::Necessary)
             .from_writer(&mut out);
         writer.write_record(ENTRA_CSV_HEADER.split(',')).unwrap();
-        for r in records.iter().filter(|r| entra_fit(r, true).is_ok()) {
+        for r in entra_split(records, true).0 {
             let secret = r.secret.to_base32();
             let [upn, serial, interval, manufacturer, model] = cells_of(r);
             writer

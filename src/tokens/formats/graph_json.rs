@@ -9,9 +9,9 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::{Export, FileError, Format, Import, LeftOut, ReadOptions, entra_fit, utf8};
+use super::{Export, FileError, Format, Import, ReadOptions, entra_split, utf8};
 use crate::otp::{Algorithm, Params, Secret};
-use crate::tokens::batch::{Candidate, Source, TokenRecord, clip, field};
+use crate::tokens::batch::{Source, TokenRecord, clip, field};
 use crate::tokens::validate::check_upn;
 use crate::tokens::{TokenRow, TokensError};
 
@@ -94,14 +94,7 @@ impl GraphJson {
 
 /// The batch as a Graph JSON batch: assigned or not, SHA-1 or SHA-256, 30 or 60 s.
 pub fn write(records: &[TokenRecord]) -> Result<Export, TokensError> {
-    let mut left_out = Vec::new();
-    let mut kept = Vec::with_capacity(records.len());
-    for r in records {
-        match entra_fit(r, false) {
-            Ok(()) => kept.push(r),
-            Err(reason) => left_out.push(LeftOut::new(r, reason)),
-        }
-    }
+    let (kept, left_out) = entra_split(records, false);
     let secrets: Vec<Zeroizing<String>> = kept.iter().map(|r| r.secret.to_base32()).collect();
     let value = kept
         .iter()
@@ -118,12 +111,7 @@ pub fn write(records: &[TokenRecord]) -> Result<Export, TokensError> {
             display_name: display_name(&r.model, &r.serial, r.upn.as_deref()),
         })
         .collect();
-    let json = to_json(value)?;
-    Ok(Export {
-        bytes: Zeroizing::new(json.as_bytes().to_vec()),
-        included: kept.len(),
-        left_out,
-    })
+    Ok(Export::from_text(to_json(value)?, kept.len(), left_out))
 }
 
 #[derive(Deserialize)]
@@ -222,11 +210,7 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
             source: Source::Imported(Format::GraphJson),
             added_at: options.added_at,
         };
-        if let Err((f, m)) = record.check() {
-            import.refuse(line, f, m);
-            continue;
-        }
-        import.candidates.push(Candidate { line, record });
+        import.offer(line, record);
     }
     Ok(import)
 }

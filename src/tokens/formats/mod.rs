@@ -55,6 +55,87 @@ impl Format {
     }
 }
 
+/// A file the batch can be written to, as the batch page and `convert --to` name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExportFormat {
+    EntraCsv,
+    GraphJson,
+    /// PSKC with the seeds in plain text (to be wrapped, or kept safe).
+    Pskc,
+    PrivacyIdea,
+    OtpauthList,
+    /// Serial, UPN, model... and no seed.
+    Inventory,
+}
+
+impl ExportFormat {
+    pub const ALL: [ExportFormat; 6] = [
+        ExportFormat::EntraCsv,
+        ExportFormat::GraphJson,
+        ExportFormat::Pskc,
+        ExportFormat::PrivacyIdea,
+        ExportFormat::OtpauthList,
+        ExportFormat::Inventory,
+    ];
+
+    /// The name `convert --to` and the page's forms use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportFormat::EntraCsv => "entra-csv",
+            ExportFormat::GraphJson => "graph-json",
+            ExportFormat::Pskc => "pskc",
+            ExportFormat::PrivacyIdea => "privacyidea",
+            ExportFormat::OtpauthList => "otpauth",
+            ExportFormat::Inventory => "inventory",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// In words, for a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            ExportFormat::EntraCsv => "Entra CSV (assigned SHA-1 tokens)",
+            ExportFormat::GraphJson => "Graph JSON (hardware OATH inventory)",
+            ExportFormat::Pskc => "PSKC (RFC 6030)",
+            ExportFormat::PrivacyIdea => "privacyIDEA OATH CSV",
+            ExportFormat::OtpauthList => "otpauth list",
+            ExportFormat::Inventory => "Inventory CSV (no seeds)",
+        }
+    }
+
+    /// The name the file gets when downloaded (or put in an archive).
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ExportFormat::EntraCsv => "entra-oath-tokens.csv",
+            ExportFormat::GraphJson => "hardware-oath-devices.json",
+            ExportFormat::Pskc => "tokens.pskc.xml",
+            ExportFormat::PrivacyIdea => "privacyidea-tokens.csv",
+            ExportFormat::OtpauthList => "otpauth-uris.txt",
+            ExportFormat::Inventory => "token-inventory.csv",
+        }
+    }
+
+    /// False only for the inventory: every other file holds the seeds.
+    pub fn has_seeds(self) -> bool {
+        self != ExportFormat::Inventory
+    }
+
+    /// Writes the batch in this format (PSKC without a password).
+    pub fn write(self, records: &[TokenRecord]) -> Result<Export, super::TokensError> {
+        match self {
+            ExportFormat::EntraCsv => entra_csv::write(records),
+            ExportFormat::GraphJson => graph_json::write(records),
+            ExportFormat::Pskc => pskc::write(records, None),
+            ExportFormat::PrivacyIdea => privacyidea::write(records),
+            ExportFormat::OtpauthList => otpauth_list::write(records),
+            ExportFormat::Inventory => inventory::write(records),
+        }
+    }
+}
+
 /// Keys for encrypted inputs. Debug never shows them.
 #[derive(Clone, Default)]
 pub struct Keys {
@@ -106,6 +187,15 @@ impl Import {
     pub(crate) fn refuse(&mut self, line: usize, field: &'static str, reason: impl Into<String>) {
         self.refused.push(Refusal::new(line, field, reason));
     }
+
+    /// Takes `record`, read from `line`, as a candidate, or refuses the line with what the
+    /// record's own check finds wrong.
+    pub(crate) fn offer(&mut self, line: usize, record: TokenRecord) {
+        match record.check() {
+            Ok(()) => self.candidates.push(Candidate { line, record }),
+            Err((field, reason)) => self.refuse(line, field, reason),
+        }
+    }
 }
 
 /// The whole input cannot be read (not a format we know, wrong key or password, ...).
@@ -119,6 +209,21 @@ pub struct Export {
     pub bytes: Zeroizing<Vec<u8>>,
     pub included: usize,
     pub left_out: Vec<LeftOut>,
+}
+
+impl Export {
+    /// An export of `text`, moved (not copied) into the bytes wiped on drop.
+    pub(crate) fn from_text(
+        mut text: Zeroizing<String>,
+        included: usize,
+        left_out: Vec<LeftOut>,
+    ) -> Self {
+        Export {
+            bytes: Zeroizing::new(std::mem::take(&mut *text).into_bytes()),
+            included,
+            left_out,
+        }
+    }
 }
 
 /// A token a format cannot carry, and why.
@@ -221,6 +326,19 @@ pub fn read(
         Format::OtpauthList => otpauth_list::read(bytes, options),
         Format::GraphJson => graph_json::read(bytes, options),
     }
+}
+
+/// The records Entra can take by [`entra_fit`], and the others with why they are left out.
+pub(crate) fn entra_split(records: &[TokenRecord], csv: bool) -> (Vec<&TokenRecord>, Vec<LeftOut>) {
+    let mut left_out = Vec::new();
+    let mut kept = Vec::with_capacity(records.len());
+    for r in records {
+        match entra_fit(r, csv) {
+            Ok(()) => kept.push(r),
+            Err(reason) => left_out.push(LeftOut::new(r, reason)),
+        }
+    }
+    (kept, left_out)
 }
 
 /// Entra's rules for a token it can take at all (digits, hash, period), shared by the two

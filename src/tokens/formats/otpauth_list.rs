@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 use super::{Export, FileError, Format, Import, LeftOut, ReadOptions, utf8};
 use crate::otp::{OtpAuth, UriError};
 use crate::tokens::TokensError;
-use crate::tokens::batch::{Candidate, Source, TokenRecord, field};
+use crate::tokens::batch::{Source, TokenRecord, field};
 use crate::tokens::validate::{check_text, check_upn};
 
 /// Our own parameters (`serial`, `model`), which `OtpAuth` ignores as unknown.
@@ -87,11 +87,7 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
             source: Source::Imported(Format::OtpauthList),
             added_at: options.added_at,
         };
-        if let Err((f, m)) = record.check() {
-            import.refuse(line, f, m);
-            continue;
-        }
-        import.candidates.push(Candidate { line, record });
+        import.offer(line, record);
     }
     Ok(import)
 }
@@ -121,10 +117,5 @@ pub fn write(records: &[TokenRecord]) -> Result<Export, TokensError> {
         out.push('\n');
         included += 1;
     }
-    let bytes = Zeroizing::new(std::mem::take(&mut *out).into_bytes());
-    Ok(Export {
-        bytes,
-        included,
-        left_out,
-    })
+    Ok(Export::from_text(out, included, left_out))
 }

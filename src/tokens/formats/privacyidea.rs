@@ -169,10 +169,5 @@ pub fn write(records: &[TokenRecord]) -> Result<Export, TokensError> {
         .map_err(|e| TokensError::Write(e.to_string()))?;
         included += 1;
     }
-    let bytes = Zeroizing::new(std::mem::take(&mut *out).into_bytes());
-    Ok(Export {
-        bytes,
-        included,
-        left_out,
-    })
+    Ok(Export::from_text(out, included, left_out))
 }

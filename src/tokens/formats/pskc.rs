@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 use super::{Export, FileError, Format, Import, ReadOptions, utf8};
 use crate::otp::{Algorithm, Params, Secret, parse_digits, parse_period};
 use crate::tokens::TokensError;
-use crate::tokens::batch::{Candidate, Source, TokenRecord, clip, field};
+use crate::tokens::batch::{Source, TokenRecord, clip, field};
 use crate::tokens::validate::check_upn;
 
 pub const PSKC_NS: &str = "urn:ietf:params:xml:ns:keyprov:pskc";
@@ -648,11 +648,7 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<Import, FileError> {
             source: Source::Imported(Format::Pskc),
             added_at: options.added_at,
         };
-        if let Err((f, m)) = record.check() {
-            import.refuse(line, f, m);
-            continue;
-        }
-        import.candidates.push(Candidate { line, record });
+        import.offer(line, record);
     }
     if encrypted_seen > 0 && wrong_key == encrypted_seen {
         let hint = unlocker_cache
@@ -853,10 +849,5 @@ pub fn write(
         out.push_str("   <pskc:Policy>\n    <pskc:KeyUsage>OTP</pskc:KeyUsage>\n   </pskc:Policy>\n  </pskc:Key>\n </pskc:KeyPackage>\n");
     }
     out.push_str("</pskc:KeyContainer>\n");
-    let bytes = Zeroizing::new(std::mem::take(&mut *out).into_bytes());
-    Ok(Export {
-        bytes,
-        included: records.len(),
-        left_out: Vec::new(),
-    })
+    Ok(Export::from_text(out, records.len(), Vec::new()))
 }

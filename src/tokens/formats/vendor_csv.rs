@@ -7,35 +7,25 @@
 
 use crate::otp::{Params, Secret, SeedFormat};
 use crate::tokens::batch::{Candidate, Source, TokenRecord, clip, field};
-use crate::tokens::validate::{check_text, check_upn};
+use crate::tokens::validate::{Field, check_text, check_upn};
 use zeroize::Zeroizing;
 
 use super::{FileError, Format, Import, ReadOptions, utf8};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Column {
-    Upn,
-    Serial,
-    Secret,
-    Interval,
-    Manufacturer,
-    Model,
-}
-
 /// Header names, compared without case, spaces, `_` or `-`.
-fn column_of(header: &str) -> Option<Column> {
+fn column_of(header: &str) -> Option<Field> {
     let norm: String = header
         .chars()
         .filter(|c| !c.is_whitespace() && !matches!(c, '_' | '-'))
         .flat_map(char::to_lowercase)
         .collect();
     Some(match norm.as_str() {
-        "upn" | "userprincipalname" | "user" => Column::Upn,
-        "serialnumber" | "serial" | "serialno" => Column::Serial,
-        "secretkey" | "secret" | "seed" | "key" => Column::Secret,
-        "timeinterval" | "interval" | "period" | "timestep" => Column::Interval,
-        "manufacturer" => Column::Manufacturer,
-        "model" => Column::Model,
+        "upn" | "userprincipalname" | "user" => Field::Upn,
+        "serialnumber" | "serial" | "serialno" => Field::Serial,
+        "secretkey" | "secret" | "seed" | "key" => Field::Secret,
+        "timeinterval" | "interval" | "period" | "timestep" => Field::Interval,
+        "manufacturer" => Field::Manufacturer,
+        "model" => Field::Model,
         _ => return None,
     })
 }
@@ -50,11 +40,11 @@ fn delimiter_of(header: &str) -> u8 {
 
 /// True when `first_line` is a header with a serial and a secret column.
 pub(crate) fn looks_like(first_line: &str) -> bool {
-    let cells: Vec<Option<Column>> = first_line
+    let cells: Vec<Option<Field>> = first_line
         .split(char::from(delimiter_of(first_line)))
         .map(|c| column_of(c.trim().trim_matches('"')))
         .collect();
-    cells.contains(&Some(Column::Serial)) && cells.contains(&Some(Column::Secret))
+    cells.contains(&Some(Field::Serial)) && cells.contains(&Some(Field::Secret))
 }
 
 /// Where each known column is.
@@ -79,7 +69,7 @@ fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
 }
 
 fn layout(header: &[&str], import: &mut Import) -> Result<Layout, FileError> {
-    let mut found: Vec<(Column, usize)> = Vec::new();
+    let mut found: Vec<(Field, usize)> = Vec::new();
     for (i, name) in header.iter().enumerate() {
         let name = name.trim();
         if name.is_empty() {
@@ -102,10 +92,10 @@ fn layout(header: &[&str], import: &mut Import) -> Result<Layout, FileError> {
             )),
         }
     }
-    let at = |c: Column| found.iter().find(|(k, _)| *k == c).map(|(_, i)| *i);
-    let (Some(serial), Some(secret)) = (at(Column::Serial), at(Column::Secret)) else {
+    let at = |c: Field| found.iter().find(|(k, _)| *k == c).map(|(_, i)| *i);
+    let (Some(serial), Some(secret)) = (at(Field::Serial), at(Field::Secret)) else {
         // The cells are not echoed: a file without a header has a seed in its first line.
-        let missing = match (at(Column::Serial), at(Column::Secret)) {
+        let missing = match (at(Field::Serial), at(Field::Secret)) {
             (None, None) => "neither a serial number column nor a secret column",
             (None, Some(_)) => "no serial number column",
             _ => "no secret column",
@@ -115,12 +105,12 @@ fn layout(header: &[&str], import: &mut Import) -> Result<Layout, FileError> {
         )));
     };
     let layout = Layout {
-        upn: at(Column::Upn),
+        upn: at(Field::Upn),
         serial,
         secret,
-        interval: at(Column::Interval),
-        manufacturer: at(Column::Manufacturer),
-        model: at(Column::Model),
+        interval: at(Field::Interval),
+        manufacturer: at(Field::Manufacturer),
+        model: at(Field::Model),
         width: header.len(),
     };
     if layout.interval.is_none() {

@@ -16,6 +16,10 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::otp::{SecretText, SeedFormat};
+use crate::tokens::containers::{
+    self, Container, ContainerError, OpenWith, Passphrase, PgpPublicKey, PgpSecretKey, Unwrapped,
+    ZipEntryInfo,
+};
 use crate::tokens::formats::{self, entra_fit, pskc};
 use crate::tokens::{
     AssignReport, Export, Format, Keys, LeftOut, ReadOptions, Refusal, RowInput, TokenRecord,
@@ -23,9 +27,11 @@ use crate::tokens::{
 };
 use crate::web::AppError;
 use crate::web::extract::CurrentSession;
-use crate::web::form::{Errors, Form};
-use crate::web::session::{PendingImport, Session, SessionCtx};
+use crate::web::form::{Errors, Form, read_multipart};
+use crate::web::host::Transport;
+use crate::web::session::{PendingArchive, PendingImport, Session, SessionCtx};
 use crate::web::views::bulk_panel::{self, BulkPanel};
+use crate::web::views::encrypt_panel::EncryptPanel;
 use crate::web::views::{Layout, layout};
 
 /// Tokens shown per page of the batch: a 10,000-token batch stays quick to draw.
@@ -152,6 +158,19 @@ pub struct LeftOutView {
 pub struct ImportFormView {
     from: String,
     secret_encoding: String,
+    zip_entry: String,
+}
+
+/// An archive's files, for the admin to pick the seed file from.
+pub struct ArchiveView {
+    source: String,
+    entries: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EntryForm {
+    entry: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -175,6 +194,9 @@ pub struct CsvPage {
     import_form: ImportFormView,
     import_errors: Errors,
     max_import_mib: usize,
+    archive: Option<ArchiveView>,
+    transport: Transport,
+    encrypt: EncryptPanel,
     assign: Option<AssignView>,
     assign_errors: Errors,
     move_form: (String, String),
@@ -336,9 +358,20 @@ fn page(
         import_form: ImportFormView {
             from: "auto".into(),
             secret_encoding: "auto".into(),
+            zip_entry: String::new(),
         },
         import_errors: Errors::default(),
         max_import_mib: state.config.max_import_bytes / (1024 * 1024),
+        archive: session.pending_archive().map(|a| ArchiveView {
+            source: a.source.clone(),
+            entries: a
+                .entries
+                .iter()
+                .map(|e| (e.name.clone(), describe_entry(e)))
+                .collect(),
+        }),
+        transport: ctx.transport,
+        encrypt: EncryptPanel::new(ctx.transport),
         assign,
         assign_errors: Errors::default(),
         move_form: (String::new(), String::new()),
@@ -521,39 +554,38 @@ struct ImportForm {
     secret_encoding: String,
     psk: Zeroizing<String>,
     password: Zeroizing<String>,
+    /// An OpenPGP private key file, its passphrase (or a symmetric message's), a signer's
+    /// public key, and a ZIP archive's password and chosen file.
+    pgp_key: Zeroizing<Vec<u8>>,
+    pgp_passphrase: Zeroizing<String>,
+    pgp_signer: Zeroizing<Vec<u8>>,
+    zip_password: Zeroizing<String>,
+    zip_entry: String,
 }
 
-async fn read_import_form(mut multipart: Multipart, max: usize) -> Result<ImportForm, AppError> {
+async fn read_import_form(
+    multipart: Result<Multipart, MultipartRejection>,
+    max: usize,
+) -> Result<ImportForm, AppError> {
     let mut form = ImportForm::default();
-    let broken = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::ImportTooLarge(max)
-        } else {
-            AppError::BadRequest(format!(
-                "The upload could not be read ({}). Nothing was stored; send it again from the batch page.",
-                crate::otp::excerpt(&e.body_text(), 64)
-            ))
-        }
-    };
-    while let Some(mut field) = multipart.next_field().await.map_err(broken)? {
-        let name = field.name().unwrap_or_default().to_string();
-        if name == "file"
-            && let Some(n) = field.file_name()
+    for part in read_multipart(multipart, || AppError::ImportTooLarge(max)).await? {
+        if part.name == "file"
+            && let Some(n) = &part.file_name
         {
-            form.file_name = crate::otp::excerpt(n, 64);
+            form.file_name = n.clone();
         }
-        let mut value = Zeroizing::new(Vec::new());
-        while let Some(chunk) = field.chunk().await.map_err(broken)? {
-            value.extend_from_slice(&chunk);
-        }
-        let text = || Zeroizing::new(String::from_utf8_lossy(&value).into_owned());
-        match name.as_str() {
-            "file" => form.file = value,
-            "text" => form.text = value,
-            "from" => form.from = text().to_string(),
-            "secret_encoding" => form.secret_encoding = text().to_string(),
-            "psk" => form.psk = text(),
-            "password" => form.password = text(),
+        match part.name.as_str() {
+            "from" => form.from = part.text().to_string(),
+            "secret_encoding" => form.secret_encoding = part.text().to_string(),
+            "psk" => form.psk = part.text(),
+            "password" => form.password = part.text(),
+            "pgp_passphrase" => form.pgp_passphrase = part.text(),
+            "zip_password" => form.zip_password = part.text(),
+            "zip_entry" => form.zip_entry = crate::otp::excerpt(part.text().trim(), 255),
+            "file" => form.file = part.value,
+            "text" => form.text = part.value,
+            "pgp_key" => form.pgp_key = part.value,
+            "pgp_signer" => form.pgp_signer = part.value,
             // Unknown parts are ignored, as a form's unknown fields are.
             _ => {}
         }
@@ -590,9 +622,119 @@ fn parse_encoding(e: &str) -> Result<SeedFormat, String> {
     }
 }
 
+/// What reading the import form gave.
+enum ImportRead {
+    /// The file's tokens, for the preview, with the name of where they came from.
+    Preview(String, formats::Import),
+    /// A password-protected archive with several files: the admin picks one.
+    Choose(String, Vec<ZipEntryInfo>),
+}
+
+/// The refusal of keys and passphrases sent over plain HTTP from another machine.
+const CLEARTEXT_SECRETS: &str = "This server is reached over plain HTTP from another machine, so a private key or passphrase sent to it crosses the network in clear text: it was refused, and nothing was read. Use the server over HTTPS (serve --tls-self-signed, or --tls-cert and --tls-key), or open the file on the server's own machine.";
+
+/// The form field a container failure belongs beside, and its label.
+fn container_field(e: &ContainerError) -> (&'static str, &'static str) {
+    match e {
+        ContainerError::WrongPassphrase {
+            what: "ZIP archive",
+        }
+        | ContainerError::SecretMissing {
+            what: "ZIP archive",
+        } => ("zip_password", "ZIP password"),
+        ContainerError::WrongPassphrase { .. }
+        | ContainerError::SecretMissing { .. }
+        | ContainerError::NeedsPassphrase => ("pgp_passphrase", "OpenPGP passphrase"),
+        ContainerError::NotForThisKey { .. }
+        | ContainerError::NeedsPrivateKey { .. }
+        | ContainerError::BadKey {
+            which: "private", ..
+        } => ("pgp_key", "Private key"),
+        ContainerError::BadKey { .. }
+        | ContainerError::NotSigned
+        | ContainerError::SignedByOtherKey { .. }
+        | ContainerError::BadSignature { .. }
+        | ContainerError::NoSignatureToVerify { .. } => ("pgp_signer", "Signer key"),
+        ContainerError::NoSuchEntry { .. } => ("zip_entry", "File in the archive"),
+        _ => ("import", "The file was not read"),
+    }
+}
+
+/// One line for an archive's file in the pick list.
+fn describe_entry(e: &ZipEntryInfo) -> String {
+    let how = match e.encryption {
+        containers::ZipEncryption::None => "not encrypted".to_string(),
+        containers::ZipEncryption::ZipCrypto => "ZipCrypto, weak".to_string(),
+        containers::ZipEncryption::Aes { bits } => format!("AES-{bits}"),
+    };
+    format!(
+        "{} ({} bytes, {how})",
+        crate::otp::excerpt(&e.name, 64),
+        e.size
+    )
+}
+
+/// Opens an encrypted file in memory with the form's keys: `Ok(None)` for a plain file, which
+/// is read as it is; `Err` with the form's errors, never a secret in them.
+fn unwrap_container(
+    form: &ImportForm,
+    bytes: &[u8],
+    transport: Transport,
+) -> Result<Option<Unwrapped>, Errors> {
+    let mut errors = Errors::default();
+    let secrets_given = !form.pgp_key.is_empty()
+        || !form.pgp_passphrase.is_empty()
+        || !form.zip_password.is_empty();
+    if secrets_given && !transport.secrets_allowed() {
+        errors.push("import", CLEARTEXT_SECRETS);
+        return Err(errors);
+    }
+    let container = containers::detect(bytes);
+    if container == Container::Plain && form.pgp_signer.is_empty() {
+        return Ok(None);
+    }
+    let is_pgp = matches!(container, Container::OpenPgp { .. });
+    let key = match (is_pgp, form.pgp_key.is_empty()) {
+        (true, false) => PgpSecretKey::parse(&form.pgp_key)
+            .map(Some)
+            .map_err(|e| errors.push("pgp_key", format!("Private key: {e}.")))
+            .unwrap_or(None),
+        _ => None,
+    };
+    let signer = match form.pgp_signer.is_empty() {
+        false => PgpPublicKey::parse(&form.pgp_signer)
+            .map(Some)
+            .map_err(|e| errors.push("pgp_signer", format!("Signer key: {e}.")))
+            .unwrap_or(None),
+        true => None,
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let pgp_passphrase = Passphrase::new(form.pgp_passphrase.as_str());
+    let zip_password = Passphrase::new(form.zip_password.as_str());
+    let with = OpenWith {
+        pgp_key: key.as_ref(),
+        pgp_passphrase: (!pgp_passphrase.is_empty()).then_some(&pgp_passphrase),
+        signer: signer.as_ref(),
+        zip_password: (!zip_password.is_empty()).then_some(&zip_password),
+        zip_entry: (!form.zip_entry.is_empty()).then_some(form.zip_entry.as_str()),
+    };
+    containers::open_any(bytes, with).map(Some).map_err(|e| {
+        let (field, label) = container_field(&e);
+        let mut message = format!("{label}: {e}");
+        if e.is_wrong_secret() {
+            message.push_str(". Nothing was read; the batch is unchanged");
+        }
+        message.push('.');
+        errors.push(field, message);
+        errors
+    })
+}
+
 /// Reads the form's file (or text) into a preview, or names what is wrong with the form.
 /// Runs without the session: parsing a large file must not hold the session's lock.
-fn read_import(form: &ImportForm, now: u64) -> Result<(String, formats::Import), Errors> {
+fn read_import(form: &ImportForm, now: u64, transport: Transport) -> Result<ImportRead, Errors> {
     let mut errors = Errors::default();
     let format = parse_from(&form.from).map_err(|m| errors.push("from", m));
     let encoding =
@@ -659,8 +801,25 @@ fn read_import(form: &ImportForm, now: u64) -> Result<(String, formats::Import),
         },
         added_at: now,
     };
+    let (plaintext, container_notes) = match unwrap_container(form, bytes, transport)? {
+        None => (None, Vec::new()),
+        Some(Unwrapped::Choose(list)) => return Ok(ImportRead::Choose(source, list)),
+        Some(Unwrapped::File {
+            plaintext,
+            notes,
+            warnings,
+            ..
+        }) => {
+            let warned = warnings.into_iter().map(|w| format!("Warning: {w}"));
+            (Some(plaintext), warned.chain(notes).collect())
+        }
+    };
+    let bytes = plaintext.as_deref().map_or(bytes, |p| p.as_slice());
     formats::read(bytes, format, &options)
-        .map(|import| (source, import))
+        .map(|mut import| {
+            import.notes.splice(0..0, container_notes);
+            ImportRead::Preview(source, import)
+        })
         .map_err(|e| {
             let mut errors = Errors::default();
             errors.push("import", format!("The file was not read: {}.", e.0));
@@ -672,26 +831,23 @@ pub async fn view_csv_import_post(
     session: CurrentSession,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let multipart = multipart.map_err(|e| {
-        if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE || e.status() == StatusCode::BAD_REQUEST
-        {
-            AppError::UnsupportedMediaType
-        } else {
-            AppError::BadRequest(crate::otp::excerpt(&e.body_text(), 64))
-        }
-    })?;
-    let max = session.state.config.max_import_bytes;
-    let form = read_import_form(multipart, max).await?;
+    let form = read_import_form(multipart, session.state.config.max_import_bytes).await?;
+    import_form(&session, form).await
+}
+
+/// Reads an import form off the session's lock, then keeps its preview (or its archive's
+/// list of files), or shows the form again with its errors and its non-secret choices.
+async fn import_form(session: &CurrentSession, form: ImportForm) -> Result<Response, AppError> {
     let now = session.now();
-    let read = tokio::task::spawn_blocking(move || {
-        let result = read_import(&form, now);
-        (result, form.from.clone(), form.secret_encoding.clone())
+    let transport = session.ctx.transport;
+    let (result, form) = tokio::task::spawn_blocking(move || {
+        let result = read_import(&form, now, transport);
+        (result, form)
     })
     .await
     .map_err(|e| AppError::Internal(Box::new(e)))?;
-    let (result, from, secret_encoding) = read;
     Ok(session.with(|s| match result {
-        Ok((source, import)) => {
+        Ok(ImportRead::Preview(source, import)) => {
             let (accepted, mut refused) = s.batch().preview(import.candidates);
             refused.extend(import.refused);
             refused.sort_by_key(|r| r.line);
@@ -705,16 +861,58 @@ pub async fn view_csv_import_post(
             });
             Redirect::to("/csv#import-preview").into_response()
         }
+        Ok(ImportRead::Choose(source, entries)) => {
+            s.set_pending_archive(PendingArchive {
+                source,
+                entries,
+                archive: form.file,
+                password: Passphrase::new(form.zip_password.as_str()),
+                from: form.from,
+                secret_encoding: form.secret_encoding,
+                psk: form.psk,
+                pskc_password: form.password,
+            });
+            Redirect::to("/csv#import-choose").into_response()
+        }
         Err(errors) => {
             let mut p = page(s, session.ctx, &session.state, 1);
             p.import_errors = errors;
             p.import_form = ImportFormView {
-                from,
-                secret_encoding,
+                from: form.from,
+                secret_encoding: form.secret_encoding,
+                zip_entry: form.zip_entry,
             };
             refused_page(p)
         }
     }))
+}
+
+/// The file picked from an archive waiting in the session, read with the archive's password
+/// and the import form's other choices.
+pub async fn view_csv_import_entry_post(
+    session: CurrentSession,
+    Form(pick): Form<EntryForm>,
+) -> Result<Response, AppError> {
+    let form = session.with(|s| {
+        s.pending_archive().map(|a| ImportForm {
+            file: a.archive.clone(),
+            file_name: a.source.clone(),
+            from: a.from.clone(),
+            secret_encoding: a.secret_encoding.clone(),
+            psk: a.psk.clone(),
+            password: a.pskc_password.clone(),
+            zip_password: Zeroizing::new(a.password.expose().to_string()),
+            zip_entry: pick.entry.clone(),
+            ..ImportForm::default()
+        })
+    });
+    let Some(form) = form else {
+        return Err(AppError::Conflict(
+            "There is no archive waiting for a file to be picked (it may have been read or discarded in another tab). Import it again from the batch page.".into(),
+        ));
+    };
+    // An empty pick reads the archive again, which lists its files again.
+    import_form(&session, form).await
 }
 
 pub async fn view_csv_import_add_post(
@@ -1064,8 +1262,10 @@ mod tests {
                 psk: Zeroizing::new(psk),
                 ..ImportForm::default()
             };
-            match read_import(&form, 0) {
-                Ok((_, import)) => {
+            let local = Transport { tls: false, local: true };
+            match read_import(&form, 0, local) {
+                Ok(ImportRead::Choose(..)) => prop_assert!(false, "plain text is no archive"),
+                Ok(ImportRead::Preview(_, import)) => {
                     for r in &import.refused {
                         prop_assert!(!r.reason.contains(SEED), "{}", r.reason);
                     }
@@ -1078,6 +1278,37 @@ mod tests {
                         if let Some(m) = errors.get(name) {
                             prop_assert!(!m.contains(SEED), "{}", m);
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// Whatever an encrypted import holds (a broken message or archive, any key file,
+        /// any passphrase), reading it never panics, and no message repeats the passphrase.
+        #[test]
+        fn encrypted_import_forms_never_panic_or_echo_a_secret(
+            body in any::<String>(),
+            head in prop_oneof![Just("-----BEGIN PGP MESSAGE-----\n\n"), Just("PK\u{3}\u{4}")],
+            key in any::<String>(),
+            signer in any::<String>(),
+            word in "\\PC{8,30}",
+        ) {
+            let secret = format!("Pass{word}");
+            let form = ImportForm {
+                text: Zeroizing::new(format!("{head}{body}").into_bytes()),
+                pgp_key: Zeroizing::new(key.into_bytes()),
+                pgp_signer: Zeroizing::new(signer.into_bytes()),
+                pgp_passphrase: Zeroizing::new(secret.clone()),
+                zip_password: Zeroizing::new(secret.clone()),
+                ..ImportForm::default()
+            };
+            let local = Transport { tls: true, local: false };
+            if let Err(errors) = read_import(&form, 0, local) {
+                for name in ["import", "pgp_key", "pgp_passphrase", "pgp_signer", "zip_password"] {
+                    if let Some(m) = errors.get(name) {
+                        prop_assert!(!m.contains(&secret), "{}", m);
                     }
                 }
             }

@@ -4,6 +4,7 @@
 //! Handlers are named `view_<page>_get` / `_post`. A seed is only ever read from a POST
 //! body or the session, and written only into the response body of its own session.
 
+pub mod batch_crypto;
 pub mod bulk;
 pub mod burn;
 pub mod csv;

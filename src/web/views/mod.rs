@@ -6,6 +6,7 @@
 
 pub mod bulk_panel;
 pub mod burn_panel;
+pub mod encrypt_panel;
 pub mod seed;
 
 use super::session::{Session, SessionCtx};

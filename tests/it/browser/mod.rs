@@ -2,6 +2,7 @@
 
 mod batch_journey;
 mod bulk_journey;
+mod encrypted_journey;
 mod journeys;
 
 use crate::support::browser::{BROWSER_LOCK, Browser};

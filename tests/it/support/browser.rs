@@ -25,55 +25,47 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// chromedriver's (non-W3C but long-standing) endpoint for the browser console log.
+/// A POST to one of chromedriver's own (non-W3C) endpoints under the session, for what
+/// WebDriver has no command for: the browser console log (`se/log`) and Chrome DevTools
+/// Protocol commands (`goog/cdp/execute`, e.g. emulating the dark colour scheme).
 #[derive(Debug)]
-struct BrowserLog;
+struct ChromedriverPost {
+    /// The path after `session/{id}/`.
+    path: &'static str,
+    body: Value,
+}
 
-impl WebDriverCompatibleCommand for BrowserLog {
+impl ChromedriverPost {
+    fn console_log() -> Self {
+        ChromedriverPost {
+            path: "se/log",
+            body: json!({"type": "browser"}),
+        }
+    }
+
+    fn cdp(cmd: &str, params: Value) -> Self {
+        ChromedriverPost {
+            path: "goog/cdp/execute",
+            body: json!({"cmd": cmd, "params": params}),
+        }
+    }
+}
+
+impl WebDriverCompatibleCommand for ChromedriverPost {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
-        (
-            http::Method::POST,
-            Some(r#"{"type":"browser"}"#.to_string()),
-        )
-    }
-}
-
-/// chromedriver's endpoint for a Chrome DevTools Protocol command, for what WebDriver has no
-/// command for (emulating the dark colour scheme).
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
-        (
-            http::Method::POST,
-            Some(json!({"cmd": self.cmd, "params": self.params}).to_string()),
-        )
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
 
@@ -218,10 +210,10 @@ impl Browser {
     pub async fn dark_mode(&self, dark: bool) {
         let value = if dark { "dark" } else { "light" };
         self.client
-            .issue_cmd(Cdp {
-                cmd: "Emulation.setEmulatedMedia",
-                params: json!({"features": [{"name": "prefers-color-scheme", "value": value}]}),
-            })
+            .issue_cmd(ChromedriverPost::cdp(
+                "Emulation.setEmulatedMedia",
+                json!({"features": [{"name": "prefers-color-scheme", "value": value}]}),
+            ))
             .await
             .expect("emulate prefers-color-scheme");
     }
@@ -235,13 +227,15 @@ impl Browser {
     }
 
     /// Tabs through the whole page from the top and fails unless every visible link,
-    /// button, field and disclosure gets the focus, each with a visible focus indicator.
+    /// button, field and disclosure gets the focus, each with a visible focus indicator. A
+    /// group of radio buttons is one stop, its checked button (arrow keys move within it).
     pub async fn assert_keyboard_reachable(&self, page: &str) {
         let total = self
             .exec(
                 "window.__focusable = Array.from(document.querySelectorAll(\
                    'a[href], button, input:not([type=hidden]), select, textarea, summary'))\
                    .filter(e => !e.disabled && e.getClientRects().length > 0\
+                     && (e.type !== 'radio' || e.checked)\
                      && getComputedStyle(e).visibility !== 'hidden');\
                  window.__reached = new Set();\
                  document.activeElement && document.activeElement.blur();\
@@ -284,7 +278,7 @@ impl Browser {
     pub async fn console(&self) -> Vec<Value> {
         let v = self
             .client
-            .issue_cmd(BrowserLog)
+            .issue_cmd(ChromedriverPost::console_log())
             .await
             .expect("read browser log");
         v.as_array().cloned().unwrap_or_default()

@@ -2,10 +2,11 @@
 //! (Debian gnupg). The home is a `tempfile` directory, removed (and its gpg-agent stopped)
 //! on drop.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use tempfile::TempDir;
+
+use super::process::output_with_stdin;
 
 /// The passphrase of every throwaway key.
 pub const KEY_PASS: &str = "vendor key passphrase";
@@ -91,24 +92,14 @@ impl GnuPg {
 
     /// Runs gpg in this home, non-interactively, with `stdin` as input.
     pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.home.path())
-            .args(["--batch", "--yes", "--pinentry-mode", "loopback"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run gpg (Debian package gnupg)");
-        let mut pipe = child.stdin.take().expect("stdin");
-        let input = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = pipe.write_all(&input);
-        });
-        let out = child.wait_with_output().expect("gpg output");
-        writer.join().expect("stdin writer");
-        out
+        output_with_stdin(
+            Command::new("gpg")
+                .arg("--homedir")
+                .arg(self.home.path())
+                .args(["--batch", "--yes", "--pinentry-mode", "loopback"])
+                .args(args),
+            stdin,
+        )
     }
 
     /// gpg's output for `args` on `input`, which must succeed.
@@ -116,6 +107,23 @@ impl GnuPg {
         let out = self.run(args, input);
         assert!(out.status.success(), "gpg {args:?}: {}", text(&out.stderr));
         out.stdout
+    }
+
+    /// `input` signed by this home's key and encrypted to `recipient` (a fingerprint in this
+    /// home, used as it is, without asking whether it is trusted), armored or binary.
+    pub fn sign_and_encrypt(&self, recipient: &str, armor: bool, input: &[u8]) -> Vec<u8> {
+        let mut args = vec![
+            "--passphrase",
+            KEY_PASS,
+            "--trust-model",
+            "always",
+            "--sign",
+        ];
+        if armor {
+            args.push("--armor");
+        }
+        args.extend(["-r", recipient, "--encrypt"]);
+        self.make_from(&args, input)
     }
 
     pub fn public_key(&self) -> Vec<u8> {

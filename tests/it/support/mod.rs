@@ -21,6 +21,13 @@ pub mod tools;
 
 pub use process::{bin, run, stderr, stdout};
 
+/// A 20-byte seed of all `n`, as (hex, base32): distinct seeds for fixtures by number.
+pub fn seed_of(n: u8) -> (String, String) {
+    let bytes = [n; 20];
+    let hex = data_encoding::HEXLOWER.encode(&bytes);
+    (hex, data_encoding::BASE32_NOPAD.encode(&bytes))
+}
+
 /// A few random bytes from the OS, for property tests.
 pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut v = vec![0u8; n];

@@ -15,20 +15,36 @@ pub fn bin() -> &'static str {
 
 /// Runs the binary with arguments and optional standard input.
 pub fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(bin())
-        .args(args)
+    run_bytes(args, stdin.unwrap_or_default().as_bytes())
+}
+
+/// Runs the binary with arguments and `stdin` (any bytes) as standard input.
+pub fn run_bytes(args: &[&str], stdin: &[u8]) -> Output {
+    output_with_stdin(Command::new(bin()).args(args), stdin)
+}
+
+/// Runs `cmd` with `stdin` as its standard input and collects its output. The input is
+/// written on a thread of its own: a child that writes much before it has read everything
+/// would otherwise wait on us while we wait on it.
+pub fn output_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start totp-toolset");
-    {
-        let mut pipe = child.stdin.take().expect("stdin");
-        if let Some(input) = stdin {
-            pipe.write_all(input.as_bytes()).expect("write stdin");
-        }
-    }
-    child.wait_with_output().expect("wait for totp-toolset")
+        .unwrap_or_else(|e| panic!("start {program}: {e}"));
+    let mut pipe = child.stdin.take().expect("stdin");
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // A child that exits without reading all of it is the test's to judge, not ours.
+        let _ = pipe.write_all(&input);
+    });
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait for {program}: {e}"));
+    writer.join().expect("stdin writer");
+    out
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -37,6 +53,12 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The run's stderr says `needle`.
+pub fn assert_stderr_has(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert!(err.contains(needle), "{needle:?} not on stderr: {err}");
 }
 
 /// How long a child may take to print its first line on a busy 2-core machine.

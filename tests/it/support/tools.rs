@@ -1,9 +1,9 @@
 //! The independent tools our output is checked against: oathtool for codes, rsvg-convert
-//! and zbarimg for QR codes. `.ci/run` installs them; a missing tool fails the test rather
+//! and zbarimg for QR codes, 7-Zip (`7zz`) and Info-ZIP (`zip`) for archives. `.ci/run` installs them; a missing tool fails the test rather
 //! than skipping it.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use totp_toolset::otp::Algorithm;
 
@@ -79,4 +79,40 @@ pub fn decode_page_qr(html: &str) -> String {
     let start = html.find("<svg").expect("an inline svg");
     let end = html[start..].find("</svg>").expect("svg end") + start + 6;
     decode_qr_svg(&html[start..end])
+}
+
+/// An archiver (`7zz` from Debian 7zip, `zip` from Debian zip) run in `dir`, which must
+/// succeed.
+pub fn archiver(program: &str, args: &[&str], dir: &Path) -> Output {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program} (Debian package 7zip or zip): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `archive` in `dir`: `files` (in `dir`) zipped by 7-Zip with AES-256 under `password`.
+pub fn zip_by_7zip_aes(dir: &Path, password: &str, archive: &str, files: &[&str]) {
+    let password = format!("-p{password}");
+    let mut args = vec!["a", "-tzip", "-mem=AES256", &password, archive];
+    args.extend_from_slice(files);
+    archiver("7zz", &args, dir);
+}
+
+/// `archive` in `dir`: `file` (in `dir`) zipped by Info-ZIP with its legacy ZipCrypto under
+/// `password`.
+pub fn zip_by_info_zip(dir: &Path, password: &str, archive: &str, file: &str) {
+    archiver("zip", &["-q", "-e", "-P", password, archive, file], dir);
+}
+
+/// What `7zz x -p… -so` unpacks from `archive` (in `dir`).
+pub fn unzip_by_7zip(dir: &Path, password: &str, archive: &str) -> Vec<u8> {
+    let password = format!("-p{password}");
+    archiver("7zz", &["x", &password, "-so", archive], dir).stdout
 }
