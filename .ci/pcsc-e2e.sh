@@ -5,7 +5,10 @@
 # support, and after each burn the codes the virtual token would display (it prints them as
 # a JSON line, never the seed) must equal the codes we printed. Then `burn --bulk` burns a
 # stack of virtual tokens on the second vpcd reader, one lifted mid-write and one tapped twice,
-# and every row's seed in the --out file must give (oathtool) the codes its token shows.
+# and every row's seed in the --out file must give (oathtool) the codes its token shows; and
+# the same through a second agent and the web server's bulk panel (as its page script drives
+# it; the token tapped twice is skipped there), every row's seed taken from the batch's
+# privacyIDEA export.
 #
 # Fails loudly when anything is missing. Run as root (pcscd), after `cargo test`.
 set -euo pipefail
@@ -13,6 +16,17 @@ cd "$(dirname "$0")/.."
 
 die() { echo "pcsc-e2e: FAIL: $*" >&2; exit 1; }
 step() { echo "==> pcsc-e2e: $*"; }
+# Prints the URL a server wrote in its output file $1 (sed script $2 picks it out), waiting
+# up to 20 s for it to start; fails when it does not.
+listening() {
+  local found=""
+  for _ in $(seq 1 80); do
+    found="$(sed -n "$2" "$1")"
+    [ -n "$found" ] && { echo "$found"; return 0; }
+    sleep 0.25
+  done
+  return 1
+}
 
 for cmd in pcscd jq curl oathtool; do
   command -v "$cmd" >/dev/null || die "'$cmd' is not installed (apt-get install pcscd jq curl oathtool)"
@@ -119,13 +133,7 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/agent-token"
 "$bin" agent --bind 127.0.0.1:0 --reader "$reader" --token-file "$work/agent-token" \
   >"$work/agent.out" 2>"$work/agent.log" &
 pids+=($!)
-url=""
-for _ in $(seq 1 80); do
-  url="$(sed -n 's/^listening on //p' "$work/agent.out")"
-  [ -n "$url" ] && break
-  sleep 0.25
-done
-[ -n "$url" ] || die "the agent did not start"
+url="$(listening "$work/agent.out" 's/^listening on //p')" || die "the agent did not start"
 # curl reads the header from a file, keeping the token out of the process list.
 printf 'Authorization: Bearer %s\n' "$(cat "$work/agent-token")" >"$work/auth-header"
 auth="@$work/auth-header"
@@ -247,5 +255,95 @@ taps="$(grep -c '"event":"presented"' "$work/stack.out")"
 echo "    bulk: $(jq -r .apdus_per_burn <<<"$summary") APDUs per burn," \
   "$(jq -r .ms_per_token <<<"$summary") ms of our time per token (card connected to result);" \
   "$taps taps in $(( (ended - started) / 1000000 )) ms wall time, pcscd's card polling included"
+
+step "bulk burn through the agent and the web server's bulk panel: another stack of virtual tokens"
+# The CLI's stack is over; its virtual token leaves vpcd's second reader to the next one.
+kill "$stack_pid" 2>/dev/null || true
+wait "$stack_pid" 2>/dev/null || true
+cat >"$work/webstack.txt" <<'STACK'
+8659600000021
+8659601000022 lift-mid-write   # lifted before it answers the seed write: no row
+8659601000022                  # tapped again: burned with a new seed
+8659612000023
+8659612000023                  # tapped twice: the panel asks, and we skip it (never a second row)
+8659632000024
+8659622000025
+STACK
+"$bin" virtual-token --vpcd 127.0.0.1:35964 --stack "$work/webstack.txt" \
+  >"$work/webstack.out" 2>"$work/webstack.log" &
+pids+=($!)
+NO_COLOR=1 "$bin" agent --bind 127.0.0.1:0 --reader "$bulk_reader" --token-file "$work/agent-token" \
+  >"$work/agent2.out" 2>"$work/agent2.log" &
+pids+=($!)
+url2="$(listening "$work/agent2.out" 's/^listening on //p')" || die "the second agent did not start"
+NO_COLOR=1 "$bin" serve --bind 127.0.0.1:0 --agent-url "$url2" --agent-token-file "$work/agent-token" \
+  >"$work/web.out" 2>"$work/web.log" &
+pids+=($!)
+web="$(listening "$work/web.out" 's|^totp-toolset listening on \(http://[^/ ]*\).*|\1|p')" \
+  || die "the web server did not start"
+jar="$work/cookies"
+# As the page's script sends them: same-origin, the session cookie, JSON answers.
+get() { curl -sS -b "$jar" -c "$jar" "$web$1"; }
+post() {
+  local path="$1"; shift
+  curl -sS -b "$jar" -c "$jar" -H "Origin: $web" -H 'Sec-Fetch-Site: same-origin' \
+    -H 'Accept: application/json' "$@" "$web$path"
+}
+get /csv >/dev/null
+get /csv >/dev/null
+code="$(post /csv/bulk/start -o /dev/null -w '%{http_code}' \
+  --data 'algorithm=SHA1&period=30&display_timeout=30&seed_bytes=20&manufacturer=Token2&model=&count=' \
+  --data 'users_from=pasted' \
+  --data-urlencode "users=$(printf '%s\n' frank@contoso.com grace@contoso.com heidi@contoso.com ivan@contoso.com judy@contoso.com)")"
+[ "$code" = 303 ] || die "the bulk panel refused the start ($code)"
+asked=0
+steps=0
+web_started="$(date +%s%N)"
+state=""
+for _ in $(seq 1 40); do
+  steps=$((steps + 1))
+  answer="$(post /csv/bulk/step --data '')"
+  state="$(jq -r .state <<<"$answer")" || die "the step answered $answer"
+  if [ "$state" = same_token ]; then
+    asked=$((asked + 1))
+    answer="$(post /csv/bulk/same --data 'action=skip')"
+    state="$(jq -r .state <<<"$answer")"
+  fi
+  jq -r .panel <<<"$answer" >"$work/panel.html"
+  [ "$state" = done ] && break
+  [ "$state" = running ] || die "the run is $state: $(grep -o 'bulk-result [a-z]*' "$work/panel.html" | tail -n 3)"
+done
+web_ended="$(date +%s%N)"
+[ "$state" = done ] || die "the web bulk run did not finish: $(cat "$work/panel.html")"
+[ "$asked" = 1 ] || die "the panel asked $asked times about a token tapped twice, not once"
+grep -q 'Lifted mid-write — burn it again' "$work/panel.html" || die "the lifted token was not reported"
+grep -q 'tapped twice: skipped, its row keeps its seed' "$work/panel.html" \
+  || die "the token tapped twice was not skipped"
+
+get /csv/export/privacyidea | grep -v '^#' | tr -d ' ' >"$work/web-rows.csv"
+get /csv/export/inventory | tail -n +2 | tr -d '\r' >"$work/web-inventory.csv"
+[ "$(wc -l <"$work/web-rows.csv")" = 5 ] || die "the batch has $(wc -l <"$work/web-rows.csv") rows, not 5"
+[ "$(cut -d, -f1 "$work/web-rows.csv" | sort -u | wc -l)" = 5 ] || die "a serial has two rows"
+[ "$(cut -d, -f2 "$work/web-inventory.csv" | paste -sd' ')" = \
+  "frank@contoso.com grace@contoso.com heidi@contoso.com ivan@contoso.com judy@contoso.com" ] \
+  || die "users were not given in order: $(cut -d, -f2 "$work/web-inventory.csv" | paste -sd' ')"
+[ "$(grep '"event":"burned"' "$work/webstack.out" | grep -c '"serial":"8659612000023"')" = 1 ] \
+  || die "8659612000023, tapped twice and skipped, was burned twice"
+while IFS=, read -r serial hex _type digits interval; do
+  shown="$(grep '"event":"burned"' "$work/webstack.out" | jq -c --arg s "$serial" 'select(.serial == $s)' \
+    | tail -n 1)"
+  [ -n "$shown" ] || die "$serial: the virtual token reports no burn"
+  while read -r counter code; do
+    ours="$(oathtool --totp -d "$digits" -s "${interval}s" -N "@$((counter * interval))" "$hex")"
+    [ "$ours" = "$code" ] || die "$serial: token shows $code at step $counter, the batch row's seed gives $ours"
+  done < <(jq -r '.codes[] | "\(.counter) \(.code)"' <<<"$shown")
+  echo "    $serial: the batch row's seed matches the token's codes"
+done <"$work/web-rows.csv"
+# The agent logs what each burn cost on the card (APDUs, ms from connect to result).
+sed 's/\x1b\[[0-9;]*m//g' "$work/agent2.log" | grep 'card work of a burn' | grep 'ok=true' \
+  | sed -n 's/.*apdus=\([0-9]*\) ms=\([0-9.]*\).*/\1 \2/p' >"$work/web-costs.txt"
+[ -s "$work/web-costs.txt" ] || die "the agent logged no burn costs"
+echo "    web bulk: $(awk '{a+=$1; m+=$2; n++} END {printf "%.1f APDUs per burn, %.1f ms of our time per token (card connected to result), %d burns", a/n, m/n, n}' "$work/web-costs.txt");" \
+  "$steps steps in $(( (web_ended - web_started) / 1000000 )) ms wall time, pcscd's card polling included"
 
 step "all burns through pcscd match"

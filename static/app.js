@@ -1,8 +1,9 @@
 // totp-toolset: the little script the pages use. Every page works without it; it adds a live
 // countdown and code refresh on the codes page (from /api/otp; "your session ended" when it
-// answers 410), copy buttons, focus on the first field in error, and a warning before
-// leaving with rows not yet downloaded.
-// It never sends a seed anywhere: it only reads /api/otp, which holds codes, not seeds.
+// answers 410), copy buttons, focus on the first field in error, a warning before
+// leaving with rows not yet downloaded, and the bulk burn panel's steps on the batch page.
+// It never sends a seed anywhere: it reads /api/otp, which holds codes, not seeds, and posts
+// the bulk panel's buttons to our own server, whose answers hold codes, not seeds.
 "use strict";
 
 (function () {
@@ -199,6 +200,8 @@
       staying();
     });
     window.addEventListener("beforeunload", function (event) {
+      // The bulk panel adds rows without a page load: it keeps the body's count current.
+      unsaved = Math.max(unsaved, parseInt(document.body.getAttribute("data-unsaved-rows") || "0", 10));
       if (unsaved > 0 && !withinSite) {
         event.preventDefault();
         // Older browsers need returnValue set to show the prompt.
@@ -223,10 +226,97 @@
     });
   }
 
+  // Bulk burn: with JavaScript the run goes on by itself. Each step is one POST that waits
+  // a few seconds for a token (less than the server's request timeout); its answer is the
+  // panel as it is now, drawn in place, and whether to ask again. The panel's buttons post
+  // the same way. Seeds never pass through here: the server draws them and sends them to
+  // the NFC agent only; the answers hold codes to compare.
+  function setupBulk() {
+    var panel = document.getElementById("bulk");
+    if (!panel) return;
+    var stepping = false;
+
+    function post(action, body) {
+      return fetch(action, {
+        method: "POST",
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: {
+          "Accept": "application/json",
+          "Content-Type": "application/x-www-form-urlencoded"
+        },
+        body: body || ""
+      }).then(function (response) {
+        if (!response.ok) {
+          throw new Error("status " + response.status);
+        }
+        return response.json();
+      });
+    }
+
+    function trouble() {
+      var status = document.getElementById("bulk-status");
+      if (status) {
+        status.textContent = "The server did not answer this step. Press \"Burn the next token\" to go on (nothing was lost: a token burned meanwhile has its row).";
+      }
+      var button = document.getElementById("bulk-step");
+      if (button) button.hidden = false;
+    }
+
+    function draw(data) {
+      var holder = document.createElement("div");
+      holder.innerHTML = data.panel;
+      var fresh = holder.querySelector("#bulk");
+      if (!fresh) return;
+      panel.replaceWith(fresh);
+      panel = fresh;
+      document.body.setAttribute("data-unsaved-rows", panel.getAttribute("data-unsaved-rows") || "0");
+      wire();
+    }
+
+    function step() {
+      if (stepping || panel.getAttribute("data-state") !== "running") return;
+      stepping = true;
+      post("/csv/bulk/step").then(function (data) {
+        stepping = false;
+        draw(data);
+      }).catch(function () {
+        stepping = false;
+        trouble();
+      });
+    }
+
+    function wire() {
+      var button = document.getElementById("bulk-step");
+      if (button) {
+        // The run asks for the next token by itself; the button returns if a step fails.
+        button.hidden = true;
+        var hint = panel.querySelector(".bulk-step-hint");
+        if (hint) hint.textContent = "Tap the tokens one after another: the page goes on by itself.";
+      }
+      panel.querySelectorAll("form").forEach(function (form) {
+        if (form.id === "bulk-start-form") return;
+        form.addEventListener("submit", function (event) {
+          event.preventDefault();
+          var body = new URLSearchParams(new FormData(form)).toString();
+          form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+          post(form.getAttribute("action"), body).then(draw).catch(trouble);
+        });
+      });
+      if (panel.getAttribute("data-state") === "running") {
+        // After a reload with a step still at the agent, the server says so and we ask again.
+        setTimeout(step, panel.hasAttribute("data-busy") ? 500 : 0);
+      }
+    }
+
+    wire();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupCopyButtons();
     setupLiveCode();
     setupBurnForm();
+    setupBulk();
     focusFirstError();
     setupUnsavedWarning();
   });

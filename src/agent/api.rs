@@ -45,6 +45,10 @@ pub struct BurnRequest {
     /// burned, tapped again; the caller decides whether to burn it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_serial: Option<String>,
+    /// Bulk burning: like `not_serial`, for every token burned earlier in the run (a token
+    /// tapped again later, not just right after its burn).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_serials: Vec<String>,
 }
 
 impl BurnRequest {
@@ -59,6 +63,7 @@ impl BurnRequest {
             wait_seconds: None,
             wait_for_new_card: false,
             not_serial: None,
+            not_serials: Vec::new(),
         }
     }
 }

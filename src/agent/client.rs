@@ -237,6 +237,19 @@ impl AgentClient {
         .await
     }
 
+    /// What the token with `serial` of an agent's simulated stack shows.
+    pub async fn simulated_token_of(
+        &self,
+        serial: &str,
+    ) -> Result<SimulatedTokenResponse, AgentClientError> {
+        let path = format!(
+            "/v1/simulated-token?serial={}",
+            percent_encoding::utf8_percent_encode(serial, percent_encoding::NON_ALPHANUMERIC)
+        );
+        self.call(Method::GET, &path, None, Duration::from_secs(10))
+            .await
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,

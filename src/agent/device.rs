@@ -1,5 +1,7 @@
-//! The agent's card source: the PC/SC reader, or a simulated Token2 token in memory
-//! (`--simulate`) so the server and browser tests can burn without any reader.
+//! The agent's card source: the PC/SC reader, a simulated Token2 token in memory
+//! (`--simulate`), or a simulated stack of tokens tapped one after another
+//! (`--simulate --simulate-stack FILE`, or several `--simulate-serial`s), so the server and
+//! browser tests can burn, one token or a whole bulk run, without any reader.
 //!
 //! Everything here blocks (pcscd calls, waiting for a card): handlers call it from
 //! `tokio::task::spawn_blocking`, one operation at a time.
@@ -10,6 +12,7 @@ use std::time::Duration;
 use super::api::{ApiError, ShownCode, SimulatedTokenResponse, StatusResponse, TokenView};
 use crate::clock::Clock;
 use crate::nfc::reader::{self, ReaderStatus};
+use crate::nfc::token_stack::{StackTap, TokenStack};
 use crate::nfc::virtual_token::{Behaviour, VirtualToken};
 use crate::nfc::{self, Card, NfcError};
 
@@ -54,6 +57,12 @@ pub enum Device {
         token: Arc<Mutex<VirtualToken>>,
         absent: bool,
     },
+    /// Tokens tapped in the stack's order: a request that waits for a new card gets the
+    /// next tap (none left: no card came); any other request works on the token of the last
+    /// tap, still lying on the reader.
+    Stack {
+        stack: Arc<Mutex<TokenStack>>,
+    },
 }
 
 impl Device {
@@ -70,9 +79,16 @@ impl Device {
         }
     }
 
+    /// A simulated stack of tokens, tapped in the order of `taps`.
+    pub fn simulated_stack(taps: Vec<StackTap>, clock: Clock) -> Self {
+        Device::Stack {
+            stack: Arc::new(Mutex::new(TokenStack::new(taps, clock, 0))),
+        }
+    }
+
     pub fn mode(&self) -> &'static str {
         match self {
-            Device::Simulated { .. } => "simulated",
+            Device::Simulated { .. } | Device::Stack { .. } => "simulated",
             Device::Pcsc { .. } if reader::PCSC_BUILT_IN => "pcsc",
             Device::Pcsc { .. } => "unavailable",
         }
@@ -95,12 +111,23 @@ impl Device {
                 token.reset();
                 f(&mut *token)
             }
+            Device::Stack { stack } => {
+                let mut stack = stack.lock().unwrap_or_else(|p| p.into_inner());
+                if stack.on_reader().is_none() && !wait.is_zero() {
+                    // Nothing tapped yet: a request that waits gets the first token.
+                    stack.next_tap();
+                }
+                match stack.on_reader() {
+                    Some(token) => f(token),
+                    None => Err(NfcError::NoCard),
+                }
+            }
         }
     }
 
     /// Like [`Device::with_card`], but only a card that is none of `seen` will do (see
-    /// [`reader::Tap`]), and the tap comes back (`None` for the simulated card, which
-    /// is a fresh tap every time) with whatever `f` returned.
+    /// [`reader::Tap`]), and the tap comes back (`None` for the single simulated card,
+    /// which is a fresh tap every time) with whatever `f` returned.
     pub fn with_new_card<T>(
         &self,
         wait: Duration,
@@ -111,6 +138,35 @@ impl Device {
             Device::Pcsc { reader } => reader::with_new_card(reader.as_deref(), wait, seen, f)
                 .map(|(tap, done)| (Some(tap), done)),
             Device::Simulated { .. } => Ok((None, self.with_card(wait, f))),
+            // With nothing seen yet, the token on the reader will do (as with a reader);
+            // after a tap, only the next one. The tap's number stands for pcscd's count.
+            Device::Stack { .. } if seen.is_empty() => {
+                let done = self.with_card(wait, f);
+                Ok((Some(self.stack_tap()), done))
+            }
+            Device::Stack { stack } => {
+                let mut stack = stack.lock().unwrap_or_else(|p| p.into_inner());
+                let mut f = f;
+                let done = match stack.next_tap() {
+                    Some((_, token)) => f(token),
+                    // Every tap has been played: no token will ever come, so say so at once.
+                    None => return Err(NfcError::NoCardInTime(wait.as_secs())),
+                };
+                drop(stack);
+                Ok((Some(self.stack_tap()), done))
+            }
+        }
+    }
+
+    /// The latest tap of a simulated stack, as the reader's card event it stands for.
+    fn stack_tap(&self) -> reader::Tap {
+        let played = match self {
+            Device::Stack { stack } => stack.lock().unwrap_or_else(|p| p.into_inner()).played(),
+            _ => 0,
+        };
+        reader::Tap {
+            reader: SIMULATED_READER.to_string(),
+            events: u32::try_from(played).unwrap_or(u32::MAX),
         }
     }
 
@@ -125,6 +181,16 @@ impl Device {
                     card_present: !absent,
                 }]),
             ),
+            Device::Stack { stack } => {
+                let mut stack = stack.lock().unwrap_or_else(|p| p.into_inner());
+                (
+                    None,
+                    Ok(vec![ReaderStatus {
+                        name: SIMULATED_READER.to_string(),
+                        card_present: stack.on_reader().is_some(),
+                    }]),
+                )
+            }
         };
         let mut status = StatusResponse {
             agent: "totp-toolset".into(),
@@ -167,28 +233,50 @@ impl Device {
         status
     }
 
-    /// What the simulated token shows at `now`; `None` when not simulating.
-    pub fn simulated_token(&self, now: u64) -> Option<SimulatedTokenResponse> {
-        let Device::Simulated { token, .. } = self else {
-            return None;
-        };
-        let token = token.lock().unwrap_or_else(|p| p.into_inner());
-        let state = token.state();
-        Some(SimulatedTokenResponse {
-            serial: state.serial,
-            seed_present: state.seed_present,
-            algorithm: state.algorithm.uri_name().to_string(),
-            period: state.period,
-            clock_offset: state.clock_offset,
-            at: now,
-            codes: token
-                .codes_around(now, 2)
-                .into_iter()
-                .map(|c| ShownCode {
-                    counter: c.counter,
-                    code: c.code,
-                })
-                .collect(),
-        })
+    /// What a simulated token shows at `now` (with a stack: the token with `serial`, or
+    /// the one on the reader); `None` when not simulating or no such token.
+    pub fn simulated_token(
+        &self,
+        now: u64,
+        serial: Option<&str>,
+    ) -> Option<SimulatedTokenResponse> {
+        match self {
+            Device::Pcsc { .. } => None,
+            Device::Simulated { token, .. } => {
+                let token = token.lock().unwrap_or_else(|p| p.into_inner());
+                if serial.is_some_and(|s| s != token.serial()) {
+                    return None;
+                }
+                Some(shown(&token, now))
+            }
+            Device::Stack { stack } => {
+                let mut stack = stack.lock().unwrap_or_else(|p| p.into_inner());
+                match serial {
+                    Some(s) => stack.token(s).map(|t| shown(t, now)),
+                    None => stack.on_reader().map(|t| shown(t, now)),
+                }
+            }
+        }
+    }
+}
+
+/// What `token` displays around `now` (never its seed).
+fn shown(token: &VirtualToken, now: u64) -> SimulatedTokenResponse {
+    let state = token.state();
+    SimulatedTokenResponse {
+        serial: state.serial,
+        seed_present: state.seed_present,
+        algorithm: state.algorithm.uri_name().to_string(),
+        period: state.period,
+        clock_offset: state.clock_offset,
+        at: now,
+        codes: token
+            .codes_around(now, 2)
+            .into_iter()
+            .map(|c| ShownCode {
+                counter: c.counter,
+                code: c.code,
+            })
+            .collect(),
     }
 }

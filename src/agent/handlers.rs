@@ -163,7 +163,8 @@ pub async fn burn(
     drop(req.secret);
     let settings = settings(req.algorithm.as_deref(), req.period, req.display_timeout)?;
     let (wait, force) = (wait(req.wait_seconds), req.force);
-    let not_serial = req.not_serial.clone();
+    let mut not_serials = req.not_serials.clone();
+    not_serials.extend(req.not_serial.clone());
     let new_card_only = req.wait_for_new_card;
     let secret = Arc::new(secret);
     let for_card = secret.clone();
@@ -177,13 +178,26 @@ pub async fn burn(
             Vec::new()
         };
         let (tap, done) = st.device.with_new_card(wait, &seen, |card| {
-            let token = nfc::identify(card)?;
-            if not_serial.as_deref() == Some(token.info.serial.as_str()) {
-                return Err(NfcError::SameToken {
-                    serial: token.info.serial,
-                });
-            }
-            nfc::burn_identified(card, token, &for_card, settings, st.now(), force)
+            // What this burn cost on the card, from the card connected to the result: the
+            // log line the e2e script reports (APDUs per burn, ms per token).
+            let started = std::time::Instant::now();
+            let mut apdus = 0usize;
+            let mut counted = |apdu: &[u8]| {
+                apdus += 1;
+                card.transmit(apdu)
+            };
+            let done = burn_card(
+                &mut counted,
+                &not_serials,
+                (&for_card, settings, st.now(), force),
+            );
+            tracing::info!(
+                apdus,
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                ok = done.is_ok(),
+                "card work of a burn"
+            );
+            done
         })?;
         if let Some(tap) = tap {
             reader::remember(
@@ -206,6 +220,31 @@ pub async fn burn(
         clock_set,
         codes: CompareCodes::new(&secret, settings.algorithm, settings.period, clock_set),
     }))
+}
+
+/// A card seen through a closure (to count what passes).
+struct ThroughFn<F>(F);
+
+impl<F: FnMut(&[u8]) -> Result<Vec<u8>, nfc::CardError>> nfc::Card for ThroughFn<F> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, nfc::CardError> {
+        (self.0)(apdu)
+    }
+}
+
+/// One burn on the card: identify, refuse a serial of `not_serials`, write.
+fn burn_card(
+    send: impl FnMut(&[u8]) -> Result<Vec<u8>, nfc::CardError>,
+    not_serials: &[String],
+    (secret, settings, now, force): (&Secret, TokenSettings, u64, bool),
+) -> Result<nfc::BurnReport, NfcError> {
+    let mut card = ThroughFn(send);
+    let token = nfc::identify(&mut card)?;
+    if not_serials.contains(&token.info.serial) {
+        return Err(NfcError::SameToken {
+            serial: token.info.serial,
+        });
+    }
+    nfc::burn_identified(&mut card, token, secret, settings, now, force)
 }
 
 pub async fn time_sync(
@@ -238,9 +277,26 @@ pub async fn time_sync(
     }))
 }
 
-pub async fn simulated_token(State(state): State<Arc<AgentState>>) -> Result<Response, AgentError> {
-    match state.device.simulated_token(state.now()) {
+/// `?serial=...`: which token of a simulated stack to show.
+#[derive(serde::Deserialize, Default)]
+pub struct SimulatedQuery {
+    serial: Option<String>,
+}
+
+pub async fn simulated_token(
+    State(state): State<Arc<AgentState>>,
+    query: Result<axum::extract::Query<SimulatedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AgentError> {
+    let serial = query
+        .map_err(|_| AgentError::bad_request("the query string could not be read"))?
+        .0
+        .serial;
+    match state.device.simulated_token(state.now(), serial.as_deref()) {
         Some(view) => Ok(Json(view).into_response()),
+        None if serial.is_some() && state.device.mode() == "simulated" => Err(AgentError::new(
+            ErrorKind::NotFound,
+            "no simulated token has this serial",
+        )),
         None => Err(AgentError::new(
             ErrorKind::NotFound,
             "only an agent started with --simulate has a simulated token",

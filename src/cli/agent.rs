@@ -1,6 +1,6 @@
 //! `totp-toolset agent`: serves the loopback HTTP agent that burns tokens for the toolset
 //! server (see docs/agent-api.md), on a PC/SC reader or, with `--simulate`, on a simulated
-//! token in memory.
+//! token in memory (or a stack of them, for bulk runs without hardware).
 //!
 //! Prints one line on stdout once listening (`listening on http://ADDR`), so scripts and
 //! tests that bind port 0 learn the port.
@@ -15,6 +15,8 @@ use zeroize::Zeroizing;
 
 use super::common::{CliError, CliResult, out, read_agent_token};
 use crate::agent::{self, AgentState, Device, SimulatedFault};
+use crate::nfc::token_stack::{StackTap, check_serial, parse_stack};
+use crate::nfc::virtual_token::Behaviour;
 
 /// Shorter tokens are too easy to guess.
 const MIN_TOKEN_CHARS: usize = 16;
@@ -44,14 +46,19 @@ pub struct AgentArgs {
     /// Use a simulated Token2 token in memory instead of a reader
     #[arg(long)]
     pub simulate: bool,
-    /// Serial number of the simulated token
+    /// Serial number of the simulated token; given several times, a stack of tokens
+    /// tapped in that order (each burn that waits for a new card gets the next one)
     #[arg(
         long,
         value_name = "SERIAL",
         default_value = "8659600000001",
         requires = "simulate"
     )]
-    pub simulate_serial: String,
+    pub simulate_serial: Vec<String>,
+    /// A stack of simulated tokens from a file, as `virtual-token --stack` reads it: one tap
+    /// per line, `SERIAL [lift-mid-write|wrong-key|fido|oath] [restricted]`
+    #[arg(long, value_name = "FILE", requires = "simulate")]
+    pub simulate_stack: Option<PathBuf>,
     /// Make the simulated token erase its seed on config writes, whatever its serial
     #[arg(long, requires = "simulate")]
     pub simulate_restricted: bool,
@@ -63,6 +70,46 @@ pub struct AgentArgs {
         requires = "simulate"
     )]
     pub simulate_fault: SimulatedFault,
+}
+
+/// The taps of a simulated stack (`--simulate-stack`, or more than one `--simulate-serial`);
+/// `None` for a single simulated token or a real reader.
+fn simulated_stack(args: &AgentArgs) -> Result<Option<Vec<StackTap>>, CliError> {
+    if !args.simulate {
+        return Ok(None);
+    }
+    if args.simulate_stack.is_some() && args.simulate_fault != SimulatedFault::None {
+        return Err(CliError::usage(
+            "--simulate-fault",
+            "a stack says how each tap behaves (lift-mid-write, wrong-key, fido, oath on its line); drop --simulate-fault",
+        ));
+    }
+    let mut taps = if let Some(path) = &args.simulate_stack {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(
+                "--simulate-stack",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        parse_stack(&text).map_err(|e| CliError::usage("--simulate-stack", e))?
+    } else if args.simulate_serial.len() > 1 {
+        let mut taps = Vec::new();
+        for serial in &args.simulate_serial {
+            check_serial(serial).map_err(|e| CliError::usage("--simulate-serial", e))?;
+            taps.push(StackTap {
+                serial: serial.clone(),
+                behaviour: Behaviour::Token2,
+                restricted: false,
+            });
+        }
+        taps
+    } else {
+        return Ok(None);
+    };
+    for tap in &mut taps {
+        tap.restricted |= args.simulate_restricted;
+    }
+    Ok(Some(taps))
 }
 
 fn read_token(args: &AgentArgs) -> Result<Zeroizing<String>, CliError> {
@@ -81,9 +128,13 @@ pub fn run(args: &AgentArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     }
     let token = read_token(args)?;
     let clock = crate::clock::system_clock();
-    let device = if args.simulate {
+    let device = if let Some(taps) = simulated_stack(args)? {
+        Device::simulated_stack(taps, clock.clone())
+    } else if args.simulate {
+        let serial = args.simulate_serial.first().map_or("", String::as_str);
+        check_serial(serial).map_err(|e| CliError::usage("--simulate-serial", e))?;
         Device::simulated(
-            &args.simulate_serial,
+            serial,
             args.simulate_restricted,
             args.simulate_fault,
             clock.clone(),

@@ -178,6 +178,25 @@ impl TokenStack {
         token.set_behaviour(tap.behaviour);
         Some((self.next, token))
     }
+
+    /// The token of the last tap played, still lying on the reader (a fresh session on it,
+    /// behaving as that tap said); `None` before the first tap.
+    pub fn on_reader(&mut self) -> Option<&mut VirtualToken> {
+        let tap = self.taps.get(self.next.checked_sub(1)?)?;
+        let token = &mut self.tokens[self.by_serial[&tap.serial]];
+        token.reset();
+        Some(token)
+    }
+
+    /// How many taps have been played.
+    pub fn played(&self) -> usize {
+        self.next
+    }
+
+    /// The token with this serial, as it is now (what it would display).
+    pub fn token(&self, serial: &str) -> Option<&VirtualToken> {
+        self.by_serial.get(serial).map(|&i| &self.tokens[i])
+    }
 }
 
 #[cfg(test)]

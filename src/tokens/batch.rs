@@ -566,6 +566,38 @@ impl Batch {
         }
     }
 
+    /// Gives the token with this serial a new seed and parameters (it was burned again),
+    /// keeping its place and its user. Refused when another token holds that seed.
+    pub fn replace_secret(
+        &mut self,
+        serial: &str,
+        secret: Secret,
+        params: Params,
+    ) -> Result<(), Conflict> {
+        let Some(i) = self.serial_index(serial) else {
+            return Err(Conflict {
+                field: field::SERIAL,
+                reason: format!("{} is not in the batch", clip(serial)),
+            });
+        };
+        if let Some(j) = self.seeds.find(self.keyed.seed(&secret), |j| {
+            bool::from(self.records[j].secret.as_bytes().ct_eq(secret.as_bytes()))
+        }) && j != i
+        {
+            return Err(Conflict {
+                field: field::SECRET,
+                reason: format!(
+                    "the same seed is already in the batch on serial {}",
+                    self.records[j].serial
+                ),
+            });
+        }
+        self.records[i].secret = secret;
+        self.records[i].params = params;
+        self.reindex();
+        Ok(())
+    }
+
     /// Removes every record (their seeds are wiped as they drop).
     pub fn clear(&mut self) {
         self.records.clear();

@@ -5,6 +5,7 @@
 //! It must never put a seed in a URL, a log line, a cache or a file on disk: seeds travel
 //! only in POST bodies and in the pages and downloads of the session that owns them.
 
+pub mod bulk_run;
 pub mod conns;
 mod csrf;
 mod error;
@@ -221,6 +222,14 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
             post(pages::csv::view_csv_pskc_post).get(pages::csv::view_csv_export_get_pskc),
         )
         .route("/csv/export/{kind}", get(pages::csv::view_csv_export_get))
+        .route(
+            "/csv/bulk/start",
+            post(pages::bulk::view_csv_bulk_start_post),
+        )
+        .route("/csv/bulk/step", post(pages::bulk::view_csv_bulk_step_post))
+        .route("/csv/bulk/same", post(pages::bulk::view_csv_bulk_same_post))
+        .route("/csv/bulk/run", post(pages::bulk::view_csv_bulk_run_post))
+        .route("/csv/clock", post(pages::bulk::view_csv_clock_post))
         // Only pages get a session: static files and health checks must not create one.
         .route_layer(resolve())
         // The page script's poll resumes the session the page was shown in and never starts

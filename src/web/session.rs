@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use zeroize::Zeroizing;
 
+use super::bulk_run::BulkState;
 use super::{AppError, AppState, qr};
 use crate::otp::{OtpAuth, Params, Secret, SeedError, SeedFormat, UriError};
 use crate::tokens::{
@@ -377,6 +378,8 @@ pub struct Session {
     /// True once the batch as it stands was downloaded with its seeds; every method that
     /// changes the batch makes it false again.
     rows_downloaded: bool,
+    /// The bulk burn panel: a run and the last token clock read (no seeds).
+    bulk: BulkState,
 }
 
 impl Drop for Session {
@@ -399,6 +402,7 @@ impl Session {
             last_make: None,
             flash: None,
             rows_downloaded: false,
+            bulk: BulkState::default(),
         }
     }
 
@@ -642,6 +646,38 @@ impl Session {
 
     pub fn last_burn(&self) -> Option<&BurnResult> {
         self.last_burn.as_ref()
+    }
+
+    /// The bulk burn panel's state.
+    pub fn bulk(&self) -> &BulkState {
+        &self.bulk
+    }
+
+    /// The bulk burn panel's state, changed through [`BulkRun`](super::bulk_run::BulkRun)'s
+    /// own methods; rows go through [`Session::record_burned_token`].
+    pub fn bulk_mut(&mut self) -> &mut BulkState {
+        &mut self.bulk
+    }
+
+    /// Records a token the agent reported burned with `record.secret`: a new row when its
+    /// serial is not in the batch yet, else that row gets the new seed and parameters and
+    /// keeps its place and user (never a second row). Returns the row's number (from 1) and
+    /// whether it was an existing row.
+    pub fn record_burned_token(&mut self, record: TokenRecord) -> Result<(usize, bool), Conflict> {
+        let existing = self
+            .batch
+            .records()
+            .iter()
+            .position(|r| r.serial.eq_ignore_ascii_case(&record.serial));
+        match existing {
+            Some(i) => {
+                self.batch
+                    .replace_secret(&record.serial, record.secret, record.params)?;
+                self.rows_downloaded = false;
+                Ok((i + 1, true))
+            }
+            None => self.add_record(record).map(|n| (n, false)),
+        }
     }
 
     /// A message for the next page this session shows.

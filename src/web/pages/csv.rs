@@ -30,6 +30,7 @@ use crate::web::extract::CurrentSession;
 use crate::web::form::{Errors, Form, read_multipart};
 use crate::web::host::Transport;
 use crate::web::session::{PendingArchive, PendingImport, Session, SessionCtx};
+use crate::web::views::bulk_panel::{self, BulkPanel};
 use crate::web::views::encrypt_panel::EncryptPanel;
 use crate::web::views::{Layout, layout};
 
@@ -201,6 +202,7 @@ pub struct CsvPage {
     move_form: (String, String),
     move_errors: Errors,
     pskc_errors: Errors,
+    bulk: BulkPanel,
 }
 
 fn left_out(records: &[TokenRecord], csv: bool) -> (usize, LeftOutView) {
@@ -375,6 +377,7 @@ fn page(
         move_form: (String::new(), String::new()),
         move_errors: Errors::default(),
         pskc_errors: Errors::default(),
+        bulk: bulk_panel::panel(session, state),
         layout: layout("csv", session, ctx),
     }
 }

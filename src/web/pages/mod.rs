@@ -5,6 +5,7 @@
 //! body or the session, and written only into the response body of its own session.
 
 pub mod batch_crypto;
+pub mod bulk;
 pub mod burn;
 pub mod csv;
 pub mod otp;

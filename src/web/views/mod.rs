@@ -4,6 +4,7 @@
 //! Views read the session and build the data templates render; they never change the
 //! session except to take its one-time message, and never import a page.
 
+pub mod bulk_panel;
 pub mod burn_panel;
 pub mod encrypt_panel;
 pub mod seed;

@@ -1,6 +1,7 @@
 //! Journeys through the toolset in a real headless Chromium (see `support::browser`).
 
 mod batch_journey;
+mod bulk_journey;
 mod encrypted_journey;
 mod journeys;
 
