@@ -100,33 +100,70 @@ fn error_status(errors: &Errors) -> StatusCode {
     }
 }
 
+/// What a refused generate or import form shows again: the form as typed.
+enum Typed {
+    Generate(GenView),
+    Import(ImportView),
+}
+
+impl Typed {
+    fn confirmed(&self) -> bool {
+        match self {
+            Typed::Generate(v) => v.confirm,
+            Typed::Import(v) => v.confirm,
+        }
+    }
+
+    /// The new token under the label the user set, unless it brings its own (an imported
+    /// otpauth URI does; a generated seed never does).
+    fn prepare(&self, token: CurrentToken, current: &CurrentToken) -> CurrentToken {
+        match self {
+            Typed::Import(_) if !token.is_unlabelled() => token,
+            _ => token.labelled_like(current),
+        }
+    }
+
+    fn flash(&self, bits: usize) -> String {
+        match self {
+            Typed::Generate(_) => {
+                format!("New {bits}-bit seed generated from the operating system's random source.")
+            }
+            Typed::Import(_) => format!("Imported a {bits}-bit seed as the current token."),
+        }
+    }
+
+    fn show(self, p: &mut SeedPage, errors: Errors) {
+        match self {
+            Typed::Generate(v) => (p.generate, p.gen_errors) = (v, errors),
+            Typed::Import(v) => (p.import, p.import_errors) = (v, errors),
+        }
+    }
+}
+
 /// The end of the generate and import forms: with nothing wrong (and the replacement
-/// confirmed, unless the current seed is safe in the list) `token`, `prepare`d against the
-/// current one, replaces it and the browser goes back to the seed page; otherwise the page
-/// is shown again with the form as typed and its errors (`show`), at 409 or 422.
+/// confirmed, unless the current seed is safe in the list) `token` replaces the current
+/// one and the browser goes back to the seed page; otherwise the page is shown again with
+/// the form as typed and its errors, at 409 or 422.
 fn replace_or_refuse(
     session: &CurrentSession,
     token: Option<CurrentToken>,
-    confirmed: bool,
     mut errors: Errors,
-    prepare: impl FnOnce(CurrentToken, &CurrentToken) -> CurrentToken,
-    flash: impl FnOnce(usize) -> String,
-    show: impl FnOnce(&mut SeedPage, Errors),
+    typed: Typed,
 ) -> Result<Response, AppError> {
     let refused = session.with(|s| {
-        if !confirmed && !s.current_in_list() {
+        if !typed.confirmed() && !s.current_in_list() {
             errors.push("confirm_replace", REPLACE_WARNING);
         }
         if let (true, Some(token)) = (errors.is_empty(), token) {
-            let token = prepare(token, s.current());
+            let token = typed.prepare(token, s.current());
             let bits = token.secret().bits();
             s.replace_current(token);
-            s.set_flash(flash(bits));
+            s.set_flash(typed.flash(bits));
             return Ok(None);
         }
         let mut p = seed_page(&session.state, s, session.ctx)?;
         let status = error_status(&errors);
-        show(&mut p, errors);
+        typed.show(&mut p, errors);
         Ok::<_, AppError>(Some((status, p)))
     })?;
     Ok(match refused {
@@ -150,28 +187,17 @@ pub async fn view_seed_post(
         errors.push("size", "Size: choose 10, 20, 32 or 64 bytes");
     }
     let params = parse_params(&form.algorithm, &form.digits, &form.period, &mut errors);
-    let confirmed = form.confirm_replace == "yes";
     let token = match (size, params) {
         (Some(size), Some(params)) => Some(CurrentToken::generate(size, params)?),
         _ => None,
     };
 
-    replace_or_refuse(
-        &session,
-        token,
-        confirmed,
-        errors,
-        |token, current| token.labelled_like(current),
-        |bits| format!("New {bits}-bit seed generated from the operating system's random source."),
-        |p, errors| {
-            p.generate = GenView {
-                size: form.size.clone(),
-                params: ParamsView::typed(&form.algorithm, &form.digits, &form.period),
-                confirm: confirmed,
-            };
-            p.gen_errors = errors;
-        },
-    )
+    let typed = Typed::Generate(GenView {
+        size: form.size.clone(),
+        params: ParamsView::typed(&form.algorithm, &form.digits, &form.period),
+        confirm: form.confirm_replace == "yes",
+    });
+    replace_or_refuse(&session, token, errors, typed)
 }
 
 pub async fn view_seed_import_post(
@@ -202,31 +228,13 @@ pub async fn view_seed_import_post(
         },
         None => None,
     };
-    let confirmed = form.confirm_replace == "yes";
-
-    replace_or_refuse(
-        &session,
-        token,
-        confirmed,
-        errors,
-        |token, current| {
-            if token.is_unlabelled() {
-                token.labelled_like(current)
-            } else {
-                token
-            }
-        },
-        |bits| format!("Imported a {bits}-bit seed as the current token."),
-        |p, errors| {
-            p.import = ImportView {
-                seed: Zeroizing::new(form.seed.as_str().to_string()),
-                format: form.format.clone(),
-                params: ParamsView::typed(&form.algorithm, &form.digits, &form.period),
-                confirm: confirmed,
-            };
-            p.import_errors = errors;
-        },
-    )
+    let typed = Typed::Import(ImportView {
+        seed: Zeroizing::new(form.seed.as_str().to_string()),
+        format: form.format.clone(),
+        params: ParamsView::typed(&form.algorithm, &form.digits, &form.period),
+        confirm: form.confirm_replace == "yes",
+    });
+    replace_or_refuse(&session, token, errors, typed)
 }
 
 pub async fn view_seed_label_post(
