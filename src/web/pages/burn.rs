@@ -43,33 +43,19 @@ fn error_status(e: &AgentClientError) -> StatusCode {
         AgentClientError::Agent { kind, .. } => *kind,
     };
     match kind {
-        ErrorKind::NoReader
-        | ErrorKind::ReaderNotFound
-        | ErrorKind::PcscUnavailable
-        | ErrorKind::PcscServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::NoCard | ErrorKind::NoCardInTime => StatusCode::GATEWAY_TIMEOUT,
-        ErrorKind::FidoKey
-        | ErrorKind::OathApplet
-        | ErrorKind::NotToken2
-        | ErrorKind::UnknownModel
-        | ErrorKind::SeedLossUnconfirmed
-        | ErrorKind::SameToken => StatusCode::CONFLICT,
-        ErrorKind::BadRequest
-        | ErrorKind::BadSeed
-        | ErrorKind::BadConfig
-        | ErrorKind::ConfirmationRequired => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorKind::Unauthorized
-        | ErrorKind::OriginRefused
-        | ErrorKind::HostRefused
-        | ErrorKind::NotFound
-        | ErrorKind::BodyTooLarge
-        | ErrorKind::Internal
-        | ErrorKind::ReaderError
-        | ErrorKind::CardRemoved
-        | ErrorKind::CardLiftedMidWrite
-        | ErrorKind::WrongKey
-        | ErrorKind::TokenStatus
-        | ErrorKind::BadReply => StatusCode::BAD_GATEWAY,
+        // Not a token we burn: the admin puts another one on the reader.
+        ErrorKind::FidoKey | ErrorKind::OathApplet | ErrorKind::NotToken2 => StatusCode::CONFLICT,
+        // The reader failed us, which waiting will not mend.
+        ErrorKind::ReaderError => StatusCode::BAD_GATEWAY,
+        _ => match kind.status() {
+            // What the agent found wrong with the request is what the form had wrong.
+            StatusCode::BAD_REQUEST => StatusCode::UNPROCESSABLE_ENTITY,
+            s @ (StatusCode::CONFLICT
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT) => s,
+            // The rest is the agent's failure (or the card's), seen from here as a gateway's.
+            _ => StatusCode::BAD_GATEWAY,
+        },
     }
 }
 
