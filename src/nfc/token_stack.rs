@@ -36,7 +36,12 @@ pub struct StackError {
 }
 
 fn clip(s: &str) -> String {
-    s.chars().take(MAX_ECHO).collect()
+    let mut out: String = s.chars().take(MAX_ECHO).collect();
+    // Marked as cut, so a quote after it never reads as the input's own last character.
+    if s.chars().nth(MAX_ECHO).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// Checks a serial as a stack names it: 1 to 32 printable ASCII characters, no spaces.

@@ -26,6 +26,7 @@ mod robustness;
 mod support;
 mod tokens;
 mod web_batch;
+mod web_users_upload;
 mod web_burn;
 mod web_conns;
 mod web_csv;

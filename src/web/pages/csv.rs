@@ -9,7 +9,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, RawQuery};
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use crate::tokens::{
 };
 use crate::web::AppError;
 use crate::web::extract::CurrentSession;
-use crate::web::form::{Errors, Form};
+use crate::web::form::{Errors, Form, is_form};
 use crate::web::session::{PendingImport, Session, SessionCtx};
 use crate::web::views::{Layout, layout};
 
@@ -176,6 +176,8 @@ pub struct CsvPage {
     max_import_mib: usize,
     assign: Option<AssignView>,
     assign_errors: Errors,
+    /// A refused list's pasted text, shown again instead of the pending list's.
+    assign_text: Option<String>,
     move_form: (String, String),
     move_errors: Errors,
     pskc_errors: Errors,
@@ -339,6 +341,7 @@ fn page(
         max_import_mib: state.config.max_import_bytes / (1024 * 1024),
         assign,
         assign_errors: Errors::default(),
+        assign_text: None,
         move_form: (String::new(), String::new()),
         move_errors: Errors::default(),
         pskc_errors: Errors::default(),
@@ -669,14 +672,7 @@ pub async fn view_csv_import_post(
     session: CurrentSession,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let multipart = multipart.map_err(|e| {
-        if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE || e.status() == StatusCode::BAD_REQUEST
-        {
-            AppError::UnsupportedMediaType
-        } else {
-            AppError::BadRequest(crate::otp::excerpt(&e.body_text(), 64))
-        }
-    })?;
+    let multipart = multipart.map_err(multipart_refused)?;
     let max = session.state.config.max_import_bytes;
     let form = read_import_form(multipart, max).await?;
     let now = session.now();
@@ -762,19 +758,102 @@ pub async fn view_csv_import_discard_post(
 // ---------------------------------------------------------------------------------------
 // Users
 
-pub async fn view_csv_users_post(session: CurrentSession, Form(form): Form<UsersForm>) -> Response {
-    session.with(|s| {
-        if form.users.trim().is_empty() {
-            let mut p = page(s, session.ctx, &session.state, 1);
-            p.assign_errors.push(
-                "users",
-                "User list: is empty; paste one UPN per line, or serial,upn pairs.",
-            );
-            return refused_page(p);
+/// The user list as sent: pasted (a form, or the `users` part of a multipart form) or
+/// uploaded (its `file` part). Refused when both or neither are given, or when the file is
+/// not UTF-8 text; the pasted text is kept for the page either way.
+async fn read_users_form(request: Request, max: usize) -> Result<Result<String, (String, Errors)>, AppError> {
+    if is_form(request.headers()) {
+        let Form(form) = Form::<UsersForm>::from_request(request, &()).await?;
+        return Ok(Ok(form.users));
+    }
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(multipart_refused)?;
+    let broken = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::ImportTooLarge(max)
+        } else {
+            AppError::BadRequest(format!(
+                "The upload could not be read ({}). Nothing was stored; send it again from the batch page.",
+                crate::otp::excerpt(&e.body_text(), 64)
+            ))
         }
-        s.set_pending_users(form.users.clone());
-        Redirect::to("/csv#assign-preview").into_response()
+    };
+    let (mut pasted, mut file) = (String::new(), Vec::new());
+    while let Some(field) = multipart.next_field().await.map_err(broken)? {
+        match field.name() {
+            Some("users") => pasted = field.text().await.map_err(broken)?,
+            Some("file") => file = field.bytes().await.map_err(broken)?.to_vec(),
+            // Unknown parts are ignored, as a form's unknown fields are.
+            _ => {}
+        }
+    }
+    let mut errors = Errors::default();
+    let users = match (pasted.trim().is_empty(), file.is_empty()) {
+        (true, false) => match String::from_utf8(file) {
+            Ok(text) => text,
+            Err(_) => {
+                errors.push(
+                    "users",
+                    "User list file: is not UTF-8 text; save it as UTF-8 text (or \"CSV UTF-8\") and upload it again.",
+                );
+                String::new()
+            }
+        },
+        (false, true) => pasted.clone(),
+        (false, false) => {
+            errors.push(
+                "users",
+                "User list: give either a file or a pasted list, not both: clear one of them.",
+            );
+            String::new()
+        }
+        (true, true) => String::new(),
+    };
+    Ok(if errors.is_empty() {
+        Ok(users)
+    } else {
+        Err((pasted, errors))
     })
+}
+
+/// A request the multipart reader cannot take at all.
+fn multipart_refused(e: MultipartRejection) -> AppError {
+    if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE || e.status() == StatusCode::BAD_REQUEST {
+        AppError::UnsupportedMediaType
+    } else {
+        AppError::BadRequest(crate::otp::excerpt(&e.body_text(), 64))
+    }
+}
+
+/// A user list pasted or uploaded: kept as the pending list and previewed. Takes the import
+/// route's body limit (a list of 10,000 users is larger than a page's 16 KB).
+pub async fn view_csv_users_post(
+    session: CurrentSession,
+    request: Request,
+) -> Result<Response, AppError> {
+    let read = read_users_form(request, session.state.config.max_import_bytes).await?;
+    Ok(session.with(|s| {
+        let users = match read {
+            Ok(users) if !users.trim().is_empty() => users,
+            Ok(_) => {
+                let mut p = page(s, session.ctx, &session.state, 1);
+                p.assign_errors.push(
+                    "users",
+                    "User list: is empty; paste or upload one UPN per line, or serial,upn pairs.",
+                );
+                return refused_page(p);
+            }
+            Err((pasted, errors)) => {
+                let mut p = page(s, session.ctx, &session.state, 1);
+                p.assign_errors = errors;
+                p.assign_text = Some(pasted);
+                return refused_page(p);
+            }
+        };
+        s.set_pending_users(users);
+        Redirect::to("/csv#assign-preview").into_response()
+    }))
 }
 
 pub async fn view_csv_users_apply_post(
