@@ -45,7 +45,10 @@ pub struct UserList<'a> {
 /// The cells of one line: the first, and the rest (empty when the line has one cell).
 fn cells(line: &str) -> (&str, &str) {
     // The usual line, a bare UPN, is looked at once.
-    if !line.bytes().any(|b| matches!(b, b',' | b';' | b'\t' | b'"')) {
+    if !line
+        .bytes()
+        .any(|b| matches!(b, b',' | b';' | b'\t' | b'"'))
+    {
         return (line, "");
     }
     let mut parts = line.splitn(2, [',', ';', '\t']);
@@ -208,10 +211,7 @@ mod tests {
             list.lines().map(|l| (l.line, l.serial, l.upn)).collect();
         assert_eq!(
             lines,
-            [
-                (2, Some("001"), "alice@contoso.com"),
-                (3, None, "002")
-            ]
+            [(2, Some("001"), "alice@contoso.com"), (3, None, "002")]
         );
 
         let errors = parse_user_list("001,alice@contoso.com\n").unwrap_err();

@@ -604,7 +604,10 @@ impl totp_toolset::cli::bulk::Taps for InProcess {
     }
 }
 
-fn bulk_args(to: totp_toolset::cli::bulk::OutFormat, out: &std::path::Path) -> totp_toolset::cli::bulk::BulkArgs {
+fn bulk_args(
+    to: totp_toolset::cli::bulk::OutFormat,
+    out: &std::path::Path,
+) -> totp_toolset::cli::bulk::BulkArgs {
     totp_toolset::cli::bulk::BulkArgs {
         count: None,
         users: None,
@@ -617,7 +620,10 @@ fn bulk_args(to: totp_toolset::cli::bulk::OutFormat, out: &std::path::Path) -> t
     }
 }
 
-fn bulk_run(taps: &mut InProcess, bulk: &totp_toolset::cli::bulk::BulkArgs) -> (Option<i32>, String) {
+fn bulk_run(
+    taps: &mut InProcess,
+    bulk: &totp_toolset::cli::bulk::BulkArgs,
+) -> (Option<i32>, String) {
     let run = totp_toolset::cli::bulk::BulkRun {
         settings: TokenSettings::default(),
         reader: None,
@@ -640,8 +646,7 @@ fn every_format_gets_each_row_on_disk_before_the_next_token_with_the_seed_the_to
     use totp_toolset::otp::{Algorithm, Generator, Params};
     use totp_toolset::tokens::formats::{self, ReadOptions};
 
-    const STACK: &str =
-        "8659600000011\n8659601000012 lift-mid-write\n8659601000012\n8659600000011\n8659612000013\n";
+    const STACK: &str = "8659600000011\n8659601000012 lift-mid-write\n8659601000012\n8659600000011\n8659612000013\n";
     for to in [
         OutFormat::EntraCsv,
         OutFormat::GraphJson,
@@ -653,7 +658,11 @@ fn every_format_gets_each_row_on_disk_before_the_next_token_with_the_seed_the_to
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("rows");
         let users = dir.path().join("users.txt");
-        std::fs::write(&users, "alice@contoso.com\nbob@contoso.com\ncarol@contoso.com\n").unwrap();
+        std::fs::write(
+            &users,
+            "alice@contoso.com\nbob@contoso.com\ncarol@contoso.com\n",
+        )
+        .unwrap();
         let mut bulk = bulk_args(to, &out);
         bulk.users = Some(users);
         let mut taps = InProcess {
@@ -683,7 +692,10 @@ fn every_format_gets_each_row_on_disk_before_the_next_token_with_the_seed_the_to
         let file = std::fs::read(&out).unwrap();
         if to == OutFormat::Inventory {
             let text = String::from_utf8(file).unwrap();
-            assert!(text.contains("8659612000013") && text.contains("carol@contoso.com"), "{text}");
+            assert!(
+                text.contains("8659612000013") && text.contains("carol@contoso.com"),
+                "{text}"
+            );
             for (serial, _) in &taps.shown {
                 assert!(text.contains(serial));
             }
@@ -700,15 +712,33 @@ fn every_format_gets_each_row_on_disk_before_the_next_token_with_the_seed_the_to
                 .rev()
                 .find(|(s, _)| *s == c.record.serial)
                 .unwrap();
-            let g = Generator::new(&c.record.secret, Params::new(Algorithm::Sha1, 6, 30).unwrap());
-            assert_eq!(g.code_for_counter(shown.counter), shown.code, "{to:?} {}", c.record.serial);
+            let g = Generator::new(
+                &c.record.secret,
+                Params::new(Algorithm::Sha1, 6, 30).unwrap(),
+            );
+            assert_eq!(
+                g.code_for_counter(shown.counter),
+                shown.code,
+                "{to:?} {}",
+                c.record.serial
+            );
         }
-        if matches!(to, OutFormat::EntraCsv | OutFormat::Pskc | OutFormat::Otpauth) {
-            let upns: Vec<Option<&str>> =
-                read.candidates.iter().map(|c| c.record.upn.as_deref()).collect();
+        if matches!(
+            to,
+            OutFormat::EntraCsv | OutFormat::Pskc | OutFormat::Otpauth
+        ) {
+            let upns: Vec<Option<&str>> = read
+                .candidates
+                .iter()
+                .map(|c| c.record.upn.as_deref())
+                .collect();
             assert_eq!(
                 upns,
-                [Some("alice@contoso.com"), Some("bob@contoso.com"), Some("carol@contoso.com")],
+                [
+                    Some("alice@contoso.com"),
+                    Some("bob@contoso.com"),
+                    Some("carol@contoso.com")
+                ],
                 "{to:?}"
             );
         }
@@ -768,6 +798,10 @@ fn encrypt_to_keeps_every_tap_of_a_pskc_run_off_the_disk_in_clear() {
     assert!(opened.status.success(), "{}", support::stderr(&opened));
     let read = formats::read(&opened.stdout, None, &ReadOptions::default()).unwrap();
     assert_eq!(read.format, formats::Format::Pskc);
-    let serials: Vec<&str> = read.candidates.iter().map(|c| c.record.serial.as_str()).collect();
+    let serials: Vec<&str> = read
+        .candidates
+        .iter()
+        .map(|c| c.record.serial.as_str())
+        .collect();
     assert_eq!(serials, ["8659600000011", "8659612000013"]);
 }

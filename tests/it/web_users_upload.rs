@@ -75,7 +75,10 @@ async fn an_uploaded_list_goes_through_the_same_preview_as_a_pasted_one() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location().as_deref(), Some("/csv#assign-preview"));
     let html = unescape(&b.get("/csv").await.text());
-    assert!(html.contains("2 assignments ready, 1 line refused"), "{html}");
+    assert!(
+        html.contains("2 assignments ready, 1 line refused"),
+        "{html}"
+    );
     assert!(html.contains("<tr><td>00000001</td><td>alice@contoso.com</td></tr>"));
     assert!(html.contains("<tr><td>3</td><td>upn</td>"));
     assert_eq!(upns(&server, &b), [None, None, None]);
@@ -97,7 +100,10 @@ async fn an_uploaded_list_goes_through_the_same_preview_as_a_pasted_one() {
     )
     .await;
     let html = unescape(&b.get("/csv").await.text());
-    assert!(html.contains("1 assignment ready, 1 line refused"), "{html}");
+    assert!(
+        html.contains("1 assignment ready, 1 line refused"),
+        "{html}"
+    );
     assert!(html.contains("00000009 is not in the batch"));
     b.post("/csv/users/apply", &[]).await;
     assert_eq!(upns(&server, &b)[2].as_deref(), Some("carol@contoso.com"));
@@ -133,7 +139,11 @@ async fn a_file_and_a_pasted_list_together_or_a_file_not_utf8_are_refused_and_no
     );
     let r = upload_users(&mut b, " ", b"").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(field_error(&r.text(), "assign-users").unwrap().contains("is empty"));
+    assert!(
+        field_error(&r.text(), "assign-users")
+            .unwrap()
+            .contains("is empty")
+    );
     assert_eq!(upns(&server, &b), [None, None]);
 }
 
@@ -152,7 +162,11 @@ async fn ten_thousand_users_fit_but_not_more_than_the_import_limit() {
     let r = b.post("/csv/users", &[("users", &users)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let html = unescape(&b.get("/csv").await.text());
-    assert!(html.contains("10 assignments ready, 9990 lines refused"), "{}", html.len());
+    assert!(
+        html.contains("10 assignments ready, 9990 lines refused"),
+        "{}",
+        html.len()
+    );
     let r = upload_users(&mut b, "", users.as_bytes()).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 

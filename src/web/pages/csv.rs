@@ -525,16 +525,7 @@ struct ImportForm {
 
 async fn read_import_form(mut multipart: Multipart, max: usize) -> Result<ImportForm, AppError> {
     let mut form = ImportForm::default();
-    let broken = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::ImportTooLarge(max)
-        } else {
-            AppError::BadRequest(format!(
-                "The upload could not be read ({}). Nothing was stored; send it again from the batch page.",
-                crate::otp::excerpt(&e.body_text(), 64)
-            ))
-        }
-    };
+    let broken = |e| multipart_broken(e, max);
     while let Some(mut field) = multipart.next_field().await.map_err(broken)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "file"
@@ -761,7 +752,10 @@ pub async fn view_csv_import_discard_post(
 /// The user list as sent: pasted (a form, or the `users` part of a multipart form) or
 /// uploaded (its `file` part). Refused when both or neither are given, or when the file is
 /// not UTF-8 text; the pasted text is kept for the page either way.
-async fn read_users_form(request: Request, max: usize) -> Result<Result<String, (String, Errors)>, AppError> {
+async fn read_users_form(
+    request: Request,
+    max: usize,
+) -> Result<Result<String, (String, Errors)>, AppError> {
     if is_form(request.headers()) {
         let Form(form) = Form::<UsersForm>::from_request(request, &()).await?;
         return Ok(Ok(form.users));
@@ -769,16 +763,7 @@ async fn read_users_form(request: Request, max: usize) -> Result<Result<String, 
     let mut multipart = Multipart::from_request(request, &())
         .await
         .map_err(multipart_refused)?;
-    let broken = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::ImportTooLarge(max)
-        } else {
-            AppError::BadRequest(format!(
-                "The upload could not be read ({}). Nothing was stored; send it again from the batch page.",
-                crate::otp::excerpt(&e.body_text(), 64)
-            ))
-        }
-    };
+    let broken = |e| multipart_broken(e, max);
     let (mut pasted, mut file) = (String::new(), Vec::new());
     while let Some(field) = multipart.next_field().await.map_err(broken)? {
         match field.name() {
@@ -815,6 +800,18 @@ async fn read_users_form(request: Request, max: usize) -> Result<Result<String, 
     } else {
         Err((pasted, errors))
     })
+}
+
+/// A multipart body that broke off while it was read: past the import limit `max`, or cut.
+fn multipart_broken(e: axum::extract::multipart::MultipartError, max: usize) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::ImportTooLarge(max)
+    } else {
+        AppError::BadRequest(format!(
+            "The upload could not be read ({}). Nothing was stored; send it again from the batch page.",
+            crate::otp::excerpt(&e.body_text(), 64)
+        ))
+    }
 }
 
 /// A request the multipart reader cannot take at all.

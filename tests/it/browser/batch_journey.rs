@@ -46,13 +46,12 @@ async fn journey(javascript: bool) {
     std::fs::write(&path, file).unwrap();
 
     b.goto(&format!("{origin}/csv")).await;
-    b.find("#import-file")
-        .await
-        .send_keys(path.to_str().unwrap())
-        .await
-        .unwrap();
-    b.click_and_load("form[action='/csv/import'] button[type=submit]")
-        .await;
+    b.upload(
+        "#import-file",
+        &path,
+        "form[action='/csv/import'] button[type=submit]",
+    )
+    .await;
     let preview = b.text("#import-preview").await;
     assert!(preview.contains("3 tokens ready"), "{preview}");
     assert!(preview.contains("seeds read as hex"), "{preview}");
@@ -147,6 +146,27 @@ async fn journey(javascript: bool) {
         .collect();
     assert_eq!(serials, ["00012345", "00012346", "00012348", "00012347"]);
     b.assert_clean(&origin, &secrets).await;
+
+    // Bob leaves: his token goes to erin, by a `serial,upn` file uploaded on the same form.
+    let users = dir.path().join("moves.csv");
+    std::fs::write(&users, "serial,upn\r\n00012346,erin@contoso.com\r\n").unwrap();
+    b.upload(
+        "#assign-file",
+        &users,
+        "form[action='/csv/users'] button[type=submit]",
+    )
+    .await;
+    let preview = b.text("#assign-preview").await;
+    assert!(
+        preview.contains("1 assignment ready, 0 lines refused")
+            && preview.contains("erin@contoso.com"),
+        "{preview}"
+    );
+    b.click_and_load("form[action='/csv/users/apply'] button[type=submit]")
+        .await;
+    let (notice, nav) = (b.text("main > .notice.ok").await, b.text("nav").await);
+    assert!(notice.contains("Assigned 1 user."), "{notice}");
+    assert!(nav.contains("Batch 4 tokens"), "{nav}");
     b.close().await;
 }
 
