@@ -793,7 +793,7 @@ async fn read_users_form(
             );
             String::new()
         }
-        (true, true) => String::new(),
+        (true, true) => pasted.clone(),
     };
     Ok(if errors.is_empty() {
         Ok(users)
@@ -833,12 +833,13 @@ pub async fn view_csv_users_post(
     Ok(session.with(|s| {
         let users = match read {
             Ok(users) if !users.trim().is_empty() => users,
-            Ok(_) => {
+            Ok(blank) => {
                 let mut p = page(s, session.ctx, &session.state, 1);
                 p.assign_errors.push(
                     "users",
                     "User list: is empty; paste or upload one UPN per line, or serial,upn pairs.",
                 );
+                p.assign_text = Some(blank);
                 return refused_page(p);
             }
             Err((pasted, errors)) => {

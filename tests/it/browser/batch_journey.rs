@@ -18,6 +18,18 @@ fn seed(n: u8) -> (String, String) {
     )
 }
 
+/// Uploads `path` with the batch page's `import` or `assign` form; returns its preview.
+async fn upload_for_preview(b: &Browser, form: &str, path: &std::path::Path) -> String {
+    let action = if form == "import" { "import" } else { "users" };
+    b.upload(
+        &format!("#{form}-file"),
+        path,
+        &format!("form[action='/csv/{action}'] button[type=submit]"),
+    )
+    .await;
+    b.text(&format!("#{form}-preview")).await
+}
+
 async fn journey(javascript: bool) {
     let _one_at_a_time = BROWSER_LOCK.lock().await;
     let server = ServerProcess::start(&[]);
@@ -46,13 +58,7 @@ async fn journey(javascript: bool) {
     std::fs::write(&path, file).unwrap();
 
     b.goto(&format!("{origin}/csv")).await;
-    b.upload(
-        "#import-file",
-        &path,
-        "form[action='/csv/import'] button[type=submit]",
-    )
-    .await;
-    let preview = b.text("#import-preview").await;
+    let preview = upload_for_preview(&b, "import", &path).await;
     assert!(preview.contains("3 tokens ready"), "{preview}");
     assert!(preview.contains("seeds read as hex"), "{preview}");
     let refused = b.text("#import-refused").await;
@@ -150,13 +156,7 @@ async fn journey(javascript: bool) {
     // Bob leaves: his token goes to erin, by a `serial,upn` file uploaded on the same form.
     let users = dir.path().join("moves.csv");
     std::fs::write(&users, "serial,upn\r\n00012346,erin@contoso.com\r\n").unwrap();
-    b.upload(
-        "#assign-file",
-        &users,
-        "form[action='/csv/users'] button[type=submit]",
-    )
-    .await;
-    let preview = b.text("#assign-preview").await;
+    let preview = upload_for_preview(&b, "assign", &users).await;
     assert!(
         preview.contains("1 assignment ready, 0 lines refused")
             && preview.contains("erin@contoso.com"),
