@@ -318,13 +318,18 @@ fn export(to: OutFormat, rows: &[TokenRecord]) -> Result<Export, crate::tokens::
     }
 }
 
-/// A token as this run burns it: Token2's, a fresh seed, the run's settings.
-fn record(serial: &str, model: &str, secret: Secret, settings: &TokenSettings) -> TokenRecord {
+/// The parameters of every token this run burns (6 digits: Token2's programmable tokens).
+fn params_of(settings: &TokenSettings) -> Result<Params, CliError> {
+    Params::new(settings.algorithm, 6, settings.period)
+        .map_err(|e| CliError::usage("--algorithm/--period", e.to_string()))
+}
+
+/// A token as this run burns it: Token2's, a fresh seed, the run's parameters.
+fn record(serial: &str, model: &str, secret: Secret, params: Params) -> TokenRecord {
     TokenRecord {
         serial: serial.to_string(),
         secret,
-        // The settings were checked (`TokenSettings::config_at`) before the run.
-        params: Params::new(settings.algorithm, 6, settings.period).unwrap_or_default(),
+        params,
         manufacturer: "Token2".into(),
         model: model.to_string(),
         upn: None,
@@ -341,7 +346,7 @@ fn check_fits(bulk: &BulkArgs, settings: &TokenSettings) -> Result<(), CliError>
     }
     let secret = Secret::generate(bulk.seed_bytes)
         .map_err(|e| CliError::failure(format!("no seed could be drawn: {e}")))?;
-    let probe = record("0", "C302", secret, settings);
+    let probe = record("0", "C302", secret, params_of(settings)?);
     let export = export(bulk.to, std::slice::from_ref(&probe))
         .map_err(|e| CliError::failure(format!("--out: {e}")))?;
     match export.left_out.first() {
@@ -491,6 +496,7 @@ pub fn run_with(
     stderr: &mut dyn Write,
 ) -> CliResult {
     let settings = run.settings;
+    let params = params_of(&settings)?;
     let (file, prior) = OutFile::open(bulk, &settings)?;
     let users = match &bulk.users {
         Some(path) => read_users(path)?,
@@ -576,7 +582,7 @@ pub fn run_with(
                         i
                     }
                     None => {
-                        let mut row = record(&serial, &model, secret, &settings);
+                        let mut row = record(&serial, &model, secret, params);
                         row.upn = next_user.next().cloned();
                         rows.push(row);
                         by_serial.insert(serial.clone(), rows.len() - 1);
