@@ -13,6 +13,11 @@ cd "$(dirname "$0")/.."
 TOKENS=${TOKENS:-100000}
 RUNS=${RUNS:-3}
 PY=${PYTHON:-python3}
+# A pyenv shim is a shell script that starts pyenv before Python (~0.2 s on a loaded
+# machine): timed through it, Python would be charged for pyenv. Time the interpreter itself.
+if [[ "$(command -v "$PY")" == */shims/* ]] && command -v pyenv >/dev/null; then
+  PY=$(pyenv which "$PY")
+fi
 BIN=${TOTP_TOOLSET_BIN:-}
 if [[ -z "$BIN" ]]; then
   cargo build --release --quiet
@@ -105,7 +110,7 @@ if ! cmp -s "$WORK/ours.csv" "$WORK/py.csv"; then
 fi
 echo "tokens:        $TOKENS (hex seeds -> Entra CSV, UPNs assigned; outputs identical)"
 echo "totp-toolset:  ${ours_s}s wall, ${ours_cpu}s CPU, peak ${ours_kb} kB ($(( ours_kb / 1024 )) MiB)"
-echo "python (csv):  ${py_s}s wall, ${py_cpu}s CPU, peak ${py_kb} kB"
+echo "python (csv):  ${py_s}s wall, ${py_cpu}s CPU, peak ${py_kb} kB ($PY, $("$PY" --version 2>&1))"
 awk "BEGIN {printf \"ratio:         %.1fx faster (wall clock)\n\", $py_s / ($ours_s > 0 ? $ours_s : 0.001)}"
 if [[ "$ours_cpu" != "-" && "$py_cpu" != "-" ]]; then
   awk "BEGIN {printf \"ratio:         %.1fx less CPU time (user + system)\n\", $py_cpu / ($ours_cpu > 0 ? $ours_cpu : 0.001)}"

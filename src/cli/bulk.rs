@@ -10,6 +10,10 @@
 //! row for one serial); and with `--encrypt-to` the file is one OpenPGP message holding
 //! every row, so no seed ever reaches the disk in clear.
 //!
+//! Every format the batch exports can be written (`--to`); a format that could not carry a
+//! token burned with these settings is refused before the first tap, never after a burn.
+//! Cards come through [`Taps`]: PC/SC readers, or (in tests) virtual tokens in process.
+//!
 //! Never prints, logs or writes a seed anywhere but into `--out`.
 
 use std::collections::{HashMap, HashSet};
@@ -27,9 +31,10 @@ use super::common::{CliError, CliResult, now_or, out};
 use crate::agent::api::CompareCodes;
 use crate::nfc::reader::{self, Tap};
 use crate::nfc::{self, Card, CardError, ErrorKind, NfcError, TokenSettings};
-use crate::otp::{Algorithm, Secret};
+use crate::otp::{Algorithm, Params, Secret};
 use crate::tokens::containers::{PgpPublicKey, encrypt_pgp_to_key};
-use crate::tokens::{ENTRA_CSV_HEADER, EntraCsv, GraphJson, TokenRow, parse_user_list};
+use crate::tokens::formats::{self, Export, pskc};
+use crate::tokens::{ENTRA_CSV_HEADER, EntraCsv, Source, TokenRecord, TokenRow, parse_user_list};
 
 /// The files a bulk run can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -38,6 +43,53 @@ pub enum OutFormat {
     EntraCsv,
     /// A Graph JSON batch for the hardware OATH inventory (assigned or not)
     GraphJson,
+    /// RFC 6030 PSKC XML (plain: add --encrypt-to to keep the seeds off the disk in clear)
+    Pskc,
+    /// privacyIDEA's OATH CSV
+    Privacyidea,
+    /// One otpauth:// URI per line
+    Otpauth,
+    /// An inventory CSV without seeds (serial, UPN, model, ...)
+    Inventory,
+}
+
+/// Where the cards of a run come from: the PC/SC readers, or anything else that hands out
+/// one card per tap (tests play virtual tokens in process).
+pub trait Taps {
+    /// Whether cards can come at all; asked once the flags are checked, before any card.
+    fn available(&self) -> Result<(), NfcError>;
+
+    /// Waits for a card that is none of `seen` and runs `work` on it (as
+    /// [`reader::with_new_card`]): the outer error is "no card came".
+    fn next<T>(
+        &mut self,
+        seen: &[Tap],
+        work: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
+    ) -> Result<(Tap, Result<T, NfcError>), NfcError>;
+}
+
+/// The PC/SC readers: `reader` (or any), waiting up to `wait` for each card.
+struct Readers<'a> {
+    reader: Option<&'a str>,
+    wait: Duration,
+}
+
+impl Taps for Readers<'_> {
+    fn available(&self) -> Result<(), NfcError> {
+        if reader::PCSC_BUILT_IN {
+            Ok(())
+        } else {
+            Err(NfcError::PcscUnavailable)
+        }
+    }
+
+    fn next<T>(
+        &mut self,
+        seen: &[Tap],
+        work: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
+    ) -> Result<(Tap, Result<T, NfcError>), NfcError> {
+        reader::with_new_card(self.reader, self.wait, seen, work)
+    }
 }
 
 /// What to do when a token already burned in this run is tapped again.
@@ -62,7 +114,7 @@ pub struct BulkArgs {
     /// The file the rows are saved to after each token (created mode 0600)
     #[arg(long, value_name = "FILE", requires = "bulk")]
     pub out: Option<PathBuf>,
-    /// The file's format
+    /// The file's format (every format `convert --to` writes)
     #[arg(
         long,
         value_name = "FORMAT",
@@ -152,6 +204,7 @@ impl OutFile {
                 Some(PgpPublicKey::parse(&bytes).map_err(|e| CliError::usage("--encrypt-to", e))?)
             }
         };
+        check_fits(bulk, settings)?;
         let mut prior = HashSet::new();
         let prefix = match fs::read(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Zeroizing::new(Vec::new()),
@@ -188,11 +241,11 @@ impl OutFile {
     }
 
     /// The whole file for `rows`.
-    fn render(&self, rows: &[TokenRow]) -> Result<Zeroizing<Vec<u8>>, CliError> {
+    fn render(&self, rows: &[TokenRecord]) -> Result<Zeroizing<Vec<u8>>, CliError> {
         let failed = |e: &dyn std::fmt::Display| CliError::failure(format!("--out: {e}"));
         let body = match self.to {
             OutFormat::EntraCsv => {
-                let csv = EntraCsv::write(rows).map_err(|e| failed(&e))?;
+                let csv = entra_rows(rows).map_err(|e| failed(&e))?;
                 if self.prefix.is_empty() {
                     csv
                 } else {
@@ -209,9 +262,14 @@ impl OutFile {
                     all
                 }
             }
-            OutFormat::GraphJson => {
-                let text = GraphJson::write(rows).map_err(|e| failed(&e))?;
-                Zeroizing::new(text.as_bytes().to_vec())
+            to => {
+                let export = export(to, rows).map_err(|e| failed(&e))?;
+                // Refused before the first tap (`check_fits`); a row left out here would be
+                // a burned seed kept nowhere.
+                if let Some(l) = export.left_out.first() {
+                    return Err(failed(&format!("token {} {}", l.serial, l.reason)));
+                }
+                export.bytes
             }
         };
         match &self.key {
@@ -222,10 +280,81 @@ impl OutFile {
         }
     }
 
-    fn save(&self, rows: &[TokenRow]) -> Result<(), CliError> {
+    fn save(&self, rows: &[TokenRecord]) -> Result<(), CliError> {
         let bytes = self.render(rows)?;
         replace_file(&self.path, &bytes)
             .map_err(|e| CliError::failure(format!("cannot write {}: {e}", self.path.display())))
+    }
+}
+
+/// Entra's CSV of every row, a row without a user with an empty UPN (Entra refuses it until
+/// one is filled in, but the seed is kept).
+fn entra_rows(rows: &[TokenRecord]) -> Result<Zeroizing<Vec<u8>>, crate::tokens::TokensError> {
+    let rows: Vec<TokenRow> = rows
+        .iter()
+        .map(|r| TokenRow {
+            upn: r.upn.clone().unwrap_or_default(),
+            serial: r.serial.clone(),
+            secret: r.secret.clone(),
+            interval: r.period(),
+            manufacturer: r.manufacturer.clone(),
+            model: r.model.clone(),
+            algorithm: r.algorithm(),
+            graph_only: r.algorithm() != Algorithm::Sha1,
+        })
+        .collect();
+    EntraCsv::write(&rows)
+}
+
+/// The file of every other format, as `convert` writes it.
+fn export(to: OutFormat, rows: &[TokenRecord]) -> Result<Export, crate::tokens::TokensError> {
+    match to {
+        OutFormat::EntraCsv => formats::entra_csv::write(rows),
+        OutFormat::GraphJson => formats::graph_json::write(rows),
+        OutFormat::Pskc => pskc::write(rows, None),
+        OutFormat::Privacyidea => formats::privacyidea::write(rows),
+        OutFormat::Otpauth => formats::otpauth_list::write(rows),
+        OutFormat::Inventory => formats::inventory::write(rows),
+    }
+}
+
+/// The parameters of every token this run burns (6 digits: Token2's programmable tokens).
+fn params_of(settings: &TokenSettings) -> Result<Params, CliError> {
+    Params::new(settings.algorithm, 6, settings.period)
+        .map_err(|e| CliError::usage("--algorithm/--period", e.to_string()))
+}
+
+/// A token as this run burns it: Token2's, a fresh seed, the run's parameters.
+fn record(serial: &str, model: &str, secret: Secret, params: Params) -> TokenRecord {
+    TokenRecord {
+        serial: serial.to_string(),
+        secret,
+        params,
+        manufacturer: "Token2".into(),
+        model: model.to_string(),
+        upn: None,
+        source: Source::Burned,
+        added_at: now_or(None),
+    }
+}
+
+/// Refuses a format that could not carry the tokens this run burns (privacyIDEA guesses the
+/// hash from the seed's size, Graph takes 30 or 60 s): found by writing one such token.
+fn check_fits(bulk: &BulkArgs, settings: &TokenSettings) -> Result<(), CliError> {
+    if bulk.to == OutFormat::EntraCsv {
+        return Ok(());
+    }
+    let secret = Secret::generate(bulk.seed_bytes)
+        .map_err(|e| CliError::failure(format!("no seed could be drawn: {e}")))?;
+    let probe = record("0", "C302", secret, params_of(settings)?);
+    let export = export(bulk.to, std::slice::from_ref(&probe))
+        .map_err(|e| CliError::failure(format!("--out: {e}")))?;
+    match export.left_out.first() {
+        None => Ok(()),
+        Some(l) => Err(CliError::usage(
+            "--to",
+            format!("cannot carry these tokens: a token that {}", l.reason),
+        )),
     }
 }
 
@@ -343,13 +472,31 @@ fn read_users(path: &Path) -> Result<Vec<String>, CliError> {
     })
 }
 
+/// A bulk run on the PC/SC readers.
 pub fn run(
     run: &BulkRun<'_>,
     bulk: &BulkArgs,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> CliResult {
+    let mut readers = Readers {
+        reader: run.reader,
+        wait: run.wait,
+    };
+    run_with(&mut readers, run, bulk, stdout, stderr)
+}
+
+/// A bulk run on the cards `taps` hands out (`run.reader` and `run.wait` are the readers'
+/// business, not this loop's).
+pub fn run_with(
+    taps: &mut impl Taps,
+    run: &BulkRun<'_>,
+    bulk: &BulkArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> CliResult {
     let settings = run.settings;
+    let params = params_of(&settings)?;
     let (file, prior) = OutFile::open(bulk, &settings)?;
     let users = match &bulk.users {
         Some(path) => read_users(path)?,
@@ -359,11 +506,9 @@ pub fn run(
         .count
         .map(|c| c as usize)
         .or((!users.is_empty()).then_some(users.len()));
-    if !reader::PCSC_BUILT_IN {
-        return Err(NfcError::PcscUnavailable.into());
-    }
+    taps.available()?;
     // The file exists (0600) and is writable before the first token is touched.
-    let mut rows: Vec<TokenRow> = Vec::new();
+    let mut rows: Vec<TokenRecord> = Vec::new();
     file.save(&rows)?;
     if bulk.to == OutFormat::EntraCsv && target.is_none_or(|t| t > users.len()) {
         let _ = writeln!(
@@ -394,7 +539,7 @@ pub fn run(
         // work; dropped (and wiped) unused when the token is skipped or fails.
         let secret = Secret::generate(bulk.seed_bytes)
             .map_err(|e| CliError::failure(format!("no seed could be drawn: {e}")))?;
-        let waited = reader::with_new_card(run.reader, run.wait, &seen, |card| {
+        let waited = taps.next(&seen, |card| {
             let started = Instant::now();
             let mut counting = Counting { card, apdus: 0 };
             let outcome = tap(&mut counting, run, bulk, &secret, &by_serial, &prior);
@@ -433,22 +578,13 @@ pub fn run(
                     Some(&i) => {
                         let row = &mut rows[i];
                         row.secret = secret;
-                        row.interval = settings.period;
-                        row.algorithm = settings.algorithm;
-                        row.graph_only = settings.algorithm != Algorithm::Sha1;
+                        row.added_at = now_or(None);
                         i
                     }
                     None => {
-                        rows.push(TokenRow {
-                            upn: next_user.next().cloned().unwrap_or_default(),
-                            serial: serial.clone(),
-                            secret,
-                            interval: settings.period,
-                            manufacturer: "Token2".into(),
-                            model: model.clone(),
-                            algorithm: settings.algorithm,
-                            graph_only: settings.algorithm != Algorithm::Sha1,
-                        });
+                        let mut row = record(&serial, &model, secret, params);
+                        row.upn = next_user.next().cloned();
+                        rows.push(row);
                         by_serial.insert(serial.clone(), rows.len() - 1);
                         rows.len() - 1
                     }
@@ -463,7 +599,7 @@ pub fn run(
                 burns += 1;
                 burn_ms += ms;
                 burn_apdus += apdus;
-                let upn = rows[row_at].upn.clone();
+                let upn = rows[row_at].upn.clone().unwrap_or_default();
                 report_burned(
                     stdout,
                     run.json,

@@ -2,7 +2,7 @@
 //! 0 success, 1 a negative answer or an outside failure, 2 bad input or usage.
 
 mod agent;
-mod bulk;
+pub mod bulk;
 mod burn;
 mod common;
 mod convert;

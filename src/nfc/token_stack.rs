@@ -9,13 +9,12 @@ use std::collections::HashMap;
 
 use super::virtual_token::{Behaviour, VirtualToken};
 use crate::clock::Clock;
+use crate::otp::clip;
 
 /// The longest serial a tap may name (the get-info reply has room for 255; real ones are 13).
 pub const MAX_SERIAL_CHARS: usize = 32;
 /// The most taps a stack may hold: a big box of tokens, and a bound on memory.
 pub const MAX_TAPS: usize = 10_000;
-/// The most characters of a line a message repeats.
-const MAX_ECHO: usize = 64;
 
 /// One tap: which token is put on the reader and how it behaves during that tap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,10 +32,6 @@ pub struct StackTap {
 pub struct StackError {
     pub line: usize,
     pub reason: String,
-}
-
-fn clip(s: &str) -> String {
-    s.chars().take(MAX_ECHO).collect()
 }
 
 /// Checks a serial as a stack names it: 1 to 32 printable ASCII characters, no spaces.

@@ -12,6 +12,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use subtle::ConstantTimeEq;
 
+use super::user_list::{Shape, UserLine, UserList};
 use super::validate::{check_text, check_upn};
 use crate::otp::{Algorithm, Params, Secret, clip};
 
@@ -644,26 +645,15 @@ impl Batch {
         (n > MAX_OATH_METHODS_PER_USER).then(|| overfull_message(upn, n))
     }
 
-    /// Applies a user list: one UPN per line (given in order to the unassigned tokens, in
-    /// serial order), or `serial,upn` pairs (by serial; `;` and tabs work too, and a header
-    /// line `serial,upn` is skipped). Blank lines and `#` comments are skipped. Each line
-    /// that cannot be applied is refused; the others are applied.
+    /// Applies a user list read by the one rule of [`UserList`]: one UPN per line (given in
+    /// order to the unassigned tokens, in serial order), or `serial,upn` pairs (by serial).
+    /// Each line that cannot be applied is refused; the others are applied.
     pub fn assign(&mut self, users: &str) -> AssignReport {
-        let text = users.strip_prefix('\u{feff}').unwrap_or(users);
-        // Walked twice rather than collected: a list of 100,000 users needs no second copy
-        // of where its lines are.
-        let lines = || {
-            text.lines()
-                .enumerate()
-                .map(|(i, l)| (i + 1, l.trim()))
-                .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-        };
-        let pairs = lines().any(|(_, l)| l.bytes().any(|b| matches!(b, b',' | b';' | b'\t')));
+        let list = UserList::new(users);
         let mut report = AssignReport::default();
-        if pairs {
-            self.assign_pairs(lines(), &mut report);
-        } else {
-            self.assign_in_order(lines(), &mut report);
+        match list.shape {
+            Shape::Pairs => self.assign_pairs(list.lines(), &mut report),
+            Shape::InOrder => self.assign_in_order(list.lines(), &mut report),
         }
         // Counted once for the whole batch (a count per assigned user would be quadratic),
         // by a keyed hash of the lowercase UPN so that no copy of every UPN is made.
@@ -691,7 +681,7 @@ impl Batch {
 
     fn assign_in_order<'t>(
         &mut self,
-        lines: impl Iterator<Item = (usize, &'t str)>,
+        lines: impl Iterator<Item = UserLine<'t>>,
         report: &mut AssignReport,
     ) {
         let mut free: Vec<usize> = Vec::with_capacity(self.records.len());
@@ -707,7 +697,7 @@ impl Batch {
             }
         }
         let mut free = free.into_iter();
-        for (line, upn) in lines {
+        for UserLine { line, upn, .. } in lines {
             if let Err(m) = check_upn(upn) {
                 report.refused.push(Refusal::new(line, field::UPN, m));
                 continue;
@@ -727,19 +717,20 @@ impl Batch {
 
     fn assign_pairs<'t>(
         &mut self,
-        lines: impl Iterator<Item = (usize, &'t str)>,
+        lines: impl Iterator<Item = UserLine<'t>>,
         report: &mut AssignReport,
     ) {
         // By record: a serial names one record whatever its case.
         let mut seen: HashMap<usize, usize> = HashMap::new();
-        for (n, (line, text)) in lines.enumerate() {
-            let mut parts = text.splitn(2, [',', ';', '\t']);
-            let serial = parts.next().unwrap_or("").trim().trim_matches('"');
-            let upn = parts.next().unwrap_or("").trim().trim_matches('"');
-            let upn = upn.strip_suffix([',', ';']).unwrap_or(upn).trim();
-            if n == 0 && is_header(serial) {
+        for UserLine { line, serial, upn } in lines {
+            let Some(serial) = serial else {
+                report.refused.push(Refusal::new(
+                    line,
+                    field::LINE,
+                    "has one cell; in a list of serial,upn pairs every line needs both",
+                ));
                 continue;
-            }
+            };
             if serial.is_empty() {
                 report.refused.push(Refusal::new(
                     line,
@@ -778,15 +769,6 @@ fn overfull_message(upn: &str, n: usize) -> String {
     format!(
         "{upn} would hold {n} OATH tokens; Entra allows at most {MAX_OATH_METHODS_PER_USER} OATH methods per user"
     )
-}
-
-fn is_header(first: &str) -> bool {
-    let norm: String = first
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '_')
-        .collect::<String>()
-        .to_ascii_lowercase();
-    matches!(norm.as_str(), "serial" | "serialnumber" | "serialno")
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub use entra::{DriftVerdict, TokensError, entra_drift_verdict};
 pub use formats::entra_csv::{ENTRA_CSV_HEADER, EntraCsv};
 pub use formats::graph_json::GraphJson;
 pub use formats::{Export, ExportFormat, FileError, Format, Import, Keys, LeftOut, ReadOptions};
-pub use user_list::{UserListError, parse_user_list};
+pub use user_list::{Shape, UserLine, UserList, UserListError, parse_user_list};
 pub use validate::{
     Field, FieldError, MAX_ENTRA_BASE32_CHARS, RowInput, TokenSource, check_text, check_upn,
     validate_record, validate_row,

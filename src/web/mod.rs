@@ -204,7 +204,6 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
             "/csv/import/discard",
             post(pages::csv::view_csv_import_discard_post),
         )
-        .route("/csv/users", post(pages::csv::view_csv_users_post))
         .route(
             "/csv/users/apply",
             post(pages::csv::view_csv_users_apply_post),
@@ -237,7 +236,8 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
         .route("/api/otp", get(pages::otp::api_otp_get))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes));
 
-    // The routes that take large bodies: a vendor's file, and a key to encrypt a download to. Its limit is applied by
+    // The routes that take large bodies: a vendor's file, a list of its users, and a key to
+    // encrypt a download to. Their limit is applied by
     // axum's own limit, which the multipart reader checks as it reads (a 413 naming the
     // import setting), instead of the 16 KB every other route keeps.
     let import = Router::new()
@@ -246,6 +246,8 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
             "/csv/export/encrypted",
             post(pages::batch_crypto::view_batch_crypto_post),
         )
+        // A user list, pasted or uploaded: 10,000 UPNs are far more than 16 KB.
+        .route("/csv/users", post(pages::csv::view_csv_users_post))
         .route_layer(resolve())
         .layer(DefaultBodyLimit::max(state.config.max_import_bytes));
 

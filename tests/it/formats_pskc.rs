@@ -15,7 +15,7 @@ const PYTHON: &str = "/usr/bin/python3";
 const PSK_HEX: &str = "12345678901234567890123456789012";
 
 /// Writes a PSKC file with python-pskc: three TOTP keys and one HOTP key, protected as
-/// `mode` says (`plain`, `psk128`, `psk256`, `pbkdf2`).
+/// `mode` says (`plain`, `psk128`, `psk192`, `psk256`, `pbkdf2`).
 fn python_writes(dir: &Path, mode: &str) -> std::path::PathBuf {
     let out = dir.join(format!("{mode}.pskcxml"));
     let script = r#"
@@ -40,6 +40,8 @@ k.key_userid = "carol@contoso.com"
 key("0001237", "aabbccddeeff00112233", "urn:ietf:params:xml:ns:keyprov:pskc:hotp", 6, None, "HMAC-SHA1", "h100")
 if mode == "psk128":
     p.encryption.setup_preshared_key(key=binascii.unhexlify(psk), key_name="Pre-shared-key")
+elif mode == "psk192":
+    p.encryption.setup_preshared_key(key=binascii.unhexlify(psk + psk[:16]), key_name="K192", algorithm="aes192-cbc")
 elif mode == "psk256":
     p.encryption.setup_preshared_key(key=binascii.unhexlify(psk * 2), key_name="K256", algorithm="aes256-cbc")
     p.mac.setup(algorithm="hmac-sha256")
@@ -147,12 +149,12 @@ fn python_pskc_plain_file_imports_to_the_same_seeds() {
 #[test]
 fn python_pskc_pre_shared_key_files_import_with_the_key_and_refuse_a_wrong_one() {
     let dir = tempfile::tempdir().unwrap();
-    for mode in ["psk128", "psk256"] {
+    for mode in ["psk128", "psk192", "psk256"] {
         let bytes = std::fs::read(python_writes(dir.path(), mode)).unwrap();
-        let key = if mode == "psk128" {
-            psk(PSK_HEX)
-        } else {
-            psk(&PSK_HEX.repeat(2))
+        let key = match mode {
+            "psk128" => psk(PSK_HEX),
+            "psk192" => psk(&format!("{PSK_HEX}{}", &PSK_HEX[..16])),
+            _ => psk(&PSK_HEX.repeat(2)),
         };
         let import = pskc::read(&bytes, &options(Some(key.clone()), None)).unwrap();
         check_python_keys(&import);

@@ -36,3 +36,4 @@ mod web_pages;
 mod web_security;
 mod web_server;
 mod web_sessions;
+mod web_users_upload;

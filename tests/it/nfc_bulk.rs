@@ -2,7 +2,8 @@
 //! mid-write" whatever the transport made of it; the virtual token takes the short get-info
 //! and get-challenge forms; a stack of virtual tokens plays one tap per vpcd connection;
 //! stack files and user lists never panic; `burn --bulk` refuses bad requests (exit 2)
-//! before any reader is touched, and never overwrites a file.
+//! before any reader is touched, and never overwrites a file; a bulk run on virtual tokens in
+//! process writes every `--to` format, each row on disk before the next tap, encrypted too.
 //!
 //! The whole run through the real pcscd is `.ci/pcsc-e2e.sh`.
 
@@ -498,8 +499,8 @@ fn gpg(home: &std::path::Path, args: &[&str]) -> std::process::Output {
         .expect("gpg runs")
 }
 
-#[test]
-fn bulk_burn_with_encrypt_to_never_writes_the_file_in_clear_and_gpg_opens_it() {
+/// A gpg home with a fresh key pair, and its public key exported to `dir/key.asc`.
+fn gpg_key(dir: &std::path::Path) -> (tempfile::TempDir, std::path::PathBuf) {
     let home = tempfile::tempdir().unwrap();
     std::fs::set_permissions(
         home.path(),
@@ -520,9 +521,15 @@ fn bulk_burn_with_encrypt_to_never_writes_the_file_in_clear_and_gpg_opens_it() {
     );
     assert!(made.status.success(), "{}", support::stderr(&made));
     let key = gpg(home.path(), &["--armor", "--export", "bulk@example.com"]);
-    let dir = tempfile::tempdir().unwrap();
-    let key_path = dir.path().join("key.asc");
+    let key_path = dir.join("key.asc");
     std::fs::write(&key_path, &key.stdout).unwrap();
+    (home, key_path)
+}
+
+#[test]
+fn bulk_burn_with_encrypt_to_never_writes_the_file_in_clear_and_gpg_opens_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (home, key_path) = gpg_key(dir.path());
     let out = dir.path().join("rows.csv.asc");
     let o = support::run(
         &[
@@ -555,4 +562,246 @@ fn bulk_burn_with_encrypt_to_never_writes_the_file_in_clear_and_gpg_opens_it() {
         String::from_utf8(opened.stdout).unwrap(),
         "upn,serial number,secret key,time interval,manufacturer,model\r\n"
     );
+}
+
+/// Virtual tokens in process as a bulk run's cards: each tap first notes what `--out` holds
+/// at that moment (so a row is seen on disk before the next token), then plays the token and
+/// keeps the code it shows now, with its counter.
+struct InProcess {
+    stack: TokenStack,
+    out: std::path::PathBuf,
+    on_disk: Vec<Vec<u8>>,
+    shown: Vec<(String, totp_toolset::nfc::virtual_token::DisplayedCode)>,
+}
+
+impl totp_toolset::cli::bulk::Taps for InProcess {
+    fn available(&self) -> Result<(), nfc::NfcError> {
+        Ok(())
+    }
+
+    fn next<T>(
+        &mut self,
+        _seen: &[nfc::reader::Tap],
+        mut work: impl FnMut(&mut dyn Card) -> Result<T, nfc::NfcError>,
+    ) -> Result<(nfc::reader::Tap, Result<T, nfc::NfcError>), nfc::NfcError> {
+        self.on_disk.push(std::fs::read(&self.out).unwrap());
+        let Some((n, token)) = self.stack.next_tap() else {
+            return Err(nfc::NfcError::NoCardInTime(0));
+        };
+        let done = work(token);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        if let Some(code) = token.codes_around(now, 0).pop() {
+            self.shown.push((token.serial().to_string(), code));
+        }
+        let tap = nfc::reader::Tap {
+            reader: "in process".into(),
+            events: n as u32,
+        };
+        Ok((tap, done))
+    }
+}
+
+fn bulk_args(
+    to: totp_toolset::cli::bulk::OutFormat,
+    out: &std::path::Path,
+) -> totp_toolset::cli::bulk::BulkArgs {
+    totp_toolset::cli::bulk::BulkArgs {
+        count: None,
+        users: None,
+        out: Some(out.to_path_buf()),
+        to,
+        append: false,
+        encrypt_to: None,
+        seed_bytes: 20,
+        again: totp_toolset::cli::bulk::Again::Skip,
+    }
+}
+
+fn bulk_run(
+    taps: &mut InProcess,
+    bulk: &totp_toolset::cli::bulk::BulkArgs,
+) -> (Option<i32>, String) {
+    let run = totp_toolset::cli::bulk::BulkRun {
+        settings: TokenSettings::default(),
+        reader: None,
+        wait: std::time::Duration::ZERO,
+        force: false,
+        json: false,
+    };
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let code = match totp_toolset::cli::bulk::run_with(taps, &run, bulk, &mut stdout, &mut stderr) {
+        Ok(()) => Some(0),
+        Err(e) => Some(i32::from(e.code)),
+    };
+    (code, String::from_utf8_lossy(&stdout).into_owned())
+}
+
+#[test]
+fn every_format_gets_each_row_on_disk_before_the_next_token_with_the_seed_the_token_shows() {
+    use std::os::unix::fs::PermissionsExt;
+    use totp_toolset::cli::bulk::OutFormat;
+    use totp_toolset::otp::{Algorithm, Generator, Params};
+    use totp_toolset::tokens::formats::{self, ReadOptions};
+
+    const STACK: &str = "8659600000011\n8659601000012 lift-mid-write\n8659601000012\n8659600000011\n8659612000013\n";
+    for to in [
+        OutFormat::EntraCsv,
+        OutFormat::GraphJson,
+        OutFormat::Pskc,
+        OutFormat::Privacyidea,
+        OutFormat::Otpauth,
+        OutFormat::Inventory,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("rows");
+        let users = dir.path().join("users.txt");
+        std::fs::write(
+            &users,
+            "alice@contoso.com\nbob@contoso.com\ncarol@contoso.com\n",
+        )
+        .unwrap();
+        let mut bulk = bulk_args(to, &out);
+        bulk.users = Some(users);
+        let mut taps = InProcess {
+            stack: TokenStack::new(parse_stack(STACK).unwrap(), Arc::new(|| NOW), 0),
+            out: out.clone(),
+            on_disk: Vec::new(),
+            shown: Vec::new(),
+        };
+        let (code, stdout) = bulk_run(&mut taps, &bulk);
+        assert_eq!(code, Some(0), "{to:?}: {stdout}");
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{to:?}");
+
+        // What the file held as each tap began: the rows of the tokens burned before it.
+        let serials_in = |bytes: &[u8]| -> Vec<String> {
+            let text = String::from_utf8_lossy(bytes);
+            ["8659600000011", "8659601000012", "8659612000013"]
+                .into_iter()
+                .filter(|s| text.contains(s))
+                .map(String::from)
+                .collect()
+        };
+        let seen: Vec<usize> = taps.on_disk.iter().map(|b| serials_in(b).len()).collect();
+        // Taps: burned, lifted (no row), burned, tapped again (skipped), burned.
+        assert_eq!(seen, [0, 1, 1, 2, 2], "{to:?}");
+
+        let file = std::fs::read(&out).unwrap();
+        if to == OutFormat::Inventory {
+            let text = String::from_utf8(file).unwrap();
+            assert!(
+                text.contains("8659612000013") && text.contains("carol@contoso.com"),
+                "{text}"
+            );
+            for (serial, _) in &taps.shown {
+                assert!(text.contains(serial));
+            }
+            continue;
+        }
+        let read = formats::read(&file, None, &ReadOptions::default()).unwrap();
+        assert!(read.refused.is_empty(), "{to:?}: {:?}", read.refused);
+        assert_eq!(read.candidates.len(), 3, "{to:?}");
+        for c in &read.candidates {
+            // The last code each token showed is the code of the seed in its row.
+            let (_, shown) = taps
+                .shown
+                .iter()
+                .rev()
+                .find(|(s, _)| *s == c.record.serial)
+                .unwrap();
+            let g = Generator::new(
+                &c.record.secret,
+                Params::new(Algorithm::Sha1, 6, 30).unwrap(),
+            );
+            assert_eq!(
+                g.code_for_counter(shown.counter),
+                shown.code,
+                "{to:?} {}",
+                c.record.serial
+            );
+        }
+        if matches!(
+            to,
+            OutFormat::EntraCsv | OutFormat::Pskc | OutFormat::Otpauth
+        ) {
+            let upns: Vec<Option<&str>> = read
+                .candidates
+                .iter()
+                .map(|c| c.record.upn.as_deref())
+                .collect();
+            assert_eq!(
+                upns,
+                [
+                    Some("alice@contoso.com"),
+                    Some("bob@contoso.com"),
+                    Some("carol@contoso.com")
+                ],
+                "{to:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_format_that_cannot_carry_the_tokens_is_refused_before_the_first_tap() {
+    use totp_toolset::cli::bulk::OutFormat;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rows.csv");
+    // privacyIDEA takes a 32-byte seed for SHA-256: a SHA-1 token with one would be misread.
+    let mut bulk = bulk_args(OutFormat::Privacyidea, &out);
+    bulk.seed_bytes = 32;
+    let mut taps = InProcess {
+        stack: TokenStack::new(parse_stack("8659600000011\n").unwrap(), Arc::new(|| NOW), 0),
+        out: out.clone(),
+        on_disk: Vec::new(),
+        shown: Vec::new(),
+    };
+    let (code, _) = bulk_run(&mut taps, &bulk);
+    assert_eq!(code, Some(2));
+    assert!(taps.on_disk.is_empty() && taps.shown.is_empty());
+    assert!(!out.exists());
+}
+
+#[test]
+fn encrypt_to_keeps_every_tap_of_a_pskc_run_off_the_disk_in_clear() {
+    use totp_toolset::cli::bulk::OutFormat;
+    use totp_toolset::tokens::formats::{self, ReadOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let (home, key_path) = gpg_key(dir.path());
+    let out = dir.path().join("rows.pskc.asc");
+    let mut bulk = bulk_args(OutFormat::Pskc, &out);
+    bulk.encrypt_to = Some(key_path);
+    bulk.count = Some(2);
+    let mut taps = InProcess {
+        stack: TokenStack::new(
+            parse_stack("8659600000011\n8659612000013\n").unwrap(),
+            Arc::new(|| NOW),
+            0,
+        ),
+        out: out.clone(),
+        on_disk: Vec::new(),
+        shown: Vec::new(),
+    };
+    let (code, stdout) = bulk_run(&mut taps, &bulk);
+    assert_eq!(code, Some(0), "{stdout}");
+    for stored in &taps.on_disk {
+        assert!(stored.starts_with(b"-----BEGIN PGP MESSAGE-----"));
+        assert!(!String::from_utf8_lossy(stored).contains("8659600000011"));
+    }
+    let opened = gpg(
+        home.path(),
+        &["--passphrase", "", "--decrypt", out.to_str().unwrap()],
+    );
+    assert!(opened.status.success(), "{}", support::stderr(&opened));
+    let read = formats::read(&opened.stdout, None, &ReadOptions::default()).unwrap();
+    assert_eq!(read.format, formats::Format::Pskc);
+    let serials: Vec<&str> = read
+        .candidates
+        .iter()
+        .map(|c| c.record.serial.as_str())
+        .collect();
+    assert_eq!(serials, ["8659600000011", "8659612000013"]);
 }

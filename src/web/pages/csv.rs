@@ -9,7 +9,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, RawQuery};
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -27,7 +27,7 @@ use crate::tokens::{
 };
 use crate::web::AppError;
 use crate::web::extract::CurrentSession;
-use crate::web::form::{Errors, Form, read_multipart};
+use crate::web::form::{Errors, Form, is_form, read_multipart};
 use crate::web::host::Transport;
 use crate::web::session::{PendingArchive, PendingImport, Session, SessionCtx};
 use crate::web::views::bulk_panel::{self, BulkPanel};
@@ -199,6 +199,8 @@ pub struct CsvPage {
     encrypt: EncryptPanel,
     assign: Option<AssignView>,
     assign_errors: Errors,
+    /// A refused list's pasted text, shown again instead of the pending list's.
+    assign_text: Option<String>,
     move_form: (String, String),
     move_errors: Errors,
     pskc_errors: Errors,
@@ -374,6 +376,7 @@ fn page(
         encrypt: EncryptPanel::new(ctx.transport),
         assign,
         assign_errors: Errors::default(),
+        assign_text: None,
         move_form: (String::new(), String::new()),
         move_errors: Errors::default(),
         pskc_errors: Errors::default(),
@@ -963,19 +966,85 @@ pub async fn view_csv_import_discard_post(
 // ---------------------------------------------------------------------------------------
 // Users
 
-pub async fn view_csv_users_post(session: CurrentSession, Form(form): Form<UsersForm>) -> Response {
-    session.with(|s| {
-        if form.users.trim().is_empty() {
-            let mut p = page(s, session.ctx, &session.state, 1);
-            p.assign_errors.push(
-                "users",
-                "User list: is empty; paste one UPN per line, or serial,upn pairs.",
-            );
-            return refused_page(p);
+/// The user list as sent: pasted (a form, or the `users` part of a multipart form) or
+/// uploaded (its `file` part). Refused when both or neither are given, or when the file is
+/// not UTF-8 text; the pasted text is kept for the page either way.
+async fn read_users_form(
+    request: Request,
+    max: usize,
+) -> Result<Result<String, (String, Errors)>, AppError> {
+    if is_form(request.headers()) {
+        let Form(form) = Form::<UsersForm>::from_request(request, &()).await?;
+        return Ok(Ok(form.users));
+    }
+    let multipart = Multipart::from_request(request, &()).await;
+    let (mut pasted, mut file) = (String::new(), Vec::new());
+    for part in read_multipart(multipart, || AppError::ImportTooLarge(max)).await? {
+        match part.name.as_str() {
+            "users" => pasted = part.text().to_string(),
+            "file" => file = part.value.to_vec(),
+            // Unknown parts are ignored, as a form's unknown fields are.
+            _ => {}
         }
-        s.set_pending_users(form.users.clone());
-        Redirect::to("/csv#assign-preview").into_response()
+    }
+    let mut errors = Errors::default();
+    let users = match (pasted.trim().is_empty(), file.is_empty()) {
+        (true, false) => match String::from_utf8(file) {
+            Ok(text) => text,
+            Err(_) => {
+                errors.push(
+                    "users",
+                    "User list file: is not UTF-8 text; save it as UTF-8 text (or \"CSV UTF-8\") and upload it again.",
+                );
+                String::new()
+            }
+        },
+        (false, true) => pasted.clone(),
+        (false, false) => {
+            errors.push(
+                "users",
+                "User list: give either a file or a pasted list, not both: clear one of them.",
+            );
+            String::new()
+        }
+        (true, true) => pasted.clone(),
+    };
+    Ok(if errors.is_empty() {
+        Ok(users)
+    } else {
+        Err((pasted, errors))
     })
+}
+
+/// A user list pasted or uploaded: kept as the pending list and previewed. Takes the import
+/// route's body limit (a list of 10,000 users is larger than a page's 16 KB).
+pub async fn view_csv_users_post(
+    session: CurrentSession,
+    request: Request,
+) -> Result<Response, AppError> {
+    let read = read_users_form(request, session.state.config.max_import_bytes).await?;
+    Ok(session.with(|s| {
+        let users = match read {
+            Ok(users) if !users.trim().is_empty() => users,
+            Ok(blank) => {
+                let mut p = page(s, session.ctx, &session.state, 1);
+                p.assign_errors.push(
+                    "users",
+                    "User list: is empty; paste or upload one UPN per line, or serial,upn pairs.",
+                );
+                p.assign_text = Some(blank);
+                return refused_page(p);
+            }
+            Err((pasted, errors)) => {
+                let mut p = page(s, session.ctx, &session.state, 1);
+                p.assign_errors = errors;
+                p.assign_text = Some(pasted);
+                return refused_page(p);
+            }
+        };
+        s.set_pending_users(users);
+        Redirect::to("/csv#assign-preview").into_response()
+    }))
 }
 
 pub async fn view_csv_users_apply_post(

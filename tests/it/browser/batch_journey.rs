@@ -18,6 +18,18 @@ fn seed(n: u8) -> (String, String) {
     )
 }
 
+/// Uploads `path` with the batch page's `import` or `assign` form; returns its preview.
+async fn upload_for_preview(b: &Browser, form: &str, path: &std::path::Path) -> String {
+    let action = if form == "import" { "import" } else { "users" };
+    b.upload(
+        &format!("#{form}-file"),
+        path,
+        &format!("form[action='/csv/{action}'] button[type=submit]"),
+    )
+    .await;
+    b.text(&format!("#{form}-preview")).await
+}
+
 async fn journey(javascript: bool) {
     let _one_at_a_time = BROWSER_LOCK.lock().await;
     let server = ServerProcess::start(&[]);
@@ -46,14 +58,7 @@ async fn journey(javascript: bool) {
     std::fs::write(&path, file).unwrap();
 
     b.goto(&format!("{origin}/csv")).await;
-    b.find("#import-file")
-        .await
-        .send_keys(path.to_str().unwrap())
-        .await
-        .unwrap();
-    b.click_and_load("form[action='/csv/import'] button[type=submit]")
-        .await;
-    let preview = b.text("#import-preview").await;
+    let preview = upload_for_preview(&b, "import", &path).await;
     assert!(preview.contains("3 tokens ready"), "{preview}");
     assert!(preview.contains("seeds read as hex"), "{preview}");
     let refused = b.text("#import-refused").await;
@@ -147,6 +152,21 @@ async fn journey(javascript: bool) {
         .collect();
     assert_eq!(serials, ["00012345", "00012346", "00012348", "00012347"]);
     b.assert_clean(&origin, &secrets).await;
+
+    // Bob leaves: his token goes to erin, by a `serial,upn` file uploaded on the same form.
+    let users = dir.path().join("moves.csv");
+    std::fs::write(&users, "serial,upn\r\n00012346,erin@contoso.com\r\n").unwrap();
+    let preview = upload_for_preview(&b, "assign", &users).await;
+    assert!(
+        preview.contains("1 assignment ready, 0 lines refused")
+            && preview.contains("erin@contoso.com"),
+        "{preview}"
+    );
+    b.click_and_load("form[action='/csv/users/apply'] button[type=submit]")
+        .await;
+    let (notice, nav) = (b.text("main > .notice.ok").await, b.text("nav").await);
+    assert!(notice.contains("Assigned 1 user."), "{notice}");
+    assert!(nav.contains("Batch 4 tokens"), "{nav}");
     b.close().await;
 }
 

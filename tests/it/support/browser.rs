@@ -171,6 +171,17 @@ impl Browser {
         el.send_keys(value).await.expect("type into field");
     }
 
+    /// Chooses `path` in the file input `css`, then submits the form with `button` and waits
+    /// for the page it loads.
+    pub async fn upload(&self, css: &str, path: &std::path::Path, button: &str) {
+        self.find(css)
+            .await
+            .send_keys(path.to_str().expect("a UTF-8 path"))
+            .await
+            .expect("choose the file");
+        self.click_and_load(button).await;
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.expect("click");
     }
