@@ -33,17 +33,18 @@ use crate::nfc::reader::{self, Tap};
 use crate::nfc::{self, Card, CardError, ErrorKind, NfcError, TokenSettings};
 use crate::otp::{Algorithm, Params, Secret};
 use crate::tokens::containers::{PgpPublicKey, encrypt_pgp_to_key};
-use crate::tokens::formats::{self, Export, pskc};
+use crate::tokens::formats::{Export, ExportFormat};
 use crate::tokens::{ENTRA_CSV_HEADER, EntraCsv, Source, TokenRecord, TokenRow, parse_user_list};
 
-/// The files a bulk run can write.
+/// The files `convert --to` and `burn --bulk --to` write: the batch's export formats, under
+/// the names their `--to` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutFormat {
-    /// Entra's CSV upload (SHA-1 only; a row without a user has an empty UPN)
+    /// Entra's OATH token CSV upload (SHA-1 only)
     EntraCsv,
-    /// A Graph JSON batch for the hardware OATH inventory (assigned or not)
+    /// A Graph JSON batch for the hardware OATH inventory (hardwareOathDevices, send with PATCH)
     GraphJson,
-    /// RFC 6030 PSKC XML (plain: add --encrypt-to to keep the seeds off the disk in clear)
+    /// RFC 6030 PSKC XML (the seeds in plain text unless the output is encrypted)
     Pskc,
     /// privacyIDEA's OATH CSV
     Privacyidea,
@@ -51,6 +52,19 @@ pub enum OutFormat {
     Otpauth,
     /// An inventory CSV without seeds (serial, UPN, model, ...)
     Inventory,
+}
+
+impl OutFormat {
+    pub fn export_format(self) -> ExportFormat {
+        match self {
+            OutFormat::EntraCsv => ExportFormat::EntraCsv,
+            OutFormat::GraphJson => ExportFormat::GraphJson,
+            OutFormat::Pskc => ExportFormat::Pskc,
+            OutFormat::Privacyidea => ExportFormat::PrivacyIdea,
+            OutFormat::Otpauth => ExportFormat::OtpauthList,
+            OutFormat::Inventory => ExportFormat::Inventory,
+        }
+    }
 }
 
 /// Where the cards of a run come from: the PC/SC readers, or anything else that hands out
@@ -308,14 +322,7 @@ fn entra_rows(rows: &[TokenRecord]) -> Result<Zeroizing<Vec<u8>>, crate::tokens:
 
 /// The file of every other format, as `convert` writes it.
 fn export(to: OutFormat, rows: &[TokenRecord]) -> Result<Export, crate::tokens::TokensError> {
-    match to {
-        OutFormat::EntraCsv => formats::entra_csv::write(rows),
-        OutFormat::GraphJson => formats::graph_json::write(rows),
-        OutFormat::Pskc => pskc::write(rows, None),
-        OutFormat::Privacyidea => formats::privacyidea::write(rows),
-        OutFormat::Otpauth => formats::otpauth_list::write(rows),
-        OutFormat::Inventory => formats::inventory::write(rows),
-    }
+    to.export_format().write(rows)
 }
 
 /// The parameters of every token this run burns (6 digits: Token2's programmable tokens).
@@ -620,21 +627,13 @@ pub fn run_with(
                 } else {
                     "was already burned in this run"
                 };
-                if run.json {
-                    out(
-                        stdout,
-                        &format!(
-                            "{}\n",
-                            json!({"event": "skipped", "serial": serial, "reason": why,
-                                   "apdus": apdus, "ms": round(ms)})
-                        ),
-                    )?;
-                } else {
-                    out(
-                        stdout,
-                        &format!("{serial}: skipped, it {why}; lift it and tap the next one\n"),
-                    )?;
-                }
+                event(
+                    stdout,
+                    run.json,
+                    json!({"event": "skipped", "serial": serial, "reason": why,
+                           "apdus": apdus, "ms": round(ms)}),
+                    || format!("{serial}: skipped, it {why}; lift it and tap the next one"),
+                )?;
             }
             Ok(Outcome::Failed { serial, error }) => {
                 failed_attempts += 1;
@@ -658,33 +657,27 @@ pub fn run_with(
             total / burns as f64
         }
     };
-    if run.json {
-        out(
-            stdout,
-            &format!(
-                "{}\n",
-                json!({"event": "summary", "burned": burns, "rows": rows.len(),
-                       "skipped": skipped, "failed_attempts": failed_attempts,
-                       "failed": unresolved, "failed_serials": failed.keys().collect::<Vec<_>>(),
-                       "stopped": stopped, "out": file.path.display().to_string(),
-                       "ms_per_token": round(per_burn(burn_ms)),
-                       "apdus_per_burn": per_burn(burn_apdus as f64)})
-            ),
-        )?;
-    } else {
-        out(
-            stdout,
-            &format!(
-                "{} token(s) burned into {} row(s) in {}; {skipped} skipped; {failed_attempts} failed attempt(s), {unresolved} token(s) left without a row{}\n",
+    event(
+        stdout,
+        run.json,
+        json!({"event": "summary", "burned": burns, "rows": rows.len(),
+               "skipped": skipped, "failed_attempts": failed_attempts,
+               "failed": unresolved, "failed_serials": failed.keys().collect::<Vec<_>>(),
+               "stopped": stopped, "out": file.path.display().to_string(),
+               "ms_per_token": round(per_burn(burn_ms)),
+               "apdus_per_burn": per_burn(burn_apdus as f64)}),
+        || {
+            format!(
+                "{} token(s) burned into {} row(s) in {}; {skipped} skipped; {failed_attempts} failed attempt(s), {unresolved} token(s) left without a row{}",
                 burns,
                 rows.len(),
                 file.path.display(),
                 stopped
                     .as_ref()
                     .map_or(String::new(), |s| format!("; stopped: {s}")),
-            ),
-        )?;
-    }
+            )
+        },
+    )?;
     if unresolved > 0 || short {
         let mut why = Vec::new();
         if unresolved > 0 {
@@ -744,23 +737,18 @@ fn report_burned(
     apdus: usize,
     ms: f64,
 ) -> CliResult {
-    if as_json {
-        return out(
-            stdout,
-            &format!(
-                "{}\n",
-                json!({"event": "burned", "row": row, "serial": serial, "model": model,
-                       "upn": upn, "codes": codes, "apdus": apdus, "ms": round(ms)})
-            ),
-        );
-    }
     let user = if upn.is_empty() { "unassigned" } else { upn };
-    out(
+    event(
         stdout,
-        &format!(
-            "token {row}{of}: {serial} ({model}) burned, {user}; codes {} {} {} ({apdus} APDUs, {ms:.1} ms); lift it, tap the next one\n",
-            codes.previous, codes.current, codes.next
-        ),
+        as_json,
+        json!({"event": "burned", "row": row, "serial": serial, "model": model,
+               "upn": upn, "codes": codes, "apdus": apdus, "ms": round(ms)}),
+        || {
+            format!(
+                "token {row}{of}: {serial} ({model}) burned, {user}; codes {} {} {} ({apdus} APDUs, {ms:.1} ms); lift it, tap the next one",
+                codes.previous, codes.current, codes.next
+            )
+        },
     )
 }
 
@@ -772,19 +760,23 @@ fn report_failed(
     apdus: usize,
     ms: f64,
 ) -> CliResult {
-    if as_json {
-        return out(
-            stdout,
-            &format!(
-                "{}\n",
-                json!({"event": "failed", "serial": serial, "kind": error.kind(),
-                       "message": error.to_string(), "apdus": apdus, "ms": round(ms)})
-            ),
-        );
-    }
     let who = serial.unwrap_or("a device");
-    out(
+    event(
         stdout,
-        &format!("{who}: {error}; no row added, waiting for the next token\n"),
+        as_json,
+        json!({"event": "failed", "serial": serial, "kind": error.kind(),
+               "message": error.to_string(), "apdus": apdus, "ms": round(ms)}),
+        || format!("{who}: {error}; no row added, waiting for the next token"),
     )
+}
+
+/// One line of progress on stdout: the JSON event with `--json`, else the sentence for people.
+fn event(
+    stdout: &mut dyn Write,
+    as_json: bool,
+    json: serde_json::Value,
+    text: impl FnOnce() -> String,
+) -> CliResult {
+    let line = if as_json { json.to_string() } else { text() };
+    out(stdout, &format!("{line}\n"))
 }

@@ -135,6 +135,18 @@ pub fn read_secret(
     parsed.map_err(|e| CliError::usage("SECRET", e))
 }
 
+/// SECRET and the code parameters that apply to it (flags, then the URI's, then defaults).
+pub fn read_seed_and_params(
+    secret: &str,
+    format: &FormatArgs,
+    code: &CodeArgs,
+    stdin: &mut dyn BufRead,
+) -> Result<(ParsedSeed, Params), CliError> {
+    let parsed = read_secret(secret, format.format(), stdin)?;
+    let params = code.resolve(parsed.uri.as_ref())?;
+    Ok((parsed, params))
+}
+
 /// The weak-seed warning, on stderr so stdout stays one clean line.
 pub fn warn_if_weak(secret: &Secret, stderr: &mut dyn Write) {
     if secret.is_weak() {

@@ -15,40 +15,12 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use zeroize::Zeroizing;
 
+use super::bulk::OutFormat;
 use super::common::{CliError, CliResult};
 use super::convert_containers::{self as containers, ContainerArgs};
 use crate::otp::SeedFormat;
 use crate::tokens::formats::{self, Format, Keys, ReadOptions, pskc};
 use crate::tokens::{Batch, BatchLimit, LeftOut, Refusal, check_text};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum To {
-    /// Entra's OATH token CSV (tokens with a user, SHA-1)
-    EntraCsv,
-    /// Graph hardwareOathDevices batch (send with PATCH)
-    GraphJson,
-    /// RFC 6030 PSKC XML (plain, or encrypted with --pskc-password-file)
-    Pskc,
-    /// privacyIDEA OATH CSV
-    Privacyidea,
-    /// One otpauth:// URI per line
-    Otpauth,
-    /// Inventory CSV without seeds
-    Inventory,
-}
-
-impl To {
-    fn name(self) -> &'static str {
-        match self {
-            To::EntraCsv => "entra-csv",
-            To::GraphJson => "graph-json",
-            To::Pskc => "pskc",
-            To::Privacyidea => "privacyidea",
-            To::Otpauth => "otpauth",
-            To::Inventory => "inventory",
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum From {
@@ -77,7 +49,7 @@ pub struct ConvertArgs {
     pub input: String,
     /// Output format
     #[arg(long, value_enum)]
-    pub to: To,
+    pub to: OutFormat,
     /// Input format
     #[arg(long, value_enum, default_value_t = From::Auto)]
     pub from: From,
@@ -283,7 +255,7 @@ pub fn run(
             ),
         ));
     }
-    if args.pskc_password_file.is_some() && args.to != To::Pskc {
+    if args.pskc_password_file.is_some() && args.to != OutFormat::Pskc {
         return Err(CliError::usage(
             "--pskc-password-file",
             "encrypts PSKC output only; add --to pskc",
@@ -364,18 +336,14 @@ pub fn run(
     }
 
     let mut export = match args.to {
-        To::EntraCsv => formats::entra_csv::write(batch.records()),
-        To::GraphJson => formats::graph_json::write(batch.records()),
-        To::Pskc => {
+        OutFormat::Pskc => {
             let pw = out_password.as_ref().map(|p| pskc::PskcPassword {
                 password: p.as_str(),
                 iterations: args.pskc_iterations,
             });
             pskc::write(batch.records(), pw.as_ref())
         }
-        To::Privacyidea => formats::privacyidea::write(batch.records()),
-        To::Otpauth => formats::otpauth_list::write(batch.records()),
-        To::Inventory => formats::inventory::write(batch.records()),
+        to => to.export_format().write(batch.records()),
     }
     .map_err(|e| CliError::failure(e.to_string()))?;
 
@@ -391,7 +359,7 @@ pub fn run(
         let bytes = containers::wrap_output(
             &wrap,
             std::mem::take(&mut export.bytes),
-            args.to.name(),
+            args.to.export_format().name(),
             stderr,
             args.json,
         )?;
@@ -434,7 +402,7 @@ pub fn run(
             SeedFormat::Hex => "hex",
             _ => "base32",
         }),
-        to: args.to.name(),
+        to: args.to.export_format().name(),
         read,
         converted: export.included,
         written: write_it,

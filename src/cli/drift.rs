@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::common::{
-    CliError, CliResult, CodeArgs, FormatArgs, now_or, out, read_secret, warn_if_weak,
+    CliError, CliResult, CodeArgs, FormatArgs, now_or, out, read_seed_and_params, warn_if_weak,
 };
 use crate::otp::{Drift, Generator, default_drift_steps, normalize_code};
 
@@ -43,8 +43,8 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> CliResult {
-    let parsed = read_secret(&args.secret, args.format.format(), stdin)?;
-    let params = args.code_params.resolve(parsed.uri.as_ref())?;
+    let (parsed, params) =
+        read_seed_and_params(&args.secret, &args.format, &args.code_params, stdin)?;
     let code = normalize_code("CODE", &args.code, params.digits()).map_err(CliError::bad_input)?;
     let next = args
         .next_code

@@ -20,7 +20,7 @@ mod serve;
 mod time_sync;
 mod virtual_token;
 
-use std::io::{self, Write};
+use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
 use std::collections::BTreeSet;
@@ -119,6 +119,17 @@ pub fn unknown_env_warnings(names: impl IntoIterator<Item = String>) -> Vec<Stri
         .collect()
 }
 
+/// Runs a command that reads standard input and writes to both outputs.
+fn with_stdio(
+    run: impl FnOnce(&mut dyn BufRead, &mut dyn Write, &mut dyn Write) -> CliResult,
+) -> CliResult {
+    run(
+        &mut io::stdin().lock(),
+        &mut io::stdout(),
+        &mut io::stderr(),
+    )
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     panic::install();
@@ -157,41 +168,16 @@ pub fn main() -> ExitCode {
     // Each command takes the stdio handles it needs for itself. No lock is held across a
     // command: the server logs from many threads, and a held lock would block them.
     let result = match &cli.command {
-        Command::Otp(args) => otp::run(
-            args,
-            &mut io::stdin().lock(),
-            &mut io::stdout(),
-            &mut io::stderr(),
-        ),
+        Command::Otp(args) => with_stdio(|i, o, e| otp::run(args, i, o, e)),
         Command::Seed(args) => seed::run(args, &mut io::stdout()),
-        Command::Convert(args) => convert::run(
-            args,
-            &mut io::stdin().lock(),
-            &mut io::stdout(),
-            &mut io::stderr(),
-        ),
-        Command::Drift(args) => drift::run(
-            args,
-            &mut io::stdin().lock(),
-            &mut io::stdout(),
-            &mut io::stderr(),
-        ),
+        Command::Convert(args) => with_stdio(|i, o, e| convert::run(args, i, o, e)),
+        Command::Drift(args) => with_stdio(|i, o, e| drift::run(args, i, o, e)),
         Command::Healthcheck(args) => healthcheck::run(args),
         Command::Serve(args) => serve::run(args, &mut io::stdout()),
         Command::Readers(args) => readers::run(args, &mut io::stdout()),
         Command::Identify(args) => identify::run(args, &mut io::stdout(), &mut io::stderr()),
-        Command::Burn(args) => burn::run(
-            args,
-            &mut io::stdin().lock(),
-            &mut io::stdout(),
-            &mut io::stderr(),
-        ),
-        Command::TimeSync(args) => time_sync::run(
-            args,
-            &mut io::stdin().lock(),
-            &mut io::stdout(),
-            &mut io::stderr(),
-        ),
+        Command::Burn(args) => with_stdio(|i, o, e| burn::run(args, i, o, e)),
+        Command::TimeSync(args) => with_stdio(|i, o, e| time_sync::run(args, i, o, e)),
         Command::VirtualToken(args) => virtual_token::run(args, &mut io::stdout()),
         Command::Agent(args) => agent::run(args, &mut io::stdout(), &mut io::stderr()),
     };

@@ -6,7 +6,9 @@ use std::io::{BufRead, Write};
 use clap::Args;
 use serde_json::json;
 
-use super::common::{CliResult, CodeArgs, FormatArgs, now_or, out, read_secret, warn_if_weak};
+use super::common::{
+    CliResult, CodeArgs, FormatArgs, now_or, out, read_seed_and_params, warn_if_weak,
+};
 use crate::otp::{Generator, utc_datetime, utc_rfc3339};
 
 #[derive(Args, Debug)]
@@ -35,8 +37,7 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> CliResult {
-    let parsed = read_secret(&args.secret, args.format.format(), stdin)?;
-    let params = args.code.resolve(parsed.uri.as_ref())?;
+    let (parsed, params) = read_seed_and_params(&args.secret, &args.format, &args.code, stdin)?;
     warn_if_weak(&parsed.secret, stderr);
     let generator = Generator::new(&parsed.secret, params);
     let at = now_or(args.at);
