@@ -16,27 +16,18 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use super::common::{CliError, CliResult};
+use super::serve::ListenArgs;
 
 #[derive(Args, Debug)]
 pub struct HealthcheckArgs {
     /// Full URL to check [default: http(s)://<bind>/healthz]
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// The address `serve` binds; a wildcard address is checked on loopback
-    #[arg(
-        long,
-        env = "TOTP_TOOLSET_BIND",
-        default_value = "127.0.0.1:8080",
-        value_name = "ADDR:PORT"
-    )]
-    pub bind: String,
+    #[command(flatten)]
+    pub listen: ListenArgs,
     /// The server uses TLS (set automatically from serve's TLS variables)
     #[arg(long)]
     pub tls: bool,
-    #[arg(long, env = "TOTP_TOOLSET_TLS_CERT", hide = true)]
-    pub tls_cert: Option<String>,
-    #[arg(long, env = "TOTP_TOOLSET_TLS_SELF_SIGNED", hide = true)]
-    pub tls_self_signed: bool,
     /// Give up after this many seconds
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     pub timeout: u64,
@@ -163,11 +154,11 @@ where
 }
 
 pub fn run(args: &HealthcheckArgs) -> CliResult {
-    let tls = args.tls || args.tls_self_signed || args.tls_cert.is_some();
+    let tls = args.tls || args.listen.serves_tls();
     let url = args
         .url
         .clone()
-        .unwrap_or_else(|| url_for_bind(&args.bind, tls));
+        .unwrap_or_else(|| url_for_bind(&args.listen.bind, tls));
     let uri: hyper::Uri = url
         .parse()
         .map_err(|e| CliError::usage("--url", format!("'{url}' is not a URL: {e}")))?;

@@ -51,6 +51,13 @@ pub enum Command {
     /// Find a token's clock drift from the code it shows
     Drift(drift::DriftArgs),
     /// Exit 0 only if a running server answers /healthz (for Docker's HEALTHCHECK)
+    // Only the address shows: the TLS settings are serve's, read here to choose the scheme.
+    #[command(
+        mut_arg("tls_cert", |a| a.hide(true)),
+        mut_arg("tls_key", |a| a.hide(true)),
+        mut_arg("tls_self_signed", |a| a.hide(true)),
+        mut_arg("tls_name", |a| a.hide(true))
+    )]
     Healthcheck(healthcheck::HealthcheckArgs),
     /// Run the web toolset (seed, codes and CSV pages) on a local address
     Serve(serve::ServeArgs),

@@ -23,15 +23,20 @@ use crate::web::{self, AppState, SessionConfig, WebConfig};
 /// How long requests under way may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// Where the server listens and the TLS it speaks itself: `serve` takes them, and
+/// `healthcheck` reads the same flags and variables (hidden there) to probe the right
+/// address and scheme.
 #[derive(Args, Debug)]
-pub struct ServeArgs {
-    /// Address and port to listen on (port 0 picks a free one)
-    #[arg(long, env = "TOTP_TOOLSET_BIND", default_value = "127.0.0.1:8080")]
+pub struct ListenArgs {
+    /// Address and port the server listens on (port 0 picks a free one; healthcheck probes a
+    /// wildcard address on loopback)
+    #[arg(
+        long,
+        env = "TOTP_TOOLSET_BIND",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR:PORT"
+    )]
     pub bind: String,
-    /// Browsers reach the server over HTTPS through a TLS-terminating proxy: send HSTS and
-    /// mark the session cookie Secure (implied by --tls-cert and --tls-self-signed)
-    #[arg(long, env = "TOTP_TOOLSET_TLS")]
-    pub tls: bool,
     /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key
     #[arg(
         long,
@@ -62,6 +67,37 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub tls_name: Vec<String>,
+}
+
+impl ListenArgs {
+    /// True when the server itself speaks TLS.
+    pub fn serves_tls(&self) -> bool {
+        self.tls_cert.is_some() || self.tls_self_signed
+    }
+
+    fn tls_setup(&self, addr: &SocketAddr) -> Result<Option<TlsSetup>, CliError> {
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            return tls::from_files(cert, key)
+                .map(Some)
+                .map_err(CliError::bad_input);
+        }
+        if self.tls_self_signed {
+            return tls::self_signed(tls::names_for_bind(addr, &self.tls_name))
+                .map(Some)
+                .map_err(|e| CliError::failure(e.to_string()));
+        }
+        Ok(None)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub listen: ListenArgs,
+    /// Browsers reach the server over HTTPS through a TLS-terminating proxy: send HSTS and
+    /// mark the session cookie Secure (implied by --tls-cert and --tls-self-signed)
+    #[arg(long, env = "TOTP_TOOLSET_TLS")]
+    pub tls: bool,
     /// The NFC agent that burns tokens, on this machine (see `totp-toolset agent`):
     /// http://127.0.0.1:PORT
     #[arg(long, env = "TOTP_TOOLSET_AGENT_URL", value_name = "URL")]
@@ -149,25 +185,6 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// True when this process itself speaks TLS.
-    pub fn serves_tls(&self) -> bool {
-        self.tls_cert.is_some() || self.tls_self_signed
-    }
-
-    fn tls_setup(&self, addr: &SocketAddr) -> Result<Option<TlsSetup>, CliError> {
-        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
-            return tls::from_files(cert, key)
-                .map(Some)
-                .map_err(CliError::bad_input);
-        }
-        if self.tls_self_signed {
-            return tls::self_signed(tls::names_for_bind(addr, &self.tls_name))
-                .map(Some)
-                .map_err(|e| CliError::failure(e.to_string()));
-        }
-        Ok(None)
-    }
-
     /// The agent client, when `--agent-url` is given (it then needs the shared token).
     fn agent(&self) -> Result<Option<AgentClient>, CliError> {
         let Some(url) = &self.agent_url else {
@@ -234,7 +251,7 @@ impl ServeArgs {
                     .or(self.max_rows)
                     .map_or(crate::tokens::BatchLimit::DEFAULT_MAX, |n| n as usize),
                 max_batch_total: self.max_batch_total as usize,
-                tls: self.tls || self.serves_tls(),
+                tls: self.tls || self.listen.serves_tls(),
             },
             max_body_bytes: self.max_body_bytes as usize,
             max_import_bytes: self.max_import_bytes as usize,
@@ -312,13 +329,13 @@ pub fn run(args: &ServeArgs, stdout: &mut dyn Write) -> CliResult {
         // Checked before binding, so a bad origin never leaves a port half-opened.
         let _ = web::app(AppState::new(config.clone(), crate::clock::system_clock()))
             .map_err(CliError::bad_input)?;
-        let listener = std::net::TcpListener::bind(&args.bind).map_err(|e| {
-            CliError::usage("--bind", format!("cannot listen on {}: {e}", args.bind))
-        })?;
+        let bind = &args.listen.bind;
+        let listener = std::net::TcpListener::bind(bind)
+            .map_err(|e| CliError::usage("--bind", format!("cannot listen on {bind}: {e}")))?;
         let addr = listener
             .local_addr()
             .map_err(|e| CliError::failure(format!("cannot read the bound address: {e}")))?;
-        let tls = args.tls_setup(&addr)?;
+        let tls = args.listen.tls_setup(&addr)?;
         config.allowed_hosts = args.allowed_hosts(addr, tls.as_ref())?;
         let state = AppState::new(config, crate::clock::system_clock());
         let app = web::app(state.clone()).map_err(CliError::bad_input)?;
