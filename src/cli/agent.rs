@@ -46,29 +46,27 @@ pub struct AgentArgs {
     /// Use a simulated Token2 token in memory instead of a reader
     #[arg(long)]
     pub simulate: bool,
+    #[command(flatten)]
+    pub simulated: Simulated,
+}
+
+/// What the simulated token is and does; every one of these flags needs --simulate.
+#[derive(Args, Debug)]
+#[group(multiple = true, requires = "simulate")]
+pub struct Simulated {
     /// Serial number of the simulated token; given several times, a stack of tokens
     /// tapped in that order (each burn that waits for a new card gets the next one)
-    #[arg(
-        long,
-        value_name = "SERIAL",
-        default_value = "8659600000001",
-        requires = "simulate"
-    )]
+    #[arg(long, value_name = "SERIAL", default_value = "8659600000001")]
     pub simulate_serial: Vec<String>,
     /// A stack of simulated tokens from a file, as `virtual-token --stack` reads it: one tap
     /// per line, `SERIAL [lift-mid-write|wrong-key|fido|oath] [restricted]`
-    #[arg(long, value_name = "FILE", requires = "simulate")]
+    #[arg(long, value_name = "FILE")]
     pub simulate_stack: Option<PathBuf>,
     /// Make the simulated token erase its seed on config writes, whatever its serial
-    #[arg(long, requires = "simulate")]
+    #[arg(long)]
     pub simulate_restricted: bool,
     /// Make the simulated card fail: none, no-card, wrong-key, lift-mid-write, fido or oath
-    #[arg(
-        long,
-        value_name = "FAULT",
-        default_value = "none",
-        requires = "simulate"
-    )]
+    #[arg(long, value_name = "FAULT", default_value = "none")]
     pub simulate_fault: SimulatedFault,
 }
 
@@ -78,13 +76,15 @@ fn simulated_stack(args: &AgentArgs) -> Result<Option<Vec<StackTap>>, CliError> 
     if !args.simulate {
         return Ok(None);
     }
-    if args.simulate_stack.is_some() && args.simulate_fault != SimulatedFault::None {
+    if args.simulated.simulate_stack.is_some()
+        && args.simulated.simulate_fault != SimulatedFault::None
+    {
         return Err(CliError::usage(
             "--simulate-fault",
             "a stack says how each tap behaves (lift-mid-write, wrong-key, fido, oath on its line); drop --simulate-fault",
         ));
     }
-    let mut taps = if let Some(path) = &args.simulate_stack {
+    let mut taps = if let Some(path) = &args.simulated.simulate_stack {
         let text = std::fs::read_to_string(path).map_err(|e| {
             CliError::usage(
                 "--simulate-stack",
@@ -92,9 +92,9 @@ fn simulated_stack(args: &AgentArgs) -> Result<Option<Vec<StackTap>>, CliError> 
             )
         })?;
         parse_stack(&text).map_err(|e| CliError::usage("--simulate-stack", e))?
-    } else if args.simulate_serial.len() > 1 {
+    } else if args.simulated.simulate_serial.len() > 1 {
         let mut taps = Vec::new();
-        for serial in &args.simulate_serial {
+        for serial in &args.simulated.simulate_serial {
             check_serial(serial).map_err(|e| CliError::usage("--simulate-serial", e))?;
             taps.push(StackTap {
                 serial: serial.clone(),
@@ -107,7 +107,7 @@ fn simulated_stack(args: &AgentArgs) -> Result<Option<Vec<StackTap>>, CliError> 
         return Ok(None);
     };
     for tap in &mut taps {
-        tap.restricted |= args.simulate_restricted;
+        tap.restricted |= args.simulated.simulate_restricted;
     }
     Ok(Some(taps))
 }
@@ -131,12 +131,16 @@ pub fn run(args: &AgentArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     let device = if let Some(taps) = simulated_stack(args)? {
         Device::simulated_stack(taps, clock.clone())
     } else if args.simulate {
-        let serial = args.simulate_serial.first().map_or("", String::as_str);
+        let serial = args
+            .simulated
+            .simulate_serial
+            .first()
+            .map_or("", String::as_str);
         check_serial(serial).map_err(|e| CliError::usage("--simulate-serial", e))?;
         Device::simulated(
             serial,
-            args.simulate_restricted,
-            args.simulate_fault,
+            args.simulated.simulate_restricted,
+            args.simulated.simulate_fault,
             clock.clone(),
         )
     } else {
