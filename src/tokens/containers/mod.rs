@@ -35,7 +35,8 @@ pub const MIN_PASSPHRASE_CHARS: usize = 12;
 /// OpenPGP message, and a `.gpg` file may be plain text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Container {
-    /// An OpenPGP message; `armored` when it is the `-----BEGIN PGP MESSAGE-----` text form.
+    /// An OpenPGP message; `armored` when it is the `-----BEGIN PGP MESSAGE-----` text form
+    /// (or a clear-signed text, `-----BEGIN PGP SIGNED MESSAGE-----`).
     OpenPgp { armored: bool },
     /// A ZIP archive (possibly with password-protected entries).
     Zip,
@@ -56,6 +57,8 @@ impl Container {
 }
 
 const ARMOR_BEGIN: &[u8] = b"-----BEGIN PGP MESSAGE-----";
+/// A clear-signed text (RFC 9580 §7): readable, with the signature after it.
+pub(crate) const CLEARTEXT_BEGIN: &[u8] = b"-----BEGIN PGP SIGNED MESSAGE-----";
 
 /// Recognises a container from its bytes, whatever the file is called.
 ///
@@ -70,7 +73,7 @@ pub fn detect(bytes: &[u8]) -> Container {
         .unwrap_or(text.len());
     if text
         .get(start..)
-        .is_some_and(|t| t.starts_with(ARMOR_BEGIN))
+        .is_some_and(|t| t.starts_with(ARMOR_BEGIN) || t.starts_with(CLEARTEXT_BEGIN))
     {
         return Container::OpenPgp { armored: true };
     }

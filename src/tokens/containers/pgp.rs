@@ -13,8 +13,8 @@ use std::fmt;
 use std::io::Read;
 
 use ::pgp::composed::{
-    ArmorOptions, DecryptionOptions, Deserializable, Edata, Esk, Message, MessageBuilder,
-    SignedPublicKey, SignedSecretKey, TheRing, decrypt_session_key_with_password,
+    ArmorOptions, CleartextSignedMessage, DecryptionOptions, Deserializable, Edata, Esk, Message,
+    MessageBuilder, SignedPublicKey, SignedSecretKey, TheRing, decrypt_session_key_with_password,
 };
 use ::pgp::crypto::sym::SymmetricKeyAlgorithm;
 use ::pgp::errors::Error as PgpError;
@@ -221,6 +221,9 @@ pub fn open_pgp(
         super::detect(message),
         super::Container::OpenPgp { armored: true }
     );
+    if armored && starts_clear_signed(message) {
+        return open_clear_signed(message, signer);
+    }
     let msg = if armored {
         Message::from_armor(message).map(|(m, _)| m)
     } else {
@@ -445,8 +448,28 @@ fn signature_status(
     };
     let count = reader.num_signatures();
     let signatures: Vec<&Signature> = (0..count).filter_map(|i| reader.signature(i)).collect();
+    verdict(&signatures, signer, |key| {
+        (0..count).any(|i| {
+            msg.verify_nested_explicit(i, &key.key).is_ok()
+                || key
+                    .key
+                    .public_subkeys
+                    .iter()
+                    .any(|sub| msg.verify_nested_explicit(i, sub).is_ok())
+        })
+    })
+}
+
+/// What the signatures on a message say: who signed it (not verified without `signer`),
+/// verified when `good` finds a good signature by `signer` (or one of its subkeys), else
+/// which way it failed.
+fn verdict(
+    signatures: &[&Signature],
+    signer: Option<&PgpPublicKey>,
+    good: impl FnOnce(&PgpPublicKey) -> bool,
+) -> Result<SignatureStatus, ContainerError> {
     let mut signers: Vec<[u8; 8]> = Vec::new();
-    for sig in &signatures {
+    for sig in signatures {
         for id in sig.issuer_key_id() {
             let id = key_id_bytes(id);
             if !signers.contains(&id) {
@@ -459,18 +482,10 @@ fn signature_status(
             signers: signers.iter().map(|id| hex_upper(id)).collect(),
         });
     };
-    for i in 0..count {
-        let good = msg.verify_nested_explicit(i, &signer.key).is_ok()
-            || signer
-                .key
-                .public_subkeys
-                .iter()
-                .any(|sub| msg.verify_nested_explicit(i, sub).is_ok());
-        if good {
-            return Ok(SignatureStatus::Verified {
-                fingerprint: signer.fingerprint(),
-            });
-        }
+    if good(signer) {
+        return Ok(SignatureStatus::Verified {
+            fingerprint: signer.fingerprint(),
+        });
     }
     let ours = signer.key_ids();
     let by_given_key = signers.iter().any(|id| ours.contains(id))
@@ -489,6 +504,49 @@ fn signature_status(
             given: signer.fingerprint(),
         })
     }
+}
+
+fn starts_clear_signed(message: &[u8]) -> bool {
+    let text = message.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(message);
+    text.trim_ascii_start().starts_with(super::CLEARTEXT_BEGIN)
+}
+
+/// A clear-signed text: not encrypted, so the text is what was read (dash-escaping undone,
+/// lines ending in CRLF as signed, trailing spaces dropped as the signature ignores them); the signature is judged as a message's is. rPGP keeps its
+/// own copy of the text, which is dropped unwiped: it was readable in the file as uploaded.
+fn open_clear_signed(
+    message: &[u8],
+    signer: Option<&PgpPublicKey>,
+) -> Result<PgpOpened, ContainerError> {
+    let (msg, _) = CleartextSignedMessage::from_armor(message).map_err(|e| corrupted_from(&e))?;
+    let signatures: Vec<&Signature> = msg.signatures().iter().collect();
+    let signature = verdict(&signatures, signer, |key| {
+        msg.verify(&key.key).is_ok()
+            || key
+                .key
+                .public_subkeys
+                .iter()
+                .any(|sub| msg.verify(sub).is_ok())
+    })?;
+    let text = Zeroizing::new(msg.signed_text());
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(text.len() + 2));
+    plaintext.extend_from_slice(text.as_bytes());
+    // The line break before the signature is framing, not signed text (RFC 9580 §7.1); the
+    // text's last line ended with one all the same, as `gpg -d` gives it back.
+    if !plaintext.is_empty() {
+        plaintext.extend_from_slice(b"\r\n");
+    }
+    if plaintext.len() > MAX_PLAINTEXT_BYTES {
+        return Err(ContainerError::TooLarge {
+            limit: MAX_PLAINTEXT_BYTES,
+        });
+    }
+    Ok(PgpOpened {
+        plaintext,
+        file_name: None,
+        encrypted: false,
+        signature,
+    })
 }
 
 /// For a symmetric message that failed after decryption: a wrong passphrase when the check

@@ -228,23 +228,6 @@ pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
 }
 
 impl Browser {
-    /// A `multipart/form-data` POST as a browser sends it from one of our own pages.
-    pub async fn post_multipart(
-        &mut self,
-        path: &str,
-        parts: &[(&str, Option<&str>, &[u8])],
-    ) -> Resp {
-        let (content_type, body) = multipart(parts);
-        let req = Request::post(path)
-            .header(header::HOST, "localhost")
-            .header("sec-fetch-site", "same-origin")
-            .header("origin", "http://localhost")
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Body::from(body))
-            .unwrap();
-        self.send(req).await
-    }
-
     pub async fn send(&mut self, mut request: Request<Body>) -> Resp {
         if let Some(c) = &self.cookie {
             request
