@@ -148,6 +148,15 @@ pub async fn read_multipart(
     Ok(parts)
 }
 
+/// A number picked from a fixed list (a select's value), or `None` for anything else.
+pub fn choice(typed: &str, allowed: &[usize]) -> Option<usize> {
+    typed
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| allowed.contains(n))
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Errors(Vec<(&'static str, String)>);
 

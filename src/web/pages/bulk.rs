@@ -25,7 +25,7 @@ use crate::tokens::{Source, TokenRecord, parse_user_list};
 use crate::web::AppError;
 use crate::web::bulk_run::{BulkRun, BulkSettings, ClockReading, Outcome, StepPlan, TapResult};
 use crate::web::extract::CurrentSession;
-use crate::web::form::{Errors, Form};
+use crate::web::form::{Errors, Form, choice};
 use crate::web::session::Session;
 use crate::web::views::bulk_panel::{BulkPanel, StartFormView, panel, step_wait, unassigned_users};
 use crate::web::views::{Layout, layout};
@@ -156,12 +156,7 @@ fn read_start(
             format!("Display timeout: choose {}.", DisplayTimeout::CHOICES),
         );
     }
-    let seed_bytes = form
-        .seed_bytes
-        .trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| SEED_SIZES.contains(n));
+    let seed_bytes = choice(&form.seed_bytes, &SEED_SIZES);
     if seed_bytes.is_none() {
         errors.push(
             "seed_bytes",

@@ -16,7 +16,7 @@ use crate::otp::{
 };
 use crate::web::AppError;
 use crate::web::extract::CurrentSession;
-use crate::web::form::{Errors, Form};
+use crate::web::form::{Errors, Form, choice};
 use crate::web::session::CurrentToken;
 use crate::web::views::burn_panel::{self, BurnPanel};
 use crate::web::views::seed::{GenView, ImportView, LabelView, ParamsView, SeedPage, seed_page};
@@ -177,12 +177,7 @@ pub async fn view_seed_post(
     Form(form): Form<GenerateForm>,
 ) -> Result<Response, AppError> {
     let mut errors = Errors::default();
-    let size = form
-        .size
-        .trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| GENERATE_SIZES.contains(n));
+    let size = choice(&form.size, &GENERATE_SIZES);
     if size.is_none() {
         errors.push("size", "Size: choose 10, 20, 32 or 64 bytes");
     }
