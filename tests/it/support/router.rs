@@ -163,6 +163,15 @@ impl Resp {
     }
 }
 
+/// A form [`Browser::post_each_bad_field`] saw refused: the field, its bad value, the whole
+/// form as sent and the answer.
+pub struct Refused<'a> {
+    pub field: &'a str,
+    pub value: &'a str,
+    pub form: Vec<(&'a str, &'a str)>,
+    pub answer: Resp,
+}
+
 /// The form `fields` with `field`'s value replaced by `value`.
 pub fn with_field<'a>(
     fields: &[(&'a str, &'a str)],
@@ -306,6 +315,33 @@ impl Browser {
             .body(Body::from(body))
             .unwrap();
         self.send(req).await
+    }
+
+    /// Posts the form `good` to `path` once for each `(field, bad value, words)`, with that
+    /// field's value replaced: each is refused (422) with a message containing `words` beside
+    /// the field `{form}-{field}`. Returns them case by case, for the checks a page adds.
+    pub async fn post_each_bad_field<'a>(
+        &mut self,
+        path: &str,
+        good: &[(&'a str, &'a str)],
+        form: &str,
+        cases: &[(&'a str, &'a str, &str)],
+    ) -> Vec<Refused<'a>> {
+        let mut answers = Vec::new();
+        for &(field, value, words) in cases {
+            let fields = with_field(good, field, value);
+            let r = self.post(path, &fields).await;
+            let what = format!("{field}={value:?}");
+            let id = format!("{form}-{field}");
+            r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, &id, words, &what);
+            answers.push(Refused {
+                field,
+                value,
+                form: fields,
+                answer: r,
+            });
+        }
+        answers
     }
 
     /// Posts the generate form (confirming the replacement) and returns the answer.
