@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use totp_toolset::otp::{Drift, Generator, Params, Secret, SeedFormat};
 
 use crate::support::html::{element_text, input_value, unescape};
-use crate::support::router::{RFC_SEED, RFC_SEED_HEX, T0, TestApp, import_fields, with_field};
+use crate::support::router::{
+    RFC_SEED, RFC_SEED_HEX, T0, TestApp, generate_fields, import_fields, with_field,
+};
 
 #[tokio::test]
 async fn first_visit_gets_a_fresh_random_seed() {
@@ -156,15 +158,21 @@ async fn generate_asks_before_replacing_a_seed_not_in_the_csv() {
 #[tokio::test]
 async fn generate_rejects_each_bad_field() {
     let mut b = TestApp::new().session().await;
-    let good = [
-        ("size", "20"),
-        ("algorithm", "sha1"),
-        ("digits", "6"),
-        ("period", "30"),
-        ("confirm_replace", "yes"),
-    ];
-    b.post_each_bad_field("/seed", &good, "gen", &BAD_GENERATES)
-        .await;
+    let good = generate_fields("20", "sha1", "6", "30");
+    b.post_each_bad_field(
+        "/seed",
+        &good,
+        "gen",
+        &[
+            ("size", "11", "10, 20, 32 or 64"),
+            ("size", "", "10, 20, 32 or 64"),
+            ("algorithm", "md5", "not supported"),
+            ("digits", "7", "6 or 8"),
+            ("period", "0", "1 to 3600"),
+            ("period", "abc", "1 to 3600"),
+        ],
+    )
+    .await;
     // The bad period is shown back as typed.
     let r = b.post("/seed", &with_field(&good, "period", "abc")).await;
     assert_eq!(input_value(&r.text(), "gen-period").unwrap(), "abc");
@@ -405,14 +413,4 @@ const BAD_IMPORTS: [(&str, &str, &str); 9] = [
     ("digits", "7", "digits must be 6 or 8"),
     ("period", "0", "period must be"),
     ("algorithm", "md5", "not supported"),
-];
-
-/// Generate forms refused: (field, bad value, words of its message).
-const BAD_GENERATES: [(&str, &str, &str); 6] = [
-    ("size", "11", "10, 20, 32 or 64"),
-    ("size", "", "10, 20, 32 or 64"),
-    ("algorithm", "md5", "not supported"),
-    ("digits", "7", "6 or 8"),
-    ("period", "0", "1 to 3600"),
-    ("period", "abc", "1 to 3600"),
 ];

@@ -197,6 +197,23 @@ pub fn import_fields(seed: &str) -> [(&str, &str); 6] {
     ]
 }
 
+/// The generate form for a seed of `size` bytes, confirming the replacement of the current
+/// token.
+pub fn generate_fields<'a>(
+    size: &'a str,
+    algorithm: &'a str,
+    digits: &'a str,
+    period: &'a str,
+) -> [(&'static str, &'a str); 5] {
+    [
+        ("size", size),
+        ("algorithm", algorithm),
+        ("digits", digits),
+        ("period", period),
+        ("confirm_replace", "yes"),
+    ]
+}
+
 pub fn form_body(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
@@ -352,17 +369,8 @@ impl Browser {
         digits: &str,
         period: &str,
     ) -> Resp {
-        self.post(
-            "/seed",
-            &[
-                ("size", size),
-                ("algorithm", algorithm),
-                ("digits", digits),
-                ("period", period),
-                ("confirm_replace", "yes"),
-            ],
-        )
-        .await
+        self.post("/seed", &generate_fields(size, algorithm, digits, period))
+            .await
     }
 
     /// Posts the import form for `seed` (base32, hex or URI) as SHA-1/6/30, confirming the
