@@ -1,6 +1,7 @@
 //! Vendor and Entra CSV files: every variant Excel and vendors produce reads to the same
 //! tokens, each bad line is refused with its line number, and Entra's CSV is byte-exact.
 
+use crate::support;
 use totp_toolset::otp::{Algorithm, Params, Secret, SeedFormat};
 use totp_toolset::tokens::formats::{self, Format, ReadOptions, entra_csv, vendor_csv};
 use totp_toolset::tokens::{Batch, Source, TokenRecord};
@@ -17,6 +18,13 @@ fn read(text: &[u8]) -> formats::Import {
 fn read_all(text: &[u8]) -> formats::Import {
     let import = read(text);
     assert!(import.refused.is_empty(), "{:?}", import.refused);
+    import
+}
+
+/// The file read with every line taken, its seeds read as `encoding`.
+fn read_all_as(text: &str, encoding: SeedFormat) -> formats::Import {
+    let import = read_all(text.as_bytes());
+    assert_eq!(import.secret_encoding, Some(encoding));
     import
 }
 
@@ -37,8 +45,7 @@ fn token2_style_file_bom_semicolon_quoted_timeinterval_hex_trailing_separator() 
     let text = format!(
         "\u{feff}Serial Number;Secret Key;TimeInterval;Manufacturer;Model;\r\n\"00123\";\"{RFC_HEX}\";30;Token2;\"C202\";\r\n00124;{HEX2};60;Token2;C202;\r\n"
     );
-    let import = read_all(text.as_bytes());
-    assert_eq!(import.secret_encoding, Some(SeedFormat::Hex));
+    let import = read_all_as(&text, SeedFormat::Hex);
     assert_eq!(serials(&import), ["00123", "00124"], "leading zeros kept");
     assert_eq!(hex_of(&import, 0), RFC_HEX);
     assert_eq!(hex_of(&import, 1), HEX2);
@@ -57,8 +64,7 @@ fn entra_file_with_upn_lf_and_spaces_in_header_names() {
     let text = format!(
         "UPN , serial number,SECRET KEY,time interval,manufacturer,model\nalice@contoso.com,1,{RFC_B32},30,Token2,C202\n"
     );
-    let import = read_all(text.as_bytes());
-    assert_eq!(import.secret_encoding, Some(SeedFormat::Base32));
+    let import = read_all_as(&text, SeedFormat::Base32);
     assert_eq!(
         import.candidates[0].record.upn.as_deref(),
         Some("alice@contoso.com")
@@ -225,16 +231,16 @@ fn duplicates_within_the_file_and_against_the_batch_are_refused_lines() {
 
 #[test]
 fn whole_file_problems_are_errors() {
-    for (bytes, needle) in [
-        (&b""[..], "empty"),
-        (b"serial,upn\n1,a@b.cd\n", "secret"),
-        (b"serial,secret\n", "no token rows"),
-        (b"serial,secret\n1,\xff\xfe\n", "UTF-8"),
-        (b"serial,secret,seed\n1,A,B\n", "twice"),
-    ] {
-        let err = vendor_csv::read(bytes, &ReadOptions::default()).unwrap_err();
-        assert!(err.0.contains(needle), "{needle}: {err}");
-    }
+    support::assert_files_refused(
+        vendor_csv::read,
+        &[
+            (b"", "empty"),
+            (b"serial,upn\n1,a@b.cd\n", "secret"),
+            (b"serial,secret\n", "no token rows"),
+            (b"serial,secret\n1,\xff\xfe\n", "UTF-8"),
+            (b"serial,secret,seed\n1,A,B\n", "twice"),
+        ],
+    );
 }
 
 fn golden_records() -> Vec<TokenRecord> {

@@ -359,24 +359,25 @@ fn bulk_burn_refuses_bad_requests_before_any_reader_and_never_overwrites() {
     assert!(!std::path::Path::new(fresh).exists());
 }
 
+/// `burn --bulk` of `count` tokens into `out` that gives up at once: no reader is ever there.
+fn bulk_burn_without_reader(
+    count: u32,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let count = count.to_string();
+    let mut args = vec!["burn", "--bulk", "--count", &count, "--wait", "0"];
+    args.extend_from_slice(extra);
+    args.extend(["--out", out.to_str().unwrap()]);
+    support::run(&args, None)
+}
+
 #[test]
 fn bulk_burn_with_no_reader_creates_its_file_0600_and_exits_1() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rows.csv");
-    let o = support::run(
-        &[
-            "burn",
-            "--bulk",
-            "--count",
-            "2",
-            "--wait",
-            "0",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
+    let o = bulk_burn_without_reader(2, &out, &[]);
     let err = support::stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("0 of 2"), "{err}");
@@ -531,21 +532,7 @@ fn bulk_burn_with_encrypt_to_never_writes_the_file_in_clear_and_gpg_opens_it() {
     let dir = tempfile::tempdir().unwrap();
     let (home, key_path) = gpg_key(dir.path());
     let out = dir.path().join("rows.csv.asc");
-    let o = support::run(
-        &[
-            "burn",
-            "--bulk",
-            "--count",
-            "1",
-            "--wait",
-            "0",
-            "--encrypt-to",
-            key_path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        None,
-    );
+    let o = bulk_burn_without_reader(1, &out, &["--encrypt-to", key_path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", support::stderr(&o));
     let stored = std::fs::read_to_string(&out).unwrap();
     assert!(

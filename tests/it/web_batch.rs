@@ -7,7 +7,7 @@
 use axum::http::StatusCode;
 use totp_toolset::web::{SessionConfig, WebConfig};
 
-use crate::support::html::{field_error, unescape};
+use crate::support::html::unescape;
 use crate::support::router::{Browser, RFC_SEED, RFC_SEED_HEX, Resp, TestApp};
 
 /// A seed of 20 bytes, all `n`, in hex and base32.
@@ -19,8 +19,42 @@ fn seed(n: u8) -> (String, String) {
     )
 }
 
+/// A server that holds at most `max_batch` tokens a session, `max_batch_total` in all.
+fn capped(max_batch: usize, max_batch_total: usize) -> TestApp {
+    TestApp::with_sessions(SessionConfig {
+        max_batch,
+        max_batch_total,
+        ..SessionConfig::default()
+    })
+}
+
+/// A browser that has opened the batch page, so it holds a session.
+async fn on_batch_page(server: &TestApp) -> Browser {
+    let mut b = server.browser();
+    b.get("/csv").await;
+    b
+}
+
 async fn upload_parts(b: &mut Browser, parts: &[(&str, Option<&str>, &[u8])]) -> Resp {
     b.post_multipart("/csv/import", parts).await
+}
+
+/// Uploads `file`, a PSKC file encrypted with `password`.
+async fn upload_pskc(b: &mut Browser, file: &[u8], password: &str) -> Resp {
+    let parts = [
+        ("file", Some("enc.pskc"), file),
+        ("password", None, password.as_bytes()),
+    ];
+    upload_parts(b, &parts).await
+}
+
+/// A browser whose batch page previews [`vendor_file`], not added to the batch yet.
+async fn vendor_file_previewed(server: &TestApp) -> Browser {
+    let mut b = on_batch_page(server).await;
+    let r = upload(&mut b, "token2.csv", &vendor_file()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.location().as_deref(), Some("/csv#import-preview"));
+    b
 }
 
 /// Uploads `file` as the import form's file, format detected.
@@ -37,6 +71,35 @@ async fn upload(b: &mut Browser, name: &str, file: &[u8]) -> Resp {
         ],
     )
     .await
+}
+
+/// Pastes `users` (one UPN a line, or `serial,upn` pairs) into the assign form.
+async fn paste_users(b: &mut Browser, users: &str) -> Resp {
+    b.post("/csv/users", &[("users", users)]).await
+}
+
+/// Sets (or, empty, clears) the user of the token `serial` on the first page.
+async fn set_upn(b: &mut Browser, serial: &str, upn: &str) -> Resp {
+    b.post(
+        "/csv/upn",
+        &[("serial", serial), ("upn", upn), ("page", "1")],
+    )
+    .await
+}
+
+/// Moves the user of token `from` to token `to`.
+async fn move_user(b: &mut Browser, from: &str, to: &str) -> Resp {
+    b.post("/csv/move", &[("from", from), ("to", to)]).await
+}
+
+/// The batch page as the browser is shown it now, unescaped, after checking it says each
+/// of `says`.
+async fn batch_page_says(b: &mut Browser, says: &[&str]) -> String {
+    let page = unescape(&b.get("/csv").await.text());
+    for words in says {
+        assert!(page.contains(words), "{words}: {page}");
+    }
+    page
 }
 
 /// A Token2-style seed file: BOM, `;`, CRLF, hex secrets, no upn column, leading zeros,
@@ -79,21 +142,14 @@ fn assert_no_seed(text: &str) {
 
 /// Imports the vendor file, adds it, and assigns three users by pasted list.
 async fn assigned_batch(server: &TestApp) -> Browser {
-    let mut b = server.browser();
-    b.get("/csv").await;
-    let r = upload(&mut b, "token2.csv", &vendor_file()).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let mut b = vendor_file_previewed(server).await;
     let r = b.post("/csv/import/add", &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let r = b
-        .post(
-            "/csv/users",
-            &[(
-                "users",
-                "alice@contoso.com\nbob@contoso.com\ncarol@contoso.com\n",
-            )],
-        )
-        .await;
+    let r = paste_users(
+        &mut b,
+        "alice@contoso.com\nbob@contoso.com\ncarol@contoso.com\n",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = b.post("/csv/users/apply", &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -103,11 +159,7 @@ async fn assigned_batch(server: &TestApp) -> Browser {
 #[tokio::test]
 async fn a_vendor_file_is_previewed_with_its_refused_lines_then_added() {
     let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/csv").await;
-    let r = upload(&mut b, "token2.csv", &vendor_file()).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    assert_eq!(r.location().as_deref(), Some("/csv#import-preview"));
+    let mut b = vendor_file_previewed(&server).await;
     // Nothing joined yet.
     assert!(records(&server, &b).is_empty());
     let html = b.get("/csv").await.text();
@@ -162,9 +214,7 @@ async fn a_vendor_file_is_previewed_with_its_refused_lines_then_added() {
 
     // The same file again: every line is now a duplicate of the batch, nothing to add.
     upload(&mut b, "token2.csv", &vendor_file()).await;
-    let html = unescape(&b.get("/csv").await.text());
-    assert!(html.contains("0 tokens ready"), "{html}");
-    assert!(html.contains("is already in the batch"));
+    let html = batch_page_says(&mut b, &["0 tokens ready", "is already in the batch"]).await;
     assert!(!html.contains("action=\"/csv/import/add\""));
     assert_no_seed(&html);
     let r = b.post("/csv/import/discard", &[]).await;
@@ -180,8 +230,7 @@ async fn a_vendor_file_is_previewed_with_its_refused_lines_then_added() {
 #[tokio::test]
 async fn pasted_text_imports_like_a_file_and_bad_forms_are_named() {
     let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/csv").await;
+    let mut b = on_batch_page(&server).await;
     let (_, b32) = seed(7);
     let uri =
         format!("otpauth://totp/Token2:alice%40contoso.com?secret={b32}&serial=77&model=C202");
@@ -215,15 +264,8 @@ async fn pasted_text_imports_like_a_file_and_bad_forms_are_named() {
         ],
     )
     .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text();
-    assert!(
-        field_error(&html, "import-from")
-            .unwrap()
-            .contains("not one of auto")
-    );
-    assert!(field_error(&html, "import-psk").unwrap().contains("hex"));
-    assert!(html.contains("aria-describedby=\"import-psk-error\""));
+    r.assert_field_error("import-from", "not one of auto");
+    r.assert_field_error("import-psk", "hex");
     // A file we cannot read at all: the whole file is refused, with why.
     let r = upload(&mut b, "notes.txt", b"hello\nworld\n").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -232,41 +274,35 @@ async fn pasted_text_imports_like_a_file_and_bad_forms_are_named() {
     let r = b.post("/csv/import", &[("text", "x")]).await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // The preview of the otpauth line is still there.
-    assert!(b.get("/csv").await.text().contains("1 token ready"));
+    batch_page_says(&mut b, &["1 token ready"]).await;
 }
 
 #[tokio::test]
 async fn users_are_assigned_from_a_pasted_list_through_a_preview() {
     let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/csv").await;
-    upload(&mut b, "token2.csv", &vendor_file()).await;
+    let mut b = vendor_file_previewed(&server).await;
     b.post("/csv/import/add", &[]).await;
 
-    let r = b
-        .post(
-            "/csv/users",
-            &[(
-                "users",
-                "alice@contoso.com\nnot-a-upn\nbob@contoso.com\ncarol@contoso.com\ndave@contoso.com\n",
-            )],
-        )
-        .await;
+    let r = paste_users(
+        &mut b,
+        "alice@contoso.com\nnot-a-upn\nbob@contoso.com\ncarol@contoso.com\ndave@contoso.com\n",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location().as_deref(), Some("/csv#assign-preview"));
     // Previewed only.
     assert!(records(&server, &b).iter().all(|r| r.3.is_none()));
-    let html = unescape(&b.get("/csv").await.text());
-    assert!(
-        html.contains("3 assignments ready, 2 lines refused"),
-        "{html}"
-    );
-    assert!(html.contains("<tr><td>00012345</td><td>alice@contoso.com</td></tr>"));
-    assert!(html.contains("<tr><td>00012349</td><td>carol@contoso.com</td></tr>"));
-    assert!(html.contains("<tr><td>2</td><td>upn</td>"));
-    assert!(html.contains(
-        "<tr><td>5</td><td>upn</td><td>no unassigned token is left for dave@contoso.com"
-    ));
+    let html = batch_page_says(
+        &mut b,
+        &[
+            "3 assignments ready, 2 lines refused",
+            "<tr><td>00012345</td><td>alice@contoso.com</td></tr>",
+            "<tr><td>00012349</td><td>carol@contoso.com</td></tr>",
+            "<tr><td>2</td><td>upn</td>",
+            "<tr><td>5</td><td>upn</td><td>no unassigned token is left for dave@contoso.com",
+        ],
+    )
+    .await;
     // The pasted list stays in its box.
     assert!(html.contains("not-a-upn"));
 
@@ -285,35 +321,27 @@ async fn users_are_assigned_from_a_pasted_list_through_a_preview() {
     assert!(html.contains("Assigned 3 users. 2 lines were refused"));
 
     // serial,upn pairs: by serial; an unknown serial is a refused line.
-    b.post(
-        "/csv/users",
-        &[(
-            "users",
-            "serial,upn\n00012346,erin@contoso.com\n99999,frank@contoso.com\n",
-        )],
+    paste_users(
+        &mut b,
+        "serial,upn\n00012346,erin@contoso.com\n99999,frank@contoso.com\n",
     )
     .await;
-    let html = unescape(&b.get("/csv").await.text());
-    assert!(
-        html.contains("1 assignment ready, 1 line refused"),
-        "{html}"
-    );
-    assert!(html.contains("99999 is not in the batch"));
+    batch_page_says(
+        &mut b,
+        &[
+            "1 assignment ready, 1 line refused",
+            "99999 is not in the batch",
+        ],
+    )
+    .await;
     b.post("/csv/users/apply", &[]).await;
     assert_eq!(
         records(&server, &b)[1].3.as_deref(),
         Some("erin@contoso.com")
     );
     // An empty list is refused beside its box.
-    let r = b.post("/csv/users", &[("users", "  \n")]).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text();
-    assert!(
-        field_error(&html, "assign-users")
-            .unwrap()
-            .contains("is empty")
-    );
-    assert!(html.contains("aria-describedby=\"assign-users-error\""));
+    let r = paste_users(&mut b, "  \n").await;
+    r.assert_field_error("assign-users", "is empty");
 }
 
 #[tokio::test]
@@ -328,72 +356,39 @@ async fn a_upn_is_edited_cleared_and_moved() {
     assert!(html.contains("<label for=\"upn-1\">User of serial 00012346 (empty: no user)</label>"));
     assert!(html.contains("id=\"upn-1\" name=\"upn\" value=\"bob@contoso.com\""));
     // Clear bob's token: it has no user now.
-    let r = b
-        .post(
-            "/csv/upn",
-            &[("serial", "00012346"), ("upn", ""), ("page", "1")],
-        )
-        .await;
+    let r = set_upn(&mut b, "00012346", "").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(records(&server, &b)[1].3, None);
     // A bad UPN is refused beside that row's field, and nothing changes.
-    let r = b
-        .post(
-            "/csv/upn",
-            &[
-                ("serial", "00012345"),
-                ("upn", "alice@contoso,com"),
-                ("page", "1"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text();
-    assert!(field_error(&html, "upn-0").unwrap().starts_with("User: "));
-    assert!(html.contains("aria-describedby=\"upn-0-error\""));
+    let r = set_upn(&mut b, "00012345", "alice@contoso,com").await;
+    let message = r.assert_field_error("upn-0", "User: ");
+    assert!(message.starts_with("User: "), "{message}");
     assert_eq!(
         records(&server, &b)[0].3.as_deref(),
         Some("alice@contoso.com")
     );
     // Alice's token is reused for her replacement token: move her to the free one.
-    let r = b
-        .post("/csv/move", &[("from", "00012345"), ("to", "00012346")])
-        .await;
+    let r = move_user(&mut b, "00012345", "00012346").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let got = records(&server, &b);
     assert_eq!(got[0].3, None);
     assert_eq!(got[1].3.as_deref(), Some("alice@contoso.com"));
-    assert!(
-        b.get("/csv")
-            .await
-            .text()
-            .contains("Moved alice@contoso.com from serial 00012345 to serial 00012346")
-    );
+    batch_page_says(
+        &mut b,
+        &["Moved alice@contoso.com from serial 00012345 to serial 00012346"],
+    )
+    .await;
     // Moving onto a token that has a user, or from an unknown serial, is refused.
-    let r = b
-        .post("/csv/move", &[("from", "00012346"), ("to", "00012349")])
-        .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        unescape(&field_error(&r.text(), "move-to").unwrap())
-            .contains("already belongs to carol@contoso.com")
-    );
-    let r = b
-        .post("/csv/move", &[("from", "42"), ("to", "00012345")])
-        .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        field_error(&r.text(), "move-from")
-            .unwrap()
-            .contains("42 is not in the batch")
-    );
+    let r = move_user(&mut b, "00012346", "00012349").await;
+    r.assert_field_error("move-to", "already belongs to carol@contoso.com");
+    let r = move_user(&mut b, "42", "00012345").await;
+    r.assert_field_error("move-from", "42 is not in the batch");
 }
 
 #[tokio::test]
 async fn more_than_five_tokens_for_one_user_is_a_warning() {
     let server = TestApp::new();
-    let mut b = server.browser();
-    b.get("/csv").await;
+    let mut b = on_batch_page(&server).await;
     let mut file = String::from("serial,secret\n");
     for n in 10..17u8 {
         file.push_str(&format!("{n},{}\n", seed(n).1));
@@ -401,33 +396,18 @@ async fn more_than_five_tokens_for_one_user_is_a_warning() {
     upload(&mut b, "seven.csv", file.as_bytes()).await;
     b.post("/csv/import/add", &[]).await;
     let users = "same@contoso.com\n".repeat(6);
-    b.post("/csv/users", &[("users", &users)]).await;
+    paste_users(&mut b, &users).await;
     let html = b.get("/csv").await.text();
     assert!(
         html.contains("same@contoso.com would hold 6 OATH tokens; Entra allows at most 5"),
         "{html}"
     );
     b.post("/csv/users/apply", &[]).await;
-    assert!(
-        b.get("/csv")
-            .await
-            .text()
-            .contains("Warning: same@contoso.com would hold 6")
-    );
+    batch_page_says(&mut b, &["Warning: same@contoso.com would hold 6"]).await;
     // A seventh by hand: warned again, still done (a token may be moving).
-    let r = b
-        .post(
-            "/csv/upn",
-            &[("serial", "16"), ("upn", "same@contoso.com"), ("page", "1")],
-        )
-        .await;
+    let r = set_upn(&mut b, "16", "same@contoso.com").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(
-        b.get("/csv")
-            .await
-            .text()
-            .contains("would hold 7 OATH tokens")
-    );
+    batch_page_says(&mut b, &["would hold 7 OATH tokens"]).await;
 }
 
 const ENTRA_HEADER: &str = "upn,serial number,secret key,time interval,manufacturer,model\r\n";
@@ -452,11 +432,16 @@ async fn entra_csv_is_byte_exact_and_lists_what_it_leaves_out() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let html = unescape(&b.get("/csv").await.text());
-    assert!(html.contains("Download Entra CSV (3 rows)"));
-    assert!(html.contains("Download Graph JSON (4 devices)"));
-    assert!(html.contains("1 token is left out of Entra's CSV, and why"));
-    assert!(html.contains("Serial 00012350: has no user"));
+    let html = batch_page_says(
+        &mut b,
+        &[
+            "Download Entra CSV (3 rows)",
+            "Download Graph JSON (4 devices)",
+            "1 token is left out of Entra's CSV, and why",
+            "Serial 00012350: has no user",
+        ],
+    )
+    .await;
     // Manufacturer and model stick: the form offers what was typed last.
     assert!(html.contains("id=\"row-model\" name=\"model\" value=\"C202\""));
     assert!(!html.contains("placeholder=\"C202\""));
@@ -481,8 +466,7 @@ async fn entra_csv_is_byte_exact_and_lists_what_it_leaves_out() {
 async fn the_page_says_how_graph_json_is_uploaded() {
     let server = TestApp::new();
     let mut b = server.browser();
-    let html = unescape(&b.get("/csv").await.text());
-    assert!(html.contains("<strong>PATCH</strong>"));
+    let html = batch_page_says(&mut b, &["<strong>PATCH</strong>"]).await;
     assert!(html.contains(
         "Invoke-MgGraphRequest -Method PATCH -Uri \"https://graph.microsoft.com/beta/directory/authenticationMethodDevices/hardwareOathDevices\""
     ));
@@ -511,8 +495,7 @@ async fn every_export_imports_again_to_the_same_batch() {
                 .unwrap()
                 .starts_with("attachment; filename=")
         );
-        let mut fresh = server.browser();
-        fresh.get("/csv").await;
+        let mut fresh = on_batch_page(&server).await;
         let r = upload(&mut fresh, "export", &file.bytes).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}: {}", r.text());
         let preview = fresh.get("/csv").await.text();
@@ -538,39 +521,19 @@ async fn every_export_imports_again_to_the_same_batch() {
     // PSKC with a password: too short is refused beside the field; a good one encrypts,
     // and the file reads back only with it.
     let r = b.post("/csv/export/pskc", &[("password", "short")]).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        field_error(&r.text(), "pskc-password")
-            .unwrap()
-            .contains("at least 8")
-    );
+    r.assert_field_error("pskc-password", "at least 8");
     let r = b
         .post("/csv/export/pskc", &[("password", "correct horse battery")])
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let file = r.bytes;
     assert!(!String::from_utf8_lossy(&file).contains(RFC_SEED));
-    let mut fresh = server.browser();
-    fresh.get("/csv").await;
-    let r = upload_parts(
-        &mut fresh,
-        &[
-            ("file", Some("enc.pskc"), &file),
-            ("password", None, b"wrong password!"),
-        ],
-    )
-    .await;
+    let mut fresh = on_batch_page(&server).await;
+    let r = upload_pskc(&mut fresh, &file, "wrong password!").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unescape(&r.text()).contains("The file was not read"));
     assert_no_seed(&r.text());
-    let r = upload_parts(
-        &mut fresh,
-        &[
-            ("file", Some("enc.pskc"), &file),
-            ("password", None, b"correct horse battery"),
-        ],
-    )
-    .await;
+    let r = upload_pskc(&mut fresh, &file, "correct horse battery").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     fresh.post("/csv/import/add", &[]).await;
     let back = records(&server, &fresh);
@@ -582,42 +545,22 @@ async fn every_export_imports_again_to_the_same_batch() {
 
 #[tokio::test]
 async fn the_per_session_limit_refuses_lines_past_it_and_names_the_setting() {
-    let server = TestApp::with_config(WebConfig {
-        sessions: SessionConfig {
-            max_batch: 2,
-            ..SessionConfig::default()
-        },
-        ..WebConfig::default()
-    });
-    let mut b = server.browser();
-    b.get("/csv").await;
-    upload(&mut b, "token2.csv", &vendor_file()).await;
-    let html = unescape(&b.get("/csv").await.text());
-    assert!(html.contains("2 tokens ready"), "{html}");
-    assert!(html.contains(
-        "<tr><td>7</td><td>line</td><td>the batch is full: it holds at most 2 tokens (setting --max-batch / TOTP_TOOLSET_MAX_BATCH)"
-    ));
+    let server = capped(2, SessionConfig::default().max_batch_total);
+    let mut b = vendor_file_previewed(&server).await;
+    let full = "<tr><td>7</td><td>line</td><td>the batch is full: it holds at most 2 tokens (setting --max-batch / TOTP_TOOLSET_MAX_BATCH)";
+    batch_page_says(&mut b, &["2 tokens ready", full]).await;
     b.post("/csv/import/add", &[]).await;
     assert_eq!(records(&server, &b).len(), 2);
 }
 
 #[tokio::test]
 async fn the_total_limit_across_sessions_is_enforced_by_the_store() {
-    let server = TestApp::with_config(WebConfig {
-        sessions: SessionConfig {
-            max_batch_total: 4,
-            ..SessionConfig::default()
-        },
-        ..WebConfig::default()
-    });
-    let mut a = server.browser();
-    a.get("/csv").await;
-    upload(&mut a, "token2.csv", &vendor_file()).await;
+    let server = capped(SessionConfig::default().max_batch, 4);
+    let mut a = vendor_file_previewed(&server).await;
     a.post("/csv/import/add", &[]).await;
     assert_eq!(server.state.sessions.budget().used(), 3);
 
-    let mut b = server.browser();
-    b.get("/csv").await;
+    let mut b = on_batch_page(&server).await;
     let mut file = String::from("serial,secret\n");
     for n in 20..22u8 {
         file.push_str(&format!("S{n},{}\n", seed(n).1));
@@ -632,7 +575,7 @@ async fn the_total_limit_across_sessions_is_enforced_by_the_store() {
     );
     assert!(records(&server, &b).is_empty());
     // The preview is kept; a single typed token still fits, then no more.
-    assert!(b.get("/csv").await.text().contains("2 tokens ready"));
+    batch_page_says(&mut b, &["2 tokens ready"]).await;
     let row = |serial: &'static str, secret: String| {
         vec![
             ("serial", serial.to_string()),
@@ -673,8 +616,7 @@ async fn the_import_route_takes_large_files_and_every_other_route_keeps_16_kb() 
         max_import_bytes: 2 * 1024 * 1024,
         ..WebConfig::default()
     });
-    let mut b = server.browser();
-    b.get("/csv").await;
+    let mut b = on_batch_page(&server).await;
     // A 2,000-token vendor file, about 100 KB.
     let mut file = String::from("serial number,secret key,time interval,manufacturer,model\n");
     for i in 0..2000u32 {
@@ -689,7 +631,7 @@ async fn the_import_route_takes_large_files_and_every_other_route_keeps_16_kb() 
     assert!(file.len() > 64 * 1024);
     let r = upload(&mut b, "big.csv", file.as_bytes()).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    assert!(b.get("/csv").await.text().contains("2000 tokens ready"));
+    batch_page_says(&mut b, &["2000 tokens ready"]).await;
     b.post("/csv/import/add", &[]).await;
     let html = b.get("/csv").await.text();
     // Paged: 100 tokens on the first page, and a way to the others.

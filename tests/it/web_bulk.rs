@@ -13,7 +13,7 @@ use totp_toolset::otp::Algorithm;
 use totp_toolset::web::WebConfig;
 
 use crate::support::agent::{client, start_stack};
-use crate::support::html::{field_error, unescape};
+use crate::support::html::unescape;
 use crate::support::router::{Browser, Resp, TestApp};
 use crate::support::tools::oathtool_hex;
 
@@ -60,6 +60,7 @@ async fn act(
     b: &mut Browser,
     path: &str,
     fields: &[(&str, &str)],
+    says: &[&str],
     texts: &mut Vec<String>,
 ) -> String {
     let r = b.post(path, fields).await;
@@ -67,12 +68,50 @@ async fn act(
     assert_eq!(r.location().as_deref(), Some("/csv#bulk"));
     let page = b.get("/csv").await.text();
     texts.push(page.clone());
-    unescape(&page)
+    let page = unescape(&page);
+    for words in says {
+        assert!(page.contains(words), "{words}: {page}");
+    }
+    page
 }
 
-/// One step without JavaScript.
-async fn step(b: &mut Browser, texts: &mut Vec<String>) -> String {
-    act(b, "/csv/bulk/step", &[], texts).await
+/// One step without JavaScript; the page then says each of `says`.
+async fn step(b: &mut Browser, says: &[&str], texts: &mut Vec<String>) -> String {
+    act(b, "/csv/bulk/step", &[], says, texts).await
+}
+
+/// Row `i`'s token burned again with the `reburn` button of the form at `path` (the
+/// tapped-twice question or the clock panel): the page says so, and the rows after it are
+/// the same but for row `i`'s new seed, never a second row for it.
+async fn reburn(
+    b: &mut Browser,
+    path: &str,
+    before: &[(String, String)],
+    i: usize,
+    texts: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let says = format!(
+        "Burned {} again: row {} now carries the new seed",
+        before[i].0,
+        i + 1
+    );
+    act(b, path, &[("action", "reburn")], &[&says], texts).await;
+    let after = rows(b).await;
+    assert_eq!(after.len(), before.len(), "never a second row");
+    for (j, (row, was)) in after.iter().zip(before).enumerate() {
+        if j == i {
+            assert_eq!(row.0, was.0, "the same token's row");
+            assert_ne!(row.1, was.1, "the row has the new seed");
+        } else {
+            assert_eq!(row, was, "the other rows are kept");
+        }
+    }
+    after
+}
+
+/// The clock panel's button `action` (read, set) pressed; the page then says `says`.
+async fn clock(b: &mut Browser, action: &str, says: &[&str], texts: &mut Vec<String>) -> String {
+    act(b, "/csv/clock", &[("action", action)], says, texts).await
 }
 
 /// A JSON request as the page script sends it.
@@ -180,18 +219,27 @@ async fn each_token_gets_its_row_and_user_only_after_success_and_a_lifted_one_a_
         "{page}"
     );
 
-    let page = step(&mut b, &mut texts).await;
-    assert!(
-        page.contains("Burned 8659600000011: row 1 added. Lift it, tap the next one."),
-        "{page}"
-    );
-    assert!(page.contains("Waiting for token 2 of 3"), "{page}");
+    step(
+        &mut b,
+        &[
+            "Burned 8659600000011: row 1 added. Lift it, tap the next one.",
+            "Waiting for token 2 of 3",
+        ],
+        &mut texts,
+    )
+    .await;
     assert_eq!(rows(&mut b).await.len(), 1);
 
     // Lifted before it answered the seed write: no row, the same user waits.
-    let page = step(&mut b, &mut texts).await;
-    assert!(page.contains("Lifted mid-write — burn it again"), "{page}");
-    assert!(page.contains("data-outcome=\"failed\""), "{page}");
+    let page = step(
+        &mut b,
+        &[
+            "Lifted mid-write — burn it again",
+            "data-outcome=\"failed\"",
+        ],
+        &mut texts,
+    )
+    .await;
     assert_eq!(rows(&mut b).await.len(), 1, "a lifted token has no row");
     assert!(page.contains("Waiting for token 2 of 3"), "{page}");
     assert!(
@@ -200,13 +248,13 @@ async fn each_token_gets_its_row_and_user_only_after_success_and_a_lifted_one_a_
     );
 
     // Tapped again: burned with a new seed, and bob gets it.
-    let page = step(&mut b, &mut texts).await;
-    assert!(page.contains("Burned 8659601000012: row 2 added"), "{page}");
-    let page = step(&mut b, &mut texts).await;
-    assert!(
-        page.contains("Done: 3 tokens burned, each with its row."),
-        "{page}"
-    );
+    step(&mut b, &["Burned 8659601000012: row 2 added"], &mut texts).await;
+    let page = step(
+        &mut b,
+        &["Done: 3 tokens burned, each with its row."],
+        &mut texts,
+    )
+    .await;
     // The codes shown for the last token are the ones its seed gives.
     let current = page
         .split("class=\"bulk-current\">")
@@ -247,15 +295,12 @@ async fn a_token_tapped_twice_is_asked_about_and_never_gets_a_second_row() {
     let mut b = toolset(Some(&url));
     let mut texts = Vec::new();
     assert_eq!(start(&mut b, "").await.status, StatusCode::SEE_OTHER);
-    step(&mut b, &mut texts).await;
+    step(&mut b, &[], &mut texts).await;
     let first = rows(&mut b).await;
     assert_eq!(first.len(), 1);
 
-    let page = step(&mut b, &mut texts).await;
-    assert!(
-        page.contains("Token 8659600000021 was tapped twice: burn it again (its row then gets the new seed) or skip it?"),
-        "{page}"
-    );
+    let asked = "Token 8659600000021 was tapped twice: burn it again (its row then gets the new seed) or skip it?";
+    let page = step(&mut b, &[asked], &mut texts).await;
     assert!(page.contains("id=\"bulk-reburn\"") && page.contains("id=\"bulk-skip\""));
     assert_eq!(
         rows(&mut b).await,
@@ -266,43 +311,37 @@ async fn a_token_tapped_twice_is_asked_about_and_never_gets_a_second_row() {
     let r = b.post("/csv/bulk/step", &[]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 
-    let page = act(
+    let reburned = reburn(&mut b, "/csv/bulk/same", &first, 0, &mut texts).await;
+    rows_match_tokens(&url, &reburned).await;
+
+    step(&mut b, &[], &mut texts).await;
+    // Tapped again later on, not just right after its burn: asked again; skipped this time.
+    step(
         &mut b,
-        "/csv/bulk/same",
-        &[("action", "reburn")],
+        &["Token 8659600000021 was tapped twice"],
         &mut texts,
     )
     .await;
-    assert!(
-        page.contains("Burned 8659600000021 again: row 1 now carries the new seed"),
-        "{page}"
-    );
-    let reburned = rows(&mut b).await;
-    assert_eq!(reburned.len(), 1, "never a second row");
-    assert_ne!(reburned[0].1, first[0].1, "the row has the new seed");
-    rows_match_tokens(&url, &reburned).await;
-
-    step(&mut b, &mut texts).await;
-    // Tapped again later on, not just right after its burn: asked again; skipped this time.
-    let page = step(&mut b, &mut texts).await;
-    assert!(
-        page.contains("Token 8659600000021 was tapped twice"),
-        "{page}"
-    );
-    let page = act(&mut b, "/csv/bulk/same", &[("action", "skip")], &mut texts).await;
-    assert!(
-        page.contains("tapped twice: skipped, its row keeps its seed"),
-        "{page}"
-    );
+    act(
+        &mut b,
+        "/csv/bulk/same",
+        &[("action", "skip")],
+        &["tapped twice: skipped, its row keeps its seed"],
+        &mut texts,
+    )
+    .await;
     let all = rows(&mut b).await;
     assert_eq!(all.len(), 2);
     assert_eq!(all[0], reburned[0], "a skipped token keeps its row's seed");
     rows_match_tokens(&url, &all).await;
 
     // No token left in the stack: the run says so and still waits.
-    let page = step(&mut b, &mut texts).await;
-    assert!(page.contains("No token came within 1 s"), "{page}");
-    assert!(page.contains("Waiting for token 3 —"), "{page}");
+    step(
+        &mut b,
+        &["No token came within 1 s", "Waiting for token 3 —"],
+        &mut texts,
+    )
+    .await;
     no_seed_in(&texts, &all);
 }
 
@@ -321,7 +360,7 @@ async fn wrong_devices_each_get_one_message_and_skip_no_user() {
         "OATH",
         "The token refused our key",
     ] {
-        let page = step(&mut b, &mut texts).await;
+        let page = step(&mut b, &[], &mut texts).await;
         let latest = page.split("<li class=\"bulk-result").nth(1).unwrap();
         assert!(latest.contains(words), "{words}: {latest}");
         assert!(latest.contains("No user was skipped."), "{latest}");
@@ -329,7 +368,7 @@ async fn wrong_devices_each_get_one_message_and_skip_no_user() {
         assert!(page.contains("next: <span class=\"bulk-next-user\">alice@contoso.com"));
         assert!(rows(&mut b).await.is_empty());
     }
-    step(&mut b, &mut texts).await;
+    step(&mut b, &[], &mut texts).await;
     assert_eq!(
         users(&mut b).await,
         [("8659600000034".to_string(), "alice@contoso.com".to_string())]
@@ -343,12 +382,7 @@ async fn the_script_steps_with_json_and_the_run_stops_and_resumes() {
     start(&mut b, "").await;
     let r = script_post(&mut b, "/csv/bulk/step", "").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert!(
-        r.header("content-type")
-            .unwrap()
-            .starts_with("application/json")
-    );
-    let json: serde_json::Value = serde_json::from_slice(&r.bytes).unwrap();
+    let json = r.json();
     assert_eq!(json["state"], "running");
     assert_eq!(json["continue"], true);
     let panel = unescape(json["panel"].as_str().unwrap());
@@ -416,27 +450,11 @@ async fn a_refused_start_names_each_field_and_keeps_what_was_typed() {
             ],
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let page = r.text();
-    assert!(
-        field_error(&page, "bulk-algorithm")
-            .unwrap()
-            .contains("SHA-1 or SHA-256")
-    );
-    assert!(
-        field_error(&page, "bulk-period")
-            .unwrap()
-            .contains("30 or 60")
-    );
-    assert!(
-        field_error(&page, "bulk-count")
-            .unwrap()
-            .contains("whole number")
-    );
-    assert!(
-        field_error(&page, "bulk-users").unwrap().contains("line 2"),
-        "{page}"
-    );
+    r.assert_field_error("bulk-algorithm", "SHA-1 or SHA-256");
+    r.assert_field_error("bulk-period", "30 or 60");
+    r.assert_field_error("bulk-count", "whole number");
+    r.assert_field_error("bulk-users", "line 2");
     assert!(
         unescape(&page).contains("alice@contoso.com\nnot a upn"),
         "the list is kept"
@@ -483,35 +501,36 @@ async fn setting_the_clock_shows_the_offset_and_a_restricted_model_is_reburned()
     let mut b = toolset(Some(&url));
     start(&mut b, "alice@contoso.com\nbob@contoso.com").await;
     let mut texts = Vec::new();
-    step(&mut b, &mut texts).await;
+    step(&mut b, &[], &mut texts).await;
 
-    let page = act(&mut b, "/csv/clock", &[("action", "read")], &mut texts).await;
-    assert!(
-        page.contains("id=\"clock-serial\">8659600000071<"),
-        "{page}"
-    );
-    assert!(
-        page.contains("id=\"clock-offset\">in step with this server<"),
-        "{page}"
-    );
-    assert!(
-        page.contains("It is row 1 (SHA-1, 30 s) of the batch."),
-        "{page}"
-    );
-    let page = act(&mut b, "/csv/clock", &[("action", "set")], &mut texts).await;
-    assert!(page.contains("Clock set: it was in step"), "{page}");
+    clock(
+        &mut b,
+        "read",
+        &[
+            "id=\"clock-serial\">8659600000071<",
+            "id=\"clock-offset\">in step with this server<",
+            "It is row 1 (SHA-1, 30 s) of the batch.",
+        ],
+        &mut texts,
+    )
+    .await;
+    clock(&mut b, "set", &["Clock set: it was in step"], &mut texts).await;
     let before = rows(&mut b).await;
     rows_match_tokens(&url, &before).await;
 
-    step(&mut b, &mut texts).await;
+    step(&mut b, &[], &mut texts).await;
     let burned = rows(&mut b).await;
-    act(&mut b, "/csv/clock", &[("action", "read")], &mut texts).await;
-    let page = act(&mut b, "/csv/clock", &[("action", "set")], &mut texts).await;
-    assert!(
-        page.contains("Refused: on this model setting the clock erases the seed"),
-        "{page}"
-    );
-    assert!(page.contains("id=\"clock-reburn\""), "{page}");
+    clock(&mut b, "read", &[], &mut texts).await;
+    clock(
+        &mut b,
+        "set",
+        &[
+            "Refused: on this model setting the clock erases the seed",
+            "id=\"clock-reburn\"",
+        ],
+        &mut texts,
+    )
+    .await;
     assert_eq!(rows(&mut b).await, burned, "a refusal changes nothing");
     assert!(
         client(&url)
@@ -521,15 +540,7 @@ async fn setting_the_clock_shows_the_offset_and_a_restricted_model_is_reburned()
             .seed_present
     );
 
-    let page = act(&mut b, "/csv/clock", &[("action", "reburn")], &mut texts).await;
-    assert!(
-        page.contains("Burned 8659601000072 again: row 2 now carries the new seed"),
-        "{page}"
-    );
-    let after = rows(&mut b).await;
-    assert_eq!(after.len(), 2);
-    assert_eq!(after[0], burned[0]);
-    assert_ne!(after[1].1, burned[1].1);
+    let after = reburn(&mut b, "/csv/clock", &burned, 1, &mut texts).await;
     assert_eq!(
         users(&mut b).await[1].1,
         "bob@contoso.com",

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use totp_toolset::web::SessionConfig;
 
 use crate::support::html::{field_error, input_value};
-use crate::support::router::{Browser, RFC_SEED, TestApp, with_field};
+use crate::support::router::{Browser, RFC_SEED, RFC_SEED_HEX, Refused, Resp, TestApp};
 
 fn row<'a>(
     upn: &'a str,
@@ -24,29 +24,34 @@ fn row<'a>(
     ]
 }
 
+/// Posts the add-row form filled as [`row`] fills it.
+async fn post_row(
+    b: &mut Browser,
+    upn: &str,
+    serial: &str,
+    secret: &str,
+    interval: &str,
+    model: &str,
+) -> Resp {
+    b.post("/csv/rows", &row(upn, serial, secret, interval, model))
+        .await
+}
+
 /// The two rows of tests/fixtures/entra.csv: one from the current token, one typed.
 async fn golden_session(server: &TestApp) -> Browser {
     let mut b = server.session_with(RFC_SEED).await;
-    let r = b
-        .post(
-            "/csv/rows",
-            &row("alice@contoso.com", "60234567", "", "30", "C202"),
-        )
-        .await;
+    let r = post_row(&mut b, "alice@contoso.com", "60234567", "", "30", "C202").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(r.location().as_deref(), Some("/csv"));
-    let r = b
-        .post(
-            "/csv/rows",
-            &row(
-                "bob@contoso.com",
-                "60234568",
-                "jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp",
-                "60",
-                "C302",
-            ),
-        )
-        .await;
+    let r = post_row(
+        &mut b,
+        "bob@contoso.com",
+        "60234568",
+        "jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp",
+        "60",
+        "C302",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     b
 }
@@ -158,59 +163,25 @@ async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
         "C202",
     );
     let long_secret = "A".repeat(130);
-    let cases: Vec<(&str, &str, &str, &str)> = vec![
-        ("upn", "carol", "row-upn", "name@domain"),
-        ("upn", "carol@contoso.com,", "row-upn", "comma"),
-        ("upn", "carol@contoso", "row-upn", "domain"),
-        ("upn", "car ol@contoso.com", "row-upn", "not ' '"),
-        ("serial", "", "row-serial", "required"),
-        ("serial", "60234567", "row-serial", "already in the batch"),
-        ("serial", "6023,4569", "row-serial", "comma"),
-        (
-            "secret",
-            "3132333435363738393031323334353637383930",
-            "row-secret",
-            "hex seed",
-        ),
-        (
-            "secret",
-            "KRSXG5CTMVRXEZLUKRSXG5C8",
-            "row-secret",
-            "illegal character",
-        ),
-        (
-            "secret",
-            "KRSXG5CTMVRXEZLUKRSXG5C!",
-            "row-secret",
-            "invalid base32 character '!'",
-        ),
-        ("secret", &long_secret, "row-secret", "at most 128"),
-        ("secret", RFC_SEED, "row-secret", "already in the batch"),
-        ("interval", "45", "row-interval", "30 or 60"),
-        ("manufacturer", "", "row-manufacturer", "required"),
-        ("manufacturer", "Token2, Inc", "row-manufacturer", "comma"),
-        ("manufacturer", "\"Token2\"", "row-manufacturer", "quotes"),
-        (
-            "manufacturer",
-            "Tok\nen2",
-            "row-manufacturer",
-            "line breaks",
-        ),
-        ("manufacturer", "=1+1", "row-manufacturer", "formula"),
-        ("model", "", "row-model", "required"),
-        ("model", "+C202", "row-model", "formula"),
-        ("model", "-C202", "row-model", "formula"),
-        ("model", "@C202", "row-model", "formula"),
-    ];
-    for (field, value, id, needle) in cases {
-        let fields = with_field(&good, field, value);
-        let r = b.post("/csv/rows", &fields).await;
-        let what = format!("{field}={value:?}");
-        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);
-        let html = r.text();
+    let mut answers = b
+        .post_each_bad_field("/csv/rows", &good, "row", &BAD_ROWS)
+        .await;
+    let too_long = [("secret", long_secret.as_str(), "at most 128")];
+    answers.extend(
+        b.post_each_bad_field("/csv/rows", &good, "row", &too_long)
+            .await,
+    );
+    for Refused {
+        field,
+        value,
+        form,
+        answer,
+    } in answers
+    {
+        let html = answer.text();
         assert_eq!(row_count(&html), 2, "rows intact after {field}={value:?}");
         // Everything typed is still in the form (the interval is a select).
-        for (k, v) in &fields {
+        for (k, v) in &form {
             if *k != "interval" && !v.contains('\n') {
                 assert_eq!(
                     input_value(&html, &format!("row-{k}")).as_deref(),
@@ -221,7 +192,7 @@ async fn each_bad_field_is_refused_beside_the_field_and_rows_stay() {
         }
     }
     // Several bad fields at once: every one reported.
-    let r = b.post("/csv/rows", &row("x", "", "1", "5", "=x")).await;
+    let r = post_row(&mut b, "x", "", "1", "5", "=x").await;
     let html = r.text();
     for id in [
         "row-upn",
@@ -244,12 +215,7 @@ async fn current_token_interval_must_match() {
         html.contains("<option value=\"30\" selected>"),
         "interval defaults to the token's"
     );
-    let r = b
-        .post(
-            "/csv/rows",
-            &row("alice@contoso.com", "1", "", "60", "C202"),
-        )
-        .await;
+    let r = post_row(&mut b, "alice@contoso.com", "1", "", "60", "C202").await;
     r.assert_field_error("row-secret", "must match");
 }
 
@@ -304,25 +270,17 @@ async fn row_cap_refuses_more_rows_and_keeps_the_rest() {
         ..SessionConfig::default()
     });
     let mut b = server.session_with(RFC_SEED).await;
-    let r = b
-        .post(
-            "/csv/rows",
-            &row("alice@contoso.com", "1", "", "30", "C202"),
-        )
-        .await;
+    let r = post_row(&mut b, "alice@contoso.com", "1", "", "30", "C202").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let r = b
-        .post(
-            "/csv/rows",
-            &row(
-                "bob@contoso.com",
-                "2",
-                "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
-                "30",
-                "C202",
-            ),
-        )
-        .await;
+    let r = post_row(
+        &mut b,
+        "bob@contoso.com",
+        "2",
+        "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+        "30",
+        "C202",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text();
     assert!(html.contains("The batch is full: it holds at most 1 tokens (setting --max-batch / TOTP_TOOLSET_MAX_BATCH)"));
@@ -345,12 +303,7 @@ async fn serial_field_is_prefilled_from_the_session() {
         Some("60239999")
     );
     // Adding the row with that serial consumes it.
-    let r = b
-        .post(
-            "/csv/rows",
-            &row("alice@contoso.com", "60239999", "", "30", "C202"),
-        )
-        .await;
+    let r = post_row(&mut b, "alice@contoso.com", "60239999", "", "30", "C202").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let html = b.get("/csv").await.text();
     assert_eq!(input_value(&html, "row-serial").as_deref(), Some(""));
@@ -383,3 +336,32 @@ async fn two_sessions_never_see_each_others_rows() {
     assert!(!seed_b.contains("GEZD GNBV"));
     assert_ne!(a.cookie, b.cookie);
 }
+
+/// Rows refused beside their field: (field, bad value, words of its message).
+const BAD_ROWS: [(&str, &str, &str); 21] = [
+    ("upn", "carol", "name@domain"),
+    ("upn", "carol@contoso.com,", "comma"),
+    ("upn", "carol@contoso", "domain"),
+    ("upn", "car ol@contoso.com", "not ' '"),
+    ("serial", "", "required"),
+    ("serial", "60234567", "already in the batch"),
+    ("serial", "6023,4569", "comma"),
+    ("secret", RFC_SEED_HEX, "hex seed"),
+    ("secret", "KRSXG5CTMVRXEZLUKRSXG5C8", "illegal character"),
+    (
+        "secret",
+        "KRSXG5CTMVRXEZLUKRSXG5C!",
+        "invalid base32 character '!'",
+    ),
+    ("secret", RFC_SEED, "already in the batch"),
+    ("interval", "45", "30 or 60"),
+    ("manufacturer", "", "required"),
+    ("manufacturer", "Token2, Inc", "comma"),
+    ("manufacturer", "\"Token2\"", "quotes"),
+    ("manufacturer", "Tok\nen2", "line breaks"),
+    ("manufacturer", "=1+1", "formula"),
+    ("model", "", "required"),
+    ("model", "+C202", "formula"),
+    ("model", "-C202", "formula"),
+    ("model", "@C202", "formula"),
+];

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use totp_toolset::otp::{Drift, Generator, Params, Secret, SeedFormat};
 
 use crate::support::html::{element_text, input_value, unescape};
-use crate::support::router::{RFC_SEED, RFC_SEED_HEX, T0, TestApp, with_field};
+use crate::support::router::{
+    RFC_SEED, RFC_SEED_HEX, T0, TestApp, generate_fields, import_fields, with_field,
+};
 
 #[tokio::test]
 async fn first_visit_gets_a_fresh_random_seed() {
@@ -83,70 +85,21 @@ async fn import_errors_sit_beside_their_field_and_keep_the_input() {
     let server = TestApp::new();
     let mut b = server.browser();
     let before = element_text(&b.get("/").await.text(), "seed-hex").unwrap();
-    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
-    let cases: &[Case<'_>] = &[
-        (
-            &[("seed", "JBSWY3DPEHPK3PX1")],
-            "import-seed",
-            "invalid base32 character '1' at position 16",
-        ),
-        (&[("seed", "")], "import-seed", "seed is empty"),
-        (
-            &[("seed", "0x12345")],
-            "import-seed",
-            "odd number of hex digits",
-        ),
-        (
-            &[("seed", "otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP")],
-            "import-seed",
-            "hotp",
-        ),
-        (
-            &[("seed", "otpauth://totp/x?issuer=y")],
-            "import-seed",
-            "no secret=",
-        ),
-        (
-            &[("seed", RFC_SEED), ("format", "rot13")],
-            "import-format",
-            "choose detect, base32 or hex",
-        ),
-        (
-            &[("seed", RFC_SEED), ("digits", "7")],
-            "import-digits",
-            "digits must be 6 or 8",
-        ),
-        (
-            &[("seed", RFC_SEED), ("period", "0")],
-            "import-period",
-            "period must be",
-        ),
-        (
-            &[("seed", RFC_SEED), ("algorithm", "md5")],
-            "import-algorithm",
-            "not supported",
-        ),
-    ];
-    for (fields, id, needle) in cases {
-        let mut form = vec![
-            ("format", "auto"),
-            ("algorithm", "sha1"),
-            ("digits", "6"),
-            ("period", "30"),
-            ("confirm_replace", "yes"),
-        ];
-        for (k, v) in fields.iter() {
-            form.retain(|(fk, _)| fk != k);
-            form.push((k, v));
-        }
-        let r = b.post("/seed/import", &form).await;
-        let what = format!("{fields:?}");
-        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);
-        let html = r.text();
-        let seed = fields.iter().find(|(k, _)| *k == "seed").unwrap().1;
+    let good = import_fields(RFC_SEED);
+    let answers = b
+        .post_each_bad_field("/seed/import", &good, "import", &BAD_IMPORTS)
+        .await;
+    for refused in answers {
+        let seed = if refused.field == "seed" {
+            refused.value
+        } else {
+            RFC_SEED
+        };
         assert!(
-            unescape(&html).contains(&format!(">{seed}</textarea>")),
-            "the pasted seed stays in the form"
+            unescape(&refused.answer.text()).contains(&format!(">{seed}</textarea>")),
+            "{}={:?}: the pasted seed stays in the form",
+            refused.field,
+            refused.value
         );
     }
     // Nothing replaced the current token.
@@ -194,71 +147,34 @@ async fn generate_asks_before_replacing_a_seed_not_in_the_csv() {
 
     // Once the current seed is in the CSV list, no confirmation is needed.
     b.import(RFC_SEED).await;
-    let r = b
-        .post(
-            "/csv/rows",
-            &[
-                ("upn", "alice@contoso.com"),
-                ("serial", "1"),
-                ("secret", ""),
-                ("interval", "30"),
-                ("manufacturer", "Token2"),
-                ("model", "C202"),
-            ],
-        )
-        .await;
+    let r = b.add_current_token_row("alice@contoso.com", "1").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let html = b.get("/").await.text();
     assert!(!html.contains("id=\"gen-confirm\""));
-    let r = b
-        .post(
-            "/seed",
-            &[
-                ("size", "20"),
-                ("algorithm", "sha1"),
-                ("digits", "6"),
-                ("period", "30"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = b.post("/seed", &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "unconfirmed: {}", r.text());
 }
 
 #[tokio::test]
 async fn generate_rejects_each_bad_field() {
     let mut b = TestApp::new().session().await;
-    let good = [
-        ("size", "20"),
-        ("algorithm", "sha1"),
-        ("digits", "6"),
-        ("period", "30"),
-        ("confirm_replace", "yes"),
-    ];
-    for (field, bad, id, needle) in [
-        ("size", "11", "gen-size", "10, 20, 32 or 64"),
-        ("size", "", "gen-size", "10, 20, 32 or 64"),
-        ("algorithm", "md5", "gen-algorithm", "not supported"),
-        ("digits", "7", "gen-digits", "6 or 8"),
-        ("period", "0", "gen-period", "1 to 3600"),
-        ("period", "abc", "gen-period", "1 to 3600"),
-    ] {
-        let form = with_field(&good, field, bad);
-        let r = b.post("/seed", &form).await;
-        let what = format!("{field}={bad}");
-        r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, id, needle, &what);
-    }
+    let good = generate_fields("20", "sha1", "6", "30");
+    b.post_each_bad_field(
+        "/seed",
+        &good,
+        "gen",
+        &[
+            ("size", "11", "10, 20, 32 or 64"),
+            ("size", "", "10, 20, 32 or 64"),
+            ("algorithm", "md5", "not supported"),
+            ("digits", "7", "6 or 8"),
+            ("period", "0", "1 to 3600"),
+            ("period", "abc", "1 to 3600"),
+        ],
+    )
+    .await;
     // The bad period is shown back as typed.
-    let r = b
-        .post(
-            "/seed",
-            &[
-                ("size", "20"),
-                ("algorithm", "sha1"),
-                ("digits", "6"),
-                ("period", "abc"),
-            ],
-        )
-        .await;
+    let r = b.post("/seed", &with_field(&good, "period", "abc")).await;
     assert_eq!(input_value(&r.text(), "gen-period").unwrap(), "abc");
 }
 
@@ -481,3 +397,20 @@ async fn drift_finder_gives_offset_and_entra_verdict() {
         assert_eq!(input_value(&r.text(), "drift-code").unwrap(), fields[0].1);
     }
 }
+
+/// Import forms refused: (field, bad value, words of its message).
+const BAD_IMPORTS: [(&str, &str, &str); 9] = [
+    (
+        "seed",
+        "JBSWY3DPEHPK3PX1",
+        "invalid base32 character '1' at position 16",
+    ),
+    ("seed", "", "seed is empty"),
+    ("seed", "0x12345", "odd number of hex digits"),
+    ("seed", "otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP", "hotp"),
+    ("seed", "otpauth://totp/x?issuer=y", "no secret="),
+    ("format", "rot13", "choose detect, base32 or hex"),
+    ("digits", "7", "digits must be 6 or 8"),
+    ("period", "0", "period must be"),
+    ("algorithm", "md5", "not supported"),
+];

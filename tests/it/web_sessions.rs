@@ -12,7 +12,7 @@ use tower::ServiceExt;
 
 use totp_toolset::web::SessionConfig;
 
-use crate::support::router::{Browser, RFC_SEED, TestApp, form_body};
+use crate::support::router::{Browser, RFC_SEED, Resp, TestApp, form_body};
 
 fn capped(max_sessions: usize, max_provisional: usize) -> TestApp {
     TestApp::with_sessions(SessionConfig {
@@ -171,13 +171,19 @@ async fn a_session_started_while_there_was_room_waits_for_room_to_commit() {
     assert_eq!(first.get("/").await.status, StatusCode::OK);
 }
 
+/// `/api/otp` for a browser with no session of its own: gone, and no code in the answer.
+async fn api_otp_is_gone(b: &mut Browser) -> Resp {
+    let r = b.get("/api/otp").await;
+    assert_eq!(r.status, StatusCode::GONE);
+    assert!(!r.text().contains("\"code\""), "{}", r.text());
+    r
+}
+
 #[tokio::test]
 async fn api_otp_answers_only_for_a_session_the_browser_has() {
     let server = TestApp::new();
     // No cookie: nothing to show, and no session is started for it.
-    let mut stranger = server.browser();
-    let r = stranger.get("/api/otp").await;
-    assert_eq!(r.status, StatusCode::GONE);
+    let r = api_otp_is_gone(&mut server.browser()).await;
     let body = r.json();
     assert_eq!(body["error"], "session_ended");
     assert!(
@@ -194,9 +200,7 @@ async fn api_otp_answers_only_for_a_session_the_browser_has() {
     for cookie in [format!("session={}", "ab".repeat(32)), "session=zz".into()] {
         let mut b = server.browser();
         b.cookie = Some(cookie);
-        let r = b.get("/api/otp").await;
-        assert_eq!(r.status, StatusCode::GONE);
-        assert!(!r.text().contains("\"code\""));
+        api_otp_is_gone(&mut b).await;
     }
     assert!(server.state.sessions.is_empty());
 

@@ -4,8 +4,7 @@
 //! Entra CSV and the Graph JSON. Every page is checked for console errors, CSP violations,
 //! foreign requests and seeds in URLs, and passes axe-core.
 
-use crate::support::browser::{BROWSER_LOCK, Browser};
-use crate::support::process::ServerProcess;
+use crate::support::browser::{Browser, start_journey};
 
 const CSV_HEADER: &str = "upn,serial number,secret key,time interval,manufacturer,model\r\n";
 
@@ -31,10 +30,7 @@ async fn upload_for_preview(b: &Browser, form: &str, path: &std::path::Path) -> 
 }
 
 async fn journey(javascript: bool) {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = ServerProcess::start(&[]);
-    let origin = server.url.clone();
-    let b = Browser::start_with(javascript).await;
+    let (_journey, origin, b) = start_journey(&[], javascript, "/csv").await;
     let seeds: Vec<(String, String)> = (1..=4).map(seed).collect();
     let secrets: Vec<&str> = seeds
         .iter()
@@ -57,25 +53,15 @@ async fn journey(javascript: bool) {
     );
     std::fs::write(&path, file).unwrap();
 
-    b.goto(&format!("{origin}/csv")).await;
     let preview = upload_for_preview(&b, "import", &path).await;
     assert!(preview.contains("3 tokens ready"), "{preview}");
     assert!(preview.contains("seeds read as hex"), "{preview}");
     let refused = b.text("#import-refused").await;
     assert!(refused.contains("4 secret key"), "{refused}");
-    b.assert_clean(&origin, &secrets).await;
-    if javascript {
-        // axe-core runs as a script: only with JavaScript on.
-        b.assert_accessible("the batch page with an import preview")
-            .await;
-    }
-    b.click_and_load("form[action='/csv/import/add'] button[type=submit]")
+    b.check_page(&origin, &secrets, "the batch page with an import preview")
         .await;
-    assert!(
-        b.text("main > .notice.ok")
-            .await
-            .contains("Added 3 tokens to the batch.")
-    );
+    b.submit("/csv/import/add", "Added 3 tokens to the batch.")
+        .await;
 
     // The refused line, fixed by hand: its full seed typed, no user yet. Manufacturer and
     // model are already there from the file's last token.
@@ -85,13 +71,8 @@ async fn journey(javascript: bool) {
     );
     b.fill("#row-serial", "00012347").await;
     b.fill("#row-secret", &seeds[2].1).await;
-    b.click_and_load("form[action='/csv/rows'] button[type=submit]")
+    b.submit("/csv/rows", "Added serial 00012347 (no user yet) as row 4.")
         .await;
-    assert!(
-        b.text("main > .notice.ok")
-            .await
-            .contains("Added serial 00012347 (no user yet) as row 4.")
-    );
 
     // Users by pasting: given in serial order to the tokens without one.
     b.fill(
@@ -106,25 +87,15 @@ async fn journey(javascript: bool) {
         preview.contains("4 assignments ready, 0 lines refused"),
         "{preview}"
     );
-    b.assert_clean(&origin, &secrets).await;
-    if javascript {
-        // axe-core runs as a script: only with JavaScript on.
-        b.assert_accessible("the batch page with an assignment preview")
-            .await;
-    }
-    b.click_and_load("form[action='/csv/users/apply'] button[type=submit]")
+    b.check_page(
+        &origin,
+        &secrets,
+        "the batch page with an assignment preview",
+    )
+    .await;
+    b.submit("/csv/users/apply", "Assigned 4 users.").await;
+    b.check_page(&origin, &secrets, "the batch page with assigned tokens")
         .await;
-    assert!(
-        b.text("main > .notice.ok")
-            .await
-            .contains("Assigned 4 users.")
-    );
-    b.assert_clean(&origin, &secrets).await;
-    if javascript {
-        // axe-core runs as a script: only with JavaScript on.
-        b.assert_accessible("the batch page with assigned tokens")
-            .await;
-    }
     b.screenshots(if javascript { "batch" } else { "batch-nojs" })
         .await;
 

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use totp_toolset::otp::Algorithm;
 
 use crate::support::agent::SimulatedAgent;
-use crate::support::browser::{BROWSER_LOCK, Browser};
-use crate::support::process::ServerProcess;
+use crate::support::browser::{Browser, start_journey};
 use crate::support::tools::oathtool_hex;
 
 const STACK: &str = "8659600000101\n\
@@ -48,14 +47,9 @@ async fn until(b: &Browser, want: &str) {
 }
 
 async fn journey(javascript: bool) {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
     let agent = SimulatedAgent::start_stack(STACK);
-    let args = agent.serve_args();
-    let server = ServerProcess::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    let origin = server.url.clone();
-    let b = Browser::start_with(javascript).await;
+    let (_journey, origin, b) = start_journey(&agent.serve_args(), javascript, "/csv").await;
 
-    b.goto(&format!("{origin}/csv")).await;
     b.find("#bulk-users-from")
         .await
         .select_by_value("pasted")
@@ -143,10 +137,8 @@ async fn journey(javascript: bool) {
     }
     let secrets: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    b.assert_clean(&origin, &secrets).await;
-    if javascript {
-        b.assert_accessible("the batch page after a bulk run").await;
-    }
+    b.check_page(&origin, &secrets, "the batch page after a bulk run")
+        .await;
     b.close().await;
 }
 

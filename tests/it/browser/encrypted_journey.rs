@@ -6,30 +6,13 @@
 //! to an OpenPGP key after its fingerprint is shown, which `gpg -d` opens. Every page is checked
 //! for console errors, CSP violations, foreign requests and seeds in URLs, and passes axe-core.
 
-use crate::support::browser::{BROWSER_LOCK, Browser};
+use crate::support::browser::start_journey;
 use crate::support::gpg::{GnuPg, KEY_PASS};
-use crate::support::process::ServerProcess;
 use crate::support::seed_of;
 use crate::support::tools::unzip_by_7zip;
 
 const PASSPHRASE: &str = "token2 vendor passphrase";
 const HAND_ON: &str = "hand it on safely 2024";
-
-/// Submits the form `action` and checks the page then says `notice`.
-async fn submit(b: &Browser, action: &str, notice: &str) {
-    b.click_and_load(&format!("form[action='{action}'] button[type=submit]"))
-        .await;
-    let said = b.text("main > .notice.ok").await;
-    assert!(said.contains(notice), "{said}");
-}
-
-/// The checks every page gets; axe-core runs as a script, so only with JavaScript on.
-async fn check_page(b: &Browser, origin: &str, secrets: &[&str], page: &str) {
-    b.assert_clean(origin, secrets).await;
-    if b.javascript() {
-        b.assert_accessible(page).await;
-    }
-}
 
 async fn journey(javascript: bool) {
     let seeds: Vec<(String, String)> = (11..=13).map(seed_of).collect();
@@ -37,10 +20,7 @@ async fn journey(javascript: bool) {
     for (hex, b32) in &seeds {
         secrets.extend([hex.as_str(), b32.as_str()]);
     }
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = ServerProcess::start(&[]);
-    let origin = server.url.clone();
-    let b = Browser::start_with(javascript).await;
+    let (_journey, origin, b) = start_journey(&[], javascript, "/csv").await;
 
     // Token2's file: Entra's columns, no users yet, encrypted by the vendor with a passphrase.
     let mut csv = String::from("upn,serial number,secret key,time interval,manufacturer,model\r\n");
@@ -62,8 +42,6 @@ async fn journey(javascript: bool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("token2-seeds.csv.gpg");
     std::fs::write(&path, message).unwrap();
-
-    b.goto(&format!("{origin}/csv")).await;
     b.fill("#import-pgp-passphrase", PASSPHRASE).await;
     let file_field = b.find("#import-file").await;
     file_field.send_keys(path.to_str().unwrap()).await.unwrap();
@@ -75,14 +53,14 @@ async fn journey(javascript: bool) {
         preview.contains("Opened the OpenPGP message (armored) with its passphrase."),
         "{preview}"
     );
-    check_page(
-        &b,
+    b.check_page(
         &origin,
         &secrets,
         "the batch page with an encrypted file's preview",
     )
     .await;
-    submit(&b, "/csv/import/add", "Added 3 tokens to the batch.").await;
+    b.submit("/csv/import/add", "Added 3 tokens to the batch.")
+        .await;
 
     b.fill(
         "#assign-users",
@@ -91,9 +69,8 @@ async fn journey(javascript: bool) {
     .await;
     b.click_and_load("form[action='/csv/users'] button[type=submit]")
         .await;
-    submit(&b, "/csv/users/apply", "Assigned 3 users.").await;
-    check_page(
-        &b,
+    b.submit("/csv/users/apply", "Assigned 3 users.").await;
+    b.check_page(
         &origin,
         &secrets,
         "the batch page with the encrypted-download form",
@@ -131,7 +108,8 @@ async fn journey(javascript: bool) {
     b.click_and_load("#encrypt-form button[type=submit]").await;
     let shown = b.text("#encrypt-fingerprint").await.replace(' ', "");
     assert_eq!(shown, helpdesk.fingerprint);
-    check_page(&b, &origin, &secrets, "the key's fingerprint to confirm").await;
+    b.check_page(&origin, &secrets, "the key's fingerprint to confirm")
+        .await;
     b.click("#encrypt-confirm button[type=submit]").await;
     let armored = b.wait_download("hardware-oath-devices.json.asc").await;
     let out = helpdesk.decrypt(&armored, KEY_PASS);

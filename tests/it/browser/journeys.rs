@@ -10,8 +10,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::support::agent::SimulatedAgent;
-use crate::support::browser::{BROWSER_LOCK, Browser};
-use crate::support::process::ServerProcess;
+use crate::support::browser::{Browser, start_journey};
 use crate::support::tools::{decode_qr_svg, oathtool_base32};
 
 /// The Entra CSV header, exactly as Entra wants it.
@@ -197,14 +196,9 @@ async fn burn_and_take_serial(
 /// the serial fill the CSV form, add the UPN, append, and download the CSV byte for byte.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provision_one_token() {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
     let agent = SimulatedAgent::start("8659600012345");
-    let args = agent.serve_args();
-    let server = ServerProcess::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    let origin = server.url.clone();
-    let b = Browser::start().await;
+    let (journey, origin, b) = start_journey(&agent.serve_args(), true, "/").await;
 
-    b.goto(&format!("{origin}/")).await;
     let first = reveal_seed(&b).await;
     b.assert_clean(&origin, &first.secrets()).await;
     b.assert_accessible("the seed page").await;
@@ -269,13 +263,11 @@ async fn provision_one_token() {
     b.assert_clean(&origin, &seed.secrets()).await;
     b.assert_accessible("the CSV page without rows").await;
     b.fill("#row-upn", "alice@contoso.com").await;
-    b.click_and_load("form[action='/csv/rows'] button[type=submit]")
-        .await;
-    assert!(
-        b.text("main > .notice.ok")
-            .await
-            .contains("Added alice@contoso.com (serial 8659600012345) as row 1")
-    );
+    b.submit(
+        "/csv/rows",
+        "Added alice@contoso.com (serial 8659600012345) as row 1",
+    )
+    .await;
     assert_eq!(table_serials(&b).await, [serial.as_str()]);
     assert!(b.text("#rows-heading").await.contains("1 token"));
     assert!(leaving_would_warn(&b).await, "rows not downloaded yet");
@@ -309,7 +301,7 @@ async fn provision_one_token() {
     b.close().await;
 
     // Neither the server nor the agent logged the seed, at debug level, in any case.
-    for (who, log) in [("server", server.output()), ("agent", agent.log())] {
+    for (who, log) in [("server", journey.server.output()), ("agent", agent.log())] {
         assert!(
             !log.is_empty(),
             "{who} logged nothing: is RUST_LOG=debug reaching it?"
@@ -327,12 +319,8 @@ async fn provision_one_token() {
 /// Find a token's drift: a code from 5 steps ahead reads "+5 steps (+150 s)".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn find_a_tokens_drift() {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = ServerProcess::start(&[]);
-    let origin = server.url.clone();
-    let b = Browser::start().await;
+    let (_journey, origin, b) = start_journey(&[], true, "/").await;
 
-    b.goto(&format!("{origin}/")).await;
     let seed = reveal_seed(&b).await;
     b.assert_clean(&origin, &seed.secrets()).await;
     open_page(&b, "/otp", "#drift-code").await;
@@ -402,12 +390,8 @@ async fn assert_field_error(b: &Browser, id: &str, needle: &str) {
 /// without confirming; each error beside its field, the rows already entered untouched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fix_mistakes_in_the_csv_form() {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = ServerProcess::start(&[]);
-    let origin = server.url.clone();
-    let b = Browser::start().await;
+    let (_journey, origin, b) = start_journey(&[], true, "/").await;
 
-    b.goto(&format!("{origin}/")).await;
     let seed = reveal_seed(&b).await;
     let secrets = seed.secrets();
     b.assert_clean(&origin, &secrets).await;
@@ -461,9 +445,7 @@ async fn fix_mistakes_in_the_csv_form() {
     )
     .await;
     b.click("#clear-confirm").await;
-    b.click_and_load("form[action='/csv/clear'] button[type=submit]")
-        .await;
-    assert!(b.text("main > .notice.ok").await.contains("Cleared 2 rows"));
+    b.submit("/csv/clear", "Cleared 2 rows").await;
     assert!(table_serials(&b).await.is_empty());
     assert!(!leaving_would_warn(&b).await, "nothing left to lose");
     b.assert_clean(&origin, &secrets).await;
@@ -484,12 +466,8 @@ async fn fix_mistakes_in_the_csv_form() {
 /// CSV; everything still works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn works_with_javascript_off() {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = ServerProcess::start(&[]);
-    let origin = server.url.clone();
-    let b = Browser::start_with(false).await;
+    let (_journey, origin, b) = start_journey(&[], false, "/").await;
 
-    b.goto(&format!("{origin}/")).await;
     let first = reveal_seed(&b).await;
     b.assert_clean(&origin, &first.secrets()).await;
     let seed = generate_seed(&b, &origin, &[&first.base32]).await;
@@ -535,13 +513,9 @@ async fn works_with_javascript_off() {
 /// Two browser sessions side by side never see each other's rows or seeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sessions_never_see_each_others_rows() {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = ServerProcess::start(&[]);
-    let origin = server.url.clone();
-    let one = Browser::start().await;
+    let (_journey, origin, one) = start_journey(&[], true, "/").await;
     let two = Browser::start().await;
 
-    one.goto(&format!("{origin}/")).await;
     two.goto(&format!("{origin}/")).await;
     let seed_one = reveal_seed(&one).await;
     let seed_two = reveal_seed(&two).await;
@@ -587,12 +561,8 @@ async fn two_sessions_never_see_each_others_rows() {
 /// "your session ended — reload" instead of counting on with codes of a wiped seed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_codes_page_says_when_its_session_ended() {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
-    let server = ServerProcess::start(&[]);
-    let origin = server.url.clone();
-    let b = Browser::start().await;
+    let (_journey, _, b) = start_journey(&[], true, "/").await;
 
-    b.goto(&format!("{origin}/")).await;
     // A 3-second period, so the page asks the server for the next code within seconds.
     b.fill("#gen-period", "3").await;
     b.click("#gen-confirm").await;

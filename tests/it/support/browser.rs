@@ -14,8 +14,41 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
+use crate::support::process::ServerProcess;
+
 /// One browser at a time: two Chromiums on a 2-core machine only make both flaky.
 pub static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A browser journey's turn and server: journeys run one at a time, each against its own
+/// real server. Dropping it stops the server, then lets the next journey start.
+pub struct Journey {
+    pub server: ServerProcess,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Starts a journey: waits for its turn, starts the server with `args`, and a browser
+/// (JavaScript on or off) that opens `path` there. Returns the journey, the server's origin
+/// and the browser.
+pub async fn start_journey(
+    args: &[String],
+    javascript: bool,
+    path: &str,
+) -> (Journey, String, Browser) {
+    let turn = BROWSER_LOCK.lock().await;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = ServerProcess::start(&args);
+    let origin = server.url.clone();
+    let b = Browser::start_with(javascript).await;
+    b.goto(&format!("{origin}{path}")).await;
+    (
+        Journey {
+            server,
+            _turn: turn,
+        },
+        origin,
+        b,
+    )
+}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -201,6 +234,14 @@ impl Browser {
         }
     }
 
+    /// Submits the form `action` and checks the page then says `notice`.
+    pub async fn submit(&self, action: &str, notice: &str) {
+        self.click_and_load(&format!("form[action='{action}'] button[type=submit]"))
+            .await;
+        let said = self.text("main > .notice.ok").await;
+        assert!(said.contains(notice), "{said}");
+    }
+
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
         self.find(css).await.attr(name).await.expect("attribute")
     }
@@ -364,6 +405,14 @@ impl Browser {
                     "seed in URL {url}"
                 );
             }
+        }
+    }
+
+    /// The checks every page gets; axe-core runs as a script, so only with JavaScript on.
+    pub async fn check_page(&self, origin: &str, secrets: &[&str], page: &str) {
+        self.assert_clean(origin, secrets).await;
+        if self.javascript {
+            self.assert_accessible(page).await;
         }
     }
 

@@ -21,6 +21,8 @@ pub mod tools;
 
 pub use process::{bin, run, stderr, stdout};
 
+use totp_toolset::tokens::formats::{FileError, Import, ReadOptions};
+
 /// A 20-byte seed of all `n`, as (hex, base32): distinct seeds for fixtures by number.
 pub fn seed_of(n: u8) -> (String, String) {
     let bytes = [n; 20];
@@ -37,4 +39,15 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 
 pub fn random_u64() -> u64 {
     u64::from_le_bytes(random_bytes(8).try_into().unwrap())
+}
+
+/// A reader of one file format (`vendor_csv::read`, `pskc::read`, ...).
+pub type ReadFile = fn(&[u8], &ReadOptions) -> Result<Import, FileError>;
+
+/// `read` refuses each whole file with a message that contains its needle.
+pub fn assert_files_refused(read: ReadFile, cases: &[(&[u8], &str)]) {
+    for (bytes, needle) in cases {
+        let err = read(bytes, &ReadOptions::default()).unwrap_err();
+        assert!(err.0.contains(needle), "{needle}: {err}");
+    }
 }

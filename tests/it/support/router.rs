@@ -163,6 +163,15 @@ impl Resp {
     }
 }
 
+/// A form [`Browser::post_each_bad_field`] saw refused: the field, its bad value, the whole
+/// form as sent and the answer.
+pub struct Refused<'a> {
+    pub field: &'a str,
+    pub value: &'a str,
+    pub form: Vec<(&'a str, &'a str)>,
+    pub answer: Resp,
+}
+
 /// The form `fields` with `field`'s value replaced by `value`.
 pub fn with_field<'a>(
     fields: &[(&'a str, &'a str)],
@@ -184,6 +193,23 @@ pub fn import_fields(seed: &str) -> [(&str, &str); 6] {
         ("algorithm", "sha1"),
         ("digits", "6"),
         ("period", "30"),
+        ("confirm_replace", "yes"),
+    ]
+}
+
+/// The generate form for a seed of `size` bytes, confirming the replacement of the current
+/// token.
+pub fn generate_fields<'a>(
+    size: &'a str,
+    algorithm: &'a str,
+    digits: &'a str,
+    period: &'a str,
+) -> [(&'static str, &'a str); 5] {
+    [
+        ("size", size),
+        ("algorithm", algorithm),
+        ("digits", digits),
+        ("period", period),
         ("confirm_replace", "yes"),
     ]
 }
@@ -308,6 +334,33 @@ impl Browser {
         self.send(req).await
     }
 
+    /// Posts the form `good` to `path` once for each `(field, bad value, words)`, with that
+    /// field's value replaced: each is refused (422) with a message containing `words` beside
+    /// the field `{form}-{field}`. Returns them case by case, for the checks a page adds.
+    pub async fn post_each_bad_field<'a>(
+        &mut self,
+        path: &str,
+        good: &[(&'a str, &'a str)],
+        form: &str,
+        cases: &[(&'a str, &'a str, &str)],
+    ) -> Vec<Refused<'a>> {
+        let mut answers = Vec::new();
+        for &(field, value, words) in cases {
+            let fields = with_field(good, field, value);
+            let r = self.post(path, &fields).await;
+            let what = format!("{field}={value:?}");
+            let id = format!("{form}-{field}");
+            r.assert_refused_field(StatusCode::UNPROCESSABLE_ENTITY, &id, words, &what);
+            answers.push(Refused {
+                field,
+                value,
+                form: fields,
+                answer: r,
+            });
+        }
+        answers
+    }
+
     /// Posts the generate form (confirming the replacement) and returns the answer.
     pub async fn generate(
         &mut self,
@@ -316,17 +369,8 @@ impl Browser {
         digits: &str,
         period: &str,
     ) -> Resp {
-        self.post(
-            "/seed",
-            &[
-                ("size", size),
-                ("algorithm", algorithm),
-                ("digits", digits),
-                ("period", period),
-                ("confirm_replace", "yes"),
-            ],
-        )
-        .await
+        self.post("/seed", &generate_fields(size, algorithm, digits, period))
+            .await
     }
 
     /// Posts the import form for `seed` (base32, hex or URI) as SHA-1/6/30, confirming the
