@@ -59,7 +59,7 @@ pub enum Command {
         mut_arg("tls_name", |a| a.hide(true))
     )]
     Healthcheck(healthcheck::HealthcheckArgs),
-    /// Run the web toolset (seed, codes and CSV pages) on a local address
+    /// Run the web toolset (seed, codes and batch pages) on a local address
     Serve(serve::ServeArgs),
     /// List the PC/SC readers and whether a card is on each
     Readers(readers::ReadersArgs),

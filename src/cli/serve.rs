@@ -127,7 +127,7 @@ pub struct ServeArgs {
     #[arg(long, env = "TOTP_TOOLSET_MAX_ROWS", hide = true,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_rows: Option<u32>,
-    /// Most tokens in all sessions' batches together (about 1 KB of memory each)
+    /// Most tokens in all sessions' batches together (about 435 bytes of memory each)
     #[arg(long, env = "TOTP_TOOLSET_MAX_BATCH_TOTAL", default_value_t = 100_000,
           value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub max_batch_total: u32,
