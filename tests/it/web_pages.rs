@@ -124,7 +124,7 @@ async fn generate_asks_before_replacing_a_seed_not_in_the_csv() {
     r.assert_refused_field(
         StatusCode::CONFLICT,
         "gen-confirm",
-        "not in the CSV list",
+        "not in the batch",
         "unconfirmed",
     );
     let html = r.text();
@@ -145,7 +145,7 @@ async fn generate_asks_before_replacing_a_seed_not_in_the_csv() {
     assert!(html.contains("SHA-256, 8 digits, every 60 seconds"));
     assert!(html.contains("New 256-bit seed generated"));
 
-    // Once the current seed is in the CSV list, no confirmation is needed.
+    // Once the current seed is in the batch, no confirmation is needed.
     b.import(RFC_SEED).await;
     let r = b.add_current_token_row("alice@contoso.com", "1").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());

@@ -2,7 +2,7 @@
 //! label, a new random seed, and importing an existing one.
 //!
 //! Seeds arrive only in POST bodies and leave only in this page's body; a seed that was
-//! never added to the CSV list is not replaced without the user's confirmation.
+//! never added to the batch is not replaced without the user's confirmation.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -85,7 +85,7 @@ fn parse_params(
         .ok()
 }
 
-const REPLACE_WARNING: &str = "The current seed is not in the CSV list: replacing it loses it for good (a token already burned with it could no longer be registered). Tick the box to replace it anyway, or add it to the CSV first.";
+const REPLACE_WARNING: &str = "The current seed is not in the batch: replacing it loses it for good (a token already burned with it could no longer be registered). Tick the box to replace it anyway, or add it to the batch first.";
 
 /// 409 when only the replace confirmation is missing, 422 for bad input.
 fn error_status(errors: &Errors) -> StatusCode {
