@@ -175,6 +175,35 @@ fn signatures_are_verified_with_the_signers_key_and_reported_otherwise() {
         open_pgp(&unsigned, with_key(&secret, &key_pass), Some(&signer)).unwrap_err(),
         ContainerError::NotSigned
     );
+
+    // A clear-signed text (`gpg --clearsign`, how some vendors sign a readable seed list)
+    // opens as what was signed, judged alike; a text changed after signing is refused.
+    let clear = gpg.make(&["--passphrase", KEY_PASS, "--clearsign"]);
+    assert_eq!(detect(&clear), Container::OpenPgp { armored: true });
+    let opened = open_pgp(&clear, PgpUnlock::Passphrase(&key_pass), Some(&signer)).unwrap();
+    assert_eq!(&opened.plaintext[..], PLAIN);
+    assert!(!opened.encrypted);
+    assert!(matches!(opened.signature, SignatureStatus::Verified { .. }));
+    let opened = open_pgp(&clear, PgpUnlock::Passphrase(&key_pass), None).unwrap();
+    assert_eq!(&opened.plaintext[..], PLAIN);
+    assert!(opened.signature.describe().contains("NOT verified"));
+    let err = open_pgp(&clear, PgpUnlock::Passphrase(&key_pass), Some(&stranger)).unwrap_err();
+    assert!(
+        matches!(err, ContainerError::SignedByOtherKey { .. }),
+        "{err:?}"
+    );
+    let tampered = String::from_utf8(clear)
+        .unwrap()
+        .replace("alice@", "mallory@");
+    let err = open_pgp(
+        tampered.as_bytes(),
+        PgpUnlock::Passphrase(&key_pass),
+        Some(&signer),
+    );
+    assert!(
+        matches!(err, Err(ContainerError::BadSignature { .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -585,56 +614,4 @@ proptest! {
             }
         }
     }
-}
-
-/// A clear-signed text (`gpg --clearsign`, how some vendors sign a readable seed list) opens
-/// as what was signed; its signature is judged as a signed message's is, never trusted
-/// without the signer's key, and a text changed after signing is refused.
-#[test]
-fn clear_signed_texts_open_and_their_signature_is_judged() {
-    let gpg = GnuPg::new("Vendor <signer@vendor.example>");
-    let other = GnuPg::new("Someone <else@example.org>");
-    let (_, signer) = key_pair(&gpg);
-    let stranger = PgpPublicKey::parse(&other.public_key()).expect("other public key");
-    let key_pass = pass(KEY_PASS);
-    let clear = gpg.make(&["--passphrase", KEY_PASS, "--clearsign"]);
-    assert_eq!(detect(&clear), Container::OpenPgp { armored: true });
-
-    let verified = open_pgp(&clear, PgpUnlock::Passphrase(&key_pass), Some(&signer)).unwrap();
-    assert_eq!(&verified.plaintext[..], PLAIN);
-    assert!(!verified.encrypted);
-    assert_eq!(
-        verified.signature,
-        SignatureStatus::Verified {
-            fingerprint: signer.fingerprint()
-        }
-    );
-    let unverified = open_pgp(&clear, PgpUnlock::Passphrase(&key_pass), None).unwrap();
-    assert_eq!(&unverified.plaintext[..], PLAIN);
-    assert!(matches!(
-        unverified.signature,
-        SignatureStatus::NotVerified { .. }
-    ));
-    let err = open_pgp(&clear, PgpUnlock::Passphrase(&key_pass), Some(&stranger)).unwrap_err();
-    assert!(
-        matches!(err, ContainerError::SignedByOtherKey { .. }),
-        "{err:?}"
-    );
-
-    let tampered = String::from_utf8(clear)
-        .unwrap()
-        .replace("alice@", "mallory@");
-    let err = open_pgp(
-        tampered.as_bytes(),
-        PgpUnlock::Passphrase(&key_pass),
-        Some(&signer),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(err, ContainerError::BadSignature { .. }),
-        "{err:?}"
-    );
-    // Without the key it opens, but says plainly that nothing vouches for it.
-    let opened = open_pgp(tampered.as_bytes(), PgpUnlock::Passphrase(&key_pass), None).unwrap();
-    assert!(opened.signature.describe().contains("NOT verified"));
 }
