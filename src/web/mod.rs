@@ -32,7 +32,6 @@ use tower_http::CompressionLevel;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::AppError;
@@ -182,7 +181,7 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
         .route("/seed", post(pages::seed::view_seed_post))
         .route("/seed/import", post(pages::seed::view_seed_import_post))
         .route("/seed/label", post(pages::seed::view_seed_label_post))
-        .route("/burn", post(pages::burn::view_burn_post))
+        .route(BURN_PATH, post(pages::burn::view_burn_post))
         .route("/otp", get(pages::otp::view_otp_get))
         .route("/otp/drift", post(pages::otp::view_otp_drift_post))
         .route("/csv", get(pages::csv::view_csv_get))
@@ -257,10 +256,10 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
     // Layers run outside-in in the reverse order of the `.layer` calls: tracing sees
     // everything; every error answer is logged once, inside the request's span; the
     // security headers are added to every response, including refusals, timeouts and 413s;
-    // plain-text errors of the layers below become our HTML page; the timeout bounds the
-    // whole request (compressing included); only then is Accept-Encoding dropped where it
-    // must be, and the compression layer wraps every response that passes it (pages, static
-    // files, our own refusals); a foreign Host is refused before anything else (DNS
+    // plain-text errors of the layers below become our HTML page; the time limit bounds the
+    // whole request (compressing included; a burn gets its wait on top); only then is
+    // Accept-Encoding dropped where it must be, and the compression layer wraps every
+    // response that passes it (pages, static files, our own refusals); a foreign Host is refused before anything else (DNS
     // rebinding); CSRF refuses cross-site writes before any body is read. The body limits
     // are per route (above): 16 KB for pages, the import limit for the import route alone.
     Ok(Router::new()
@@ -276,10 +275,7 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
         .layer(middleware::from_fn_with_state(state.clone(), host::check))
         .layer(CompressionLayer::new().quality(COMPRESSION_LEVEL))
         .layer(middleware::map_request(compress_only_stored_state))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.config.request_timeout,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(CatchPanicLayer::custom(panic_page))
         .layer(middleware::from_fn(error::html_errors))
         .layer(middleware::from_fn_with_state(
@@ -290,6 +286,28 @@ pub fn app(state: AppState) -> Result<Router, AppSetupError> {
         .layer(TraceLayer::new_for_http())
         .with_state(state))
 }
+
+/// Answers 408 when a request takes longer than `--request-timeout-seconds`, except a
+/// burn: it also waits up to `--burn-wait-seconds` for the token to be held on the reader,
+/// and cutting it at the common limit would show a timeout while the agent may still be
+/// writing the seed. (The bulk panel's steps wait less than the common limit instead.)
+async fn time_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let mut limit = state.config.request_timeout;
+    if request.uri().path() == BURN_PATH {
+        limit += Duration::from_secs(state.config.burn_wait_seconds);
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}
+
+/// The single-token burn: the one route allowed to outlast the request timeout.
+const BURN_PATH: &str = "/burn";
 
 /// Removes expired sessions (wiping their seeds) once a minute, for as long as the
 /// runtime lives.

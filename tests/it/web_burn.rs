@@ -258,3 +258,23 @@ async fn no_reader_is_its_own_message() {
     assert!(!error.contains("agent is not running"), "{error}");
     assert!(!error.contains("?."), "one sentence ends once: {error}");
 }
+
+/// A burn may wait for the token longer than the request timeout bounds other pages: the
+/// page answers with what the agent found, not a 408 while the agent may still be writing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burn_may_wait_for_the_token_past_the_request_timeout() {
+    let url = start_agent("8659600000001", "no-card").await;
+    let config = WebConfig {
+        agent: Some(client(&url)),
+        burn_wait_seconds: 2,
+        request_timeout: std::time::Duration::from_secs(1),
+        ..WebConfig::default()
+    };
+    let server = TestApp::with_config(config);
+    server.set_time(now());
+    let mut b = server.browser();
+    b.import(RFC_SEED).await;
+    let r = burn(&mut b, &[]).await;
+    assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT, "{}", r.text());
+    assert!(unescape(&r.text()).contains("hold it flat on the reader"));
+}
