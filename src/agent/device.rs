@@ -113,14 +113,7 @@ impl Device {
             }
             Device::Stack { stack } => {
                 let mut stack = stack.lock().unwrap_or_else(|p| p.into_inner());
-                if stack.on_reader().is_none() && !wait.is_zero() {
-                    // Nothing tapped yet: a request that waits gets the first token.
-                    stack.next_tap();
-                }
-                match stack.on_reader() {
-                    Some(token) => f(token),
-                    None => Err(NfcError::NoCard),
-                }
+                card_on_stack(&mut stack, wait, f)
             }
         }
     }
@@ -140,33 +133,24 @@ impl Device {
             Device::Simulated { .. } => Ok((None, self.with_card(wait, f))),
             // With nothing seen yet, the token on the reader will do (as with a reader);
             // after a tap, only the next one. The tap's number stands for pcscd's count.
-            Device::Stack { .. } if seen.is_empty() => {
-                let done = self.with_card(wait, f);
-                Ok((Some(self.stack_tap()), done))
-            }
             Device::Stack { stack } => {
                 let mut stack = stack.lock().unwrap_or_else(|p| p.into_inner());
-                let mut f = f;
-                let done = match stack.next_tap() {
-                    Some((_, token)) => f(token),
-                    // Every tap has been played: no token will ever come, so say so at once.
-                    None => return Err(NfcError::NoCardInTime(wait.as_secs())),
+                let done = if seen.is_empty() {
+                    card_on_stack(&mut stack, wait, f)
+                } else {
+                    let mut f = f;
+                    match stack.next_tap() {
+                        Some((_, token)) => f(token),
+                        // Every tap has been played: no token will ever come, so say so at once.
+                        None => return Err(NfcError::NoCardInTime(wait.as_secs())),
+                    }
                 };
-                drop(stack);
-                Ok((Some(self.stack_tap()), done))
+                let tap = reader::Tap {
+                    reader: SIMULATED_READER.to_string(),
+                    events: u32::try_from(stack.played()).unwrap_or(u32::MAX),
+                };
+                Ok((Some(tap), done))
             }
-        }
-    }
-
-    /// The latest tap of a simulated stack, as the reader's card event it stands for.
-    fn stack_tap(&self) -> reader::Tap {
-        let played = match self {
-            Device::Stack { stack } => stack.lock().unwrap_or_else(|p| p.into_inner()).played(),
-            _ => 0,
-        };
-        reader::Tap {
-            reader: SIMULATED_READER.to_string(),
-            events: u32::try_from(played).unwrap_or(u32::MAX),
         }
     }
 
@@ -257,6 +241,22 @@ impl Device {
                 }
             }
         }
+    }
+}
+
+/// The token on the reader of `stack`; a request that waits, with nothing tapped yet, gets
+/// the first token.
+fn card_on_stack<T>(
+    stack: &mut TokenStack,
+    wait: Duration,
+    mut f: impl FnMut(&mut dyn Card) -> Result<T, NfcError>,
+) -> Result<T, NfcError> {
+    if stack.on_reader().is_none() && !wait.is_zero() {
+        stack.next_tap();
+    }
+    match stack.on_reader() {
+        Some(token) => f(token),
+        None => Err(NfcError::NoCard),
     }
 }
 

@@ -163,8 +163,8 @@ pub async fn burn(
     drop(req.secret);
     let settings = settings(req.algorithm.as_deref(), req.period, req.display_timeout)?;
     let (wait, force) = (wait(req.wait_seconds), req.force);
-    let mut not_serials = req.not_serials.clone();
-    not_serials.extend(req.not_serial.clone());
+    let mut not_serials = req.not_serials;
+    not_serials.extend(req.not_serial);
     let new_card_only = req.wait_for_new_card;
     let secret = Arc::new(secret);
     let for_card = secret.clone();
@@ -181,18 +181,17 @@ pub async fn burn(
             // What this burn cost on the card, from the card connected to the result: the
             // log line the e2e script reports (APDUs per burn, ms per token).
             let started = std::time::Instant::now();
-            let mut apdus = 0usize;
-            let mut counted = |apdu: &[u8]| {
-                apdus += 1;
-                card.transmit(apdu)
-            };
+            let mut counted = Counted { card, apdus: 0 };
             let done = burn_card(
                 &mut counted,
                 &not_serials,
-                (&for_card, settings, st.now(), force),
+                &for_card,
+                settings,
+                st.now(),
+                force,
             );
             tracing::info!(
-                apdus,
+                apdus = counted.apdus,
                 ms = started.elapsed().as_secs_f64() * 1000.0,
                 ok = done.is_ok(),
                 "card work of a burn"
@@ -222,29 +221,35 @@ pub async fn burn(
     }))
 }
 
-/// A card seen through a closure (to count what passes).
-struct ThroughFn<F>(F);
+/// A card that counts the APDUs sent through it.
+struct Counted<'a> {
+    card: &'a mut dyn nfc::Card,
+    apdus: usize,
+}
 
-impl<F: FnMut(&[u8]) -> Result<Vec<u8>, nfc::CardError>> nfc::Card for ThroughFn<F> {
+impl nfc::Card for Counted<'_> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, nfc::CardError> {
-        (self.0)(apdu)
+        self.apdus += 1;
+        self.card.transmit(apdu)
     }
 }
 
 /// One burn on the card: identify, refuse a serial of `not_serials`, write.
 fn burn_card(
-    send: impl FnMut(&[u8]) -> Result<Vec<u8>, nfc::CardError>,
+    card: &mut dyn nfc::Card,
     not_serials: &[String],
-    (secret, settings, now, force): (&Secret, TokenSettings, u64, bool),
+    secret: &Secret,
+    settings: TokenSettings,
+    now: u64,
+    force: bool,
 ) -> Result<nfc::BurnReport, NfcError> {
-    let mut card = ThroughFn(send);
-    let token = nfc::identify(&mut card)?;
+    let token = nfc::identify(card)?;
     if not_serials.contains(&token.info.serial) {
         return Err(NfcError::SameToken {
             serial: token.info.serial,
         });
     }
-    nfc::burn_identified(&mut card, token, secret, settings, now, force)
+    nfc::burn_identified(card, token, secret, settings, now, force)
 }
 
 pub async fn time_sync(
