@@ -191,10 +191,7 @@ fn read_password(path: &Path, flag: &str) -> Result<Zeroizing<String>, CliError>
             format!("cannot read {} as UTF-8 text: {e}", path.display()),
         )
     })?);
-    let body = text
-        .strip_suffix("\r\n")
-        .or_else(|| text.strip_suffix('\n'))
-        .unwrap_or(&text);
+    let body = crate::tokens::containers::without_line_end(&text);
     if body.is_empty() {
         return Err(CliError::usage(flag, "the password file is empty"));
     }
