@@ -28,12 +28,13 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::common::{CliError, CliResult, now_or, out};
+use super::convert_containers::read_public_key;
 use crate::agent::api::CompareCodes;
 use crate::nfc::reader::{self, Tap};
 use crate::nfc::{self, Card, CardError, ErrorKind, NfcError, TokenSettings};
 use crate::otp::{Algorithm, Params, Secret};
 use crate::tokens::containers::{PgpPublicKey, encrypt_pgp_to_key};
-use crate::tokens::formats::{Export, ExportFormat};
+use crate::tokens::formats::ExportFormat;
 use crate::tokens::{ENTRA_CSV_HEADER, EntraCsv, Source, TokenRecord, TokenRow, parse_user_list};
 
 /// The files `convert --to` and `burn --bulk --to` write: the batch's export formats, under
@@ -206,18 +207,11 @@ impl OutFile {
                 "only a plain Entra CSV can be added to; write a new file instead",
             ));
         }
-        let key = match &bulk.encrypt_to {
-            None => None,
-            Some(key_path) => {
-                let bytes = fs::read(key_path).map_err(|e| {
-                    CliError::usage(
-                        "--encrypt-to",
-                        format!("cannot read {}: {e}", key_path.display()),
-                    )
-                })?;
-                Some(PgpPublicKey::parse(&bytes).map_err(|e| CliError::usage("--encrypt-to", e))?)
-            }
-        };
+        let key = bulk
+            .encrypt_to
+            .as_deref()
+            .map(|p| read_public_key(p, "--encrypt-to"))
+            .transpose()?;
         check_fits(bulk, settings)?;
         let mut prior = HashSet::new();
         let prefix = match fs::read(&path) {
@@ -277,7 +271,8 @@ impl OutFile {
                 }
             }
             to => {
-                let export = export(to, rows).map_err(|e| failed(&e))?;
+                // Every other format as `convert` writes it.
+                let export = to.export_format().write(rows).map_err(|e| failed(&e))?;
                 // Refused before the first tap (`check_fits`); a row left out here would be
                 // a burned seed kept nowhere.
                 if let Some(l) = export.left_out.first() {
@@ -320,11 +315,6 @@ fn entra_rows(rows: &[TokenRecord]) -> Result<Zeroizing<Vec<u8>>, crate::tokens:
     EntraCsv::write(&rows)
 }
 
-/// The file of every other format, as `convert` writes it.
-fn export(to: OutFormat, rows: &[TokenRecord]) -> Result<Export, crate::tokens::TokensError> {
-    to.export_format().write(rows)
-}
-
 /// The parameters of every token this run burns (6 digits: Token2's programmable tokens).
 fn params_of(settings: &TokenSettings) -> Result<Params, CliError> {
     Params::new(settings.algorithm, 6, settings.period)
@@ -354,7 +344,10 @@ fn check_fits(bulk: &BulkArgs, settings: &TokenSettings) -> Result<(), CliError>
     let secret = Secret::generate(bulk.seed_bytes)
         .map_err(|e| CliError::failure(format!("no seed could be drawn: {e}")))?;
     let probe = record("0", "C302", secret, params_of(settings)?);
-    let export = export(bulk.to, std::slice::from_ref(&probe))
+    let export = bulk
+        .to
+        .export_format()
+        .write(std::slice::from_ref(&probe))
         .map_err(|e| CliError::failure(format!("--out: {e}")))?;
     match export.left_out.first() {
         None => Ok(()),

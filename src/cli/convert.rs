@@ -191,10 +191,7 @@ fn read_password(path: &Path, flag: &str) -> Result<Zeroizing<String>, CliError>
             format!("cannot read {} as UTF-8 text: {e}", path.display()),
         )
     })?);
-    let body = text
-        .strip_suffix("\r\n")
-        .or_else(|| text.strip_suffix('\n'))
-        .unwrap_or(&text);
+    let body = crate::tokens::containers::without_line_end(&text);
     if body.is_empty() {
         return Err(CliError::usage(flag, "the password file is empty"));
     }
@@ -208,6 +205,18 @@ fn check_default(flag: &str, value: &Option<String>) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `--output` names a file (or link) that is there: checked before any input is read, and
+/// again by the exclusive create, which a file made in between also meets.
+fn already_exists(path: &Path) -> CliError {
+    CliError::usage(
+        "--output",
+        format!(
+            "{} already exists; remove it or choose another name",
+            path.display()
+        ),
+    )
+}
+
 /// Creates `path` for writing: new only, readable by the owner only.
 fn create_output(path: &Path) -> Result<std::fs::File, CliError> {
     let mut options = std::fs::OpenOptions::new();
@@ -219,13 +228,7 @@ fn create_output(path: &Path) -> Result<std::fs::File, CliError> {
     }
     options.open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            CliError::usage(
-                "--output",
-                format!(
-                    "{} already exists; remove it or choose another name",
-                    path.display()
-                ),
-            )
+            already_exists(path)
         } else {
             CliError::usage("--output", format!("cannot create {}: {e}", path.display()))
         }
@@ -247,13 +250,7 @@ pub fn run(
     if let Some(out) = &args.output
         && out.symlink_metadata().is_ok()
     {
-        return Err(CliError::usage(
-            "--output",
-            format!(
-                "{} already exists; remove it or choose another name",
-                out.display()
-            ),
-        ));
+        return Err(already_exists(out));
     }
     if args.pskc_password_file.is_some() && args.to != OutFormat::Pskc {
         return Err(CliError::usage(

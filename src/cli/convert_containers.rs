@@ -112,12 +112,18 @@ fn read_key_file(path: &Path, flag: &str) -> Result<Zeroizing<Vec<u8>>, CliError
         .map_err(|e| CliError::usage(flag, format!("cannot read {}: {e}", path.display())))
 }
 
+/// An OpenPGP public key file (armored or binary) named by `flag`: `--encrypt-to` of
+/// `convert` and of a bulk burn, `--pgp-signer`.
+pub fn read_public_key(path: &Path, flag: &str) -> Result<PgpPublicKey, CliError> {
+    let bytes = read_key_file(path, flag)?;
+    PgpPublicKey::parse(&bytes).map_err(|e| CliError::usage(flag, e))
+}
+
 /// Reads and checks every wrap secret before the input is touched, so a short passphrase or
 /// a bad key costs no decryption.
 pub fn prepare_wrap(args: &ContainerArgs) -> Result<Wrap, CliError> {
     if let Some(path) = &args.encrypt_to {
-        let bytes = read_key_file(path, "--encrypt-to")?;
-        let key = PgpPublicKey::parse(&bytes).map_err(|e| CliError::usage("--encrypt-to", e))?;
+        let key = read_public_key(path, "--encrypt-to")?;
         return Ok(Wrap::ToKey(Box::new(key)));
     }
     if let Some(path) = &args.encrypt_passphrase_file {
@@ -165,13 +171,11 @@ pub fn read_open_secrets(args: &ContainerArgs) -> Result<OpenSecrets, CliError> 
         }
         None => None,
     };
-    let signer = match &args.pgp_signer {
-        Some(path) => {
-            let bytes = read_key_file(path, "--pgp-signer")?;
-            Some(PgpPublicKey::parse(&bytes).map_err(|e| CliError::usage("--pgp-signer", e))?)
-        }
-        None => None,
-    };
+    let signer = args
+        .pgp_signer
+        .as_deref()
+        .map(|p| read_public_key(p, "--pgp-signer"))
+        .transpose()?;
     Ok(OpenSecrets {
         pgp_key,
         pgp_passphrase: args

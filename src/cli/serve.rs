@@ -203,10 +203,7 @@ impl ServeArgs {
             .filter(|h| !h.trim().is_empty())
             .map(|h| {
                 HostPattern::parse(h).map_err(|e| {
-                    CliError::usage(
-                        "--allowed-host",
-                        format!("'{}' {e}", crate::otp::excerpt(h, 64)),
-                    )
+                    CliError::usage("--allowed-host", format!("'{}' {e}", crate::otp::clip(h)))
                 })
             })
             .collect()

@@ -77,7 +77,7 @@ impl FromStr for Algorithm {
             "sha1" => Ok(Algorithm::Sha1),
             "sha256" => Ok(Algorithm::Sha256),
             "sha512" => Ok(Algorithm::Sha512),
-            _ => Err(ParamError::Algorithm(super::excerpt(s.trim(), 64))),
+            _ => Err(ParamError::Algorithm(super::clip(s.trim()))),
         }
     }
 }
@@ -154,10 +154,7 @@ pub fn parse_digits(s: &str) -> Result<u8, ParamError> {
     match s.trim() {
         "6" => Ok(6),
         "8" => Ok(8),
-        _ => Err(ParamError::Digits(format!(
-            "'{}'",
-            super::excerpt(s.trim(), 64)
-        ))),
+        _ => Err(ParamError::Digits(format!("'{}'", super::clip(s.trim())))),
     }
 }
 
@@ -165,9 +162,6 @@ pub fn parse_digits(s: &str) -> Result<u8, ParamError> {
 pub fn parse_period(s: &str) -> Result<u32, ParamError> {
     match s.trim().parse::<u32>() {
         Ok(p) if (MIN_PERIOD..=MAX_PERIOD).contains(&p) => Ok(p),
-        _ => Err(ParamError::Period(format!(
-            "'{}'",
-            super::excerpt(s.trim(), 64)
-        ))),
+        _ => Err(ParamError::Period(format!("'{}'", super::clip(s.trim())))),
     }
 }

@@ -168,17 +168,10 @@ fn validate(
         }
     }
 
-    let interval = match input.interval.trim() {
-        "30" => Some(30),
-        "60" => Some(60),
-        other => {
-            errors.push(FieldError::new(
-                Field::Interval,
-                format!(
-                    "must be 30 or 60 seconds, not '{}'",
-                    other.chars().take(10).collect::<String>()
-                ),
-            ));
+    let interval = match check_interval(input.interval.trim()) {
+        Ok(i) => Some(i),
+        Err(m) => {
+            errors.push(FieldError::new(Field::Interval, m));
             None
         }
     };
@@ -434,6 +427,19 @@ fn plain_upn(upn: &[u8]) -> bool {
         }
     }
     labels >= 2
+}
+
+/// Entra's `time interval` column: 30 or 60 seconds. The message does not name the field:
+/// callers put it in front.
+pub(crate) fn check_interval(value: &str) -> Result<u32, String> {
+    match value {
+        "30" => Ok(30),
+        "60" => Ok(60),
+        other => Err(format!(
+            "must be 30 or 60 seconds, not '{}'",
+            other.chars().take(10).collect::<String>()
+        )),
+    }
 }
 
 /// Serial, manufacturer and model: present, and safe in a CSV cell and in a spreadsheet.

@@ -148,6 +148,14 @@ fn looks_like_openpgp_packet(bytes: &[u8]) -> bool {
     }
 }
 
+/// A secret file's text without the one line end an editor adds (CRLF or LF; a passphrase
+/// or password never ends with one).
+pub fn without_line_end(text: &str) -> &str {
+    text.strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(text)
+}
+
 /// A passphrase (for a message, a key or an archive): wiped when dropped, never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Passphrase(Zeroizing<String>);
@@ -161,11 +169,7 @@ impl Passphrase {
     /// add one; a passphrase never ends with one).
     pub fn from_file_bytes(bytes: &[u8]) -> Result<Self, ContainerError> {
         let text = std::str::from_utf8(bytes).map_err(|_| ContainerError::PassphraseNotText)?;
-        let text = text
-            .strip_suffix("\r\n")
-            .or_else(|| text.strip_suffix('\n'))
-            .unwrap_or(text);
-        Ok(Passphrase::new(text))
+        Ok(Passphrase::new(without_line_end(text)))
     }
 
     pub fn expose(&self) -> &str {

@@ -8,7 +8,7 @@
 use crate::otp::clip;
 use crate::otp::{Params, Secret, SeedFormat};
 use crate::tokens::batch::{Candidate, Source, TokenRecord, field};
-use crate::tokens::validate::{Field, check_text, check_upn};
+use crate::tokens::validate::{Field, check_interval, check_text, check_upn};
 use zeroize::Zeroizing;
 
 use super::{FileError, Format, Import, ReadOptions, utf8};
@@ -586,18 +586,10 @@ fn read_row(
     };
     let period = match layout.interval {
         None => 30,
-        Some(i) => match row.get(i).map_or("", |f| trim(f)) {
-            "30" => 30,
-            "60" => 60,
-            other => {
-                import.refuse(
-                    line,
-                    field::INTERVAL,
-                    format!(
-                        "must be 30 or 60 seconds, not '{}'",
-                        other.chars().take(10).collect::<String>()
-                    ),
-                );
+        Some(i) => match check_interval(row.get(i).map_or("", |f| trim(f))) {
+            Ok(period) => period,
+            Err(m) => {
+                import.refuse(line, field::INTERVAL, m);
                 30
             }
         },
