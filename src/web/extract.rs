@@ -60,10 +60,7 @@ impl FromRequestParts<AppState> for CurrentSession {
                 restarted: false,
                 transport: super::host::Transport::of(
                     &state.config,
-                    parts
-                        .headers
-                        .get(axum::http::header::HOST)
-                        .and_then(|h| h.to_str().ok()),
+                    super::host::host_of(&parts.headers, &parts.uri),
                 ),
             },
             session,

@@ -10,7 +10,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{HeaderMap, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -261,9 +261,14 @@ impl Transport {
 /// The host the request is addressed to: the `Host` header, or the URI's authority for
 /// HTTP/2, which has no `Host`.
 pub fn request_host(request: &Request) -> Option<&str> {
-    match request.headers().get(header::HOST) {
+    host_of(request.headers(), request.uri())
+}
+
+/// [`request_host`] from a request's parts (for extractors, which see no whole request).
+pub fn host_of<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<&'a str> {
+    match headers.get(header::HOST) {
         Some(h) => h.to_str().ok(),
-        None => request.uri().authority().map(|a| a.as_str()),
+        None => uri.authority().map(|a| a.as_str()),
     }
 }
 

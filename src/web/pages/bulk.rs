@@ -580,10 +580,18 @@ async fn run_burn(
     begin: fn(&mut BulkRun) -> Result<StepPlan, String>,
 ) -> Result<(), AppError> {
     let agent = session.state.config.agent.clone().ok_or_else(no_agent)?;
-    if session.with(|s| s.bulk().run.as_ref().is_some_and(BulkRun::is_busy)) {
+    // Checked under the same lock that begins the step, so a request racing this one
+    // either begins it or only answers, never is refused for it.
+    let plan = with_run(session, what, |run| {
+        if run.is_busy() {
+            Ok(None)
+        } else {
+            begin(run).map(Some)
+        }
+    })?;
+    let Some(plan) = plan else {
         return Ok(());
-    }
-    let plan = with_run(session, what, begin)?;
+    };
     burn_step(
         session,
         agent,

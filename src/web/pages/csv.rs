@@ -414,7 +414,7 @@ pub async fn view_csv_get(session: CurrentSession, RawQuery(query): RawQuery) ->
 
 pub async fn view_csv_rows_post(session: CurrentSession, Form(form): Form<RowForm>) -> Response {
     let now = session.now();
-    let refused = session.with(|s| {
+    let added = session.with(|s| {
         let input = RowInput {
             upn: &form.upn,
             serial: &form.serial,
@@ -438,7 +438,7 @@ pub async fn view_csv_rows_post(session: CurrentSession, Form(form): Form<RowFor
                 match s.add_record(record) {
                     Ok(number) => {
                         s.set_flash(format!("{flash} as row {number}."));
-                        return None;
+                        return Ok(number);
                     }
                     Err(c) => {
                         let name = match c.field {
@@ -472,17 +472,17 @@ pub async fn view_csv_rows_post(session: CurrentSession, Form(form): Form<RowFor
             graph_only: form.graph_only == "yes",
         };
         p.errors = errors;
-        Some(p)
+        Err(Box::new(p))
     });
-    match refused {
-        Some(p) => refused_page(p),
-        None => Redirect::to(&last_page(&session)).into_response(),
+    match added {
+        Ok(number) => Redirect::to(&page_of(number)).into_response(),
+        Err(p) => refused_page(*p),
     }
 }
 
-/// The page of the batch showing its newest token.
-fn last_page(session: &CurrentSession) -> String {
-    let pages = session.with(|s| s.batch().len()).div_ceil(PAGE_SIZE);
+/// The page of the batch showing its row `number` (from 1).
+fn page_of(number: usize) -> String {
+    let pages = number.div_ceil(PAGE_SIZE);
     if pages <= 1 {
         "/csv".into()
     } else {

@@ -129,15 +129,17 @@ pub fn unassigned_users(session: &Session) -> Vec<String> {
     let Ok(users) = crate::tokens::parse_user_list(text) else {
         return Vec::new();
     };
+    // One set of the batch's users (ASCII case aside), not a scan of the batch per user:
+    // every batch page draws this, and both may hold thousands.
+    let holding: std::collections::HashSet<String> = session
+        .batch()
+        .records()
+        .iter()
+        .filter_map(|r| r.upn.as_deref().map(str::to_ascii_lowercase))
+        .collect();
     users
         .into_iter()
-        .filter(|u| {
-            !session.batch().records().iter().any(|r| {
-                r.upn
-                    .as_deref()
-                    .is_some_and(|have| have.eq_ignore_ascii_case(u))
-            })
-        })
+        .filter(|u| !holding.contains(&u.to_ascii_lowercase()))
         .collect()
 }
 
