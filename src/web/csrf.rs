@@ -82,7 +82,7 @@ impl CsrfGuard {
             .iter()
             .map(|o| {
                 Origin::parse(o.trim())
-                    .map_err(|e| format!("--trusted-origin '{}' {e}", crate::otp::excerpt(o, 64)))
+                    .map_err(|e| format!("--trusted-origin '{}' {e}", crate::otp::clip(o)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(CsrfGuard {

@@ -62,7 +62,7 @@ where
             Err(FormRejection::InvalidFormContentType(_)) => Err(AppError::UnsupportedMediaType),
             Err(e) => Err(AppError::BadRequest(format!(
                 "The form could not be read ({}). Nothing was stored; send it again from its page.",
-                crate::otp::excerpt(&e.body_text(), 64)
+                crate::otp::clip(&e.body_text())
             ))),
         }
     }
@@ -81,11 +81,11 @@ fn unreadable(detail: &str) -> String {
     match field {
         Some(name) => format!(
             "The field \"{}\" was sent twice; a form sends each field once. Nothing was stored; send the form again from its page.",
-            crate::otp::excerpt(name, 64)
+            crate::otp::clip(name)
         ),
         None => format!(
             "The form's fields could not be read ({}). Nothing was stored; send the form again from its page.",
-            crate::otp::excerpt(detail, 64)
+            crate::otp::clip(detail)
         ),
     }
 }
@@ -118,7 +118,7 @@ pub async fn read_multipart(
         {
             AppError::UnsupportedMediaType
         } else {
-            AppError::BadRequest(crate::otp::excerpt(&e.body_text(), 64))
+            AppError::BadRequest(crate::otp::clip(&e.body_text()))
         }
     })?;
     let broken = |e: axum::extract::multipart::MultipartError| {
@@ -127,14 +127,14 @@ pub async fn read_multipart(
         } else {
             AppError::BadRequest(format!(
                 "The upload could not be read ({}). Nothing was stored; send it again from its page.",
-                crate::otp::excerpt(&e.body_text(), 64)
+                crate::otp::clip(&e.body_text())
             ))
         }
     };
     let mut parts = Vec::new();
     while let Some(mut field) = multipart.next_field().await.map_err(broken)? {
         let name = field.name().unwrap_or_default().to_string();
-        let file_name = field.file_name().map(|n| crate::otp::excerpt(n, 64));
+        let file_name = field.file_name().map(|n| crate::otp::clip(n));
         let mut value = Zeroizing::new(Vec::new());
         while let Some(chunk) = field.chunk().await.map_err(broken)? {
             value.extend_from_slice(&chunk);

@@ -556,23 +556,20 @@ impl Session {
         let Some(upn) = self.batch.get(from).map(|r| r.upn.clone()) else {
             return Err(Conflict {
                 field: field::SERIAL,
-                reason: format!(
-                    "{} is not in the batch",
-                    crate::otp::excerpt(from.trim(), 64)
-                ),
+                reason: format!("{} is not in the batch", crate::otp::clip(from.trim())),
             });
         };
         let Some(upn) = upn else {
             return Err(Conflict {
                 field: field::SERIAL,
-                reason: format!("{} has no user to move", crate::otp::excerpt(from, 64)),
+                reason: format!("{} has no user to move", crate::otp::clip(from)),
             });
         };
         match self.batch.get(to).map(|r| r.upn.clone()) {
             None => {
                 return Err(Conflict {
                     field: field::SERIAL,
-                    reason: format!("{} is not in the batch", crate::otp::excerpt(to.trim(), 64)),
+                    reason: format!("{} is not in the batch", crate::otp::clip(to.trim())),
                 });
             }
             Some(Some(other)) => {
@@ -580,7 +577,7 @@ impl Session {
                     field: field::SERIAL,
                     reason: format!(
                         "{} already belongs to {other}; clear its user first",
-                        crate::otp::excerpt(to.trim(), 64)
+                        crate::otp::clip(to.trim())
                     ),
                 });
             }

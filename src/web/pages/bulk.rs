@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::agent::api::{BurnRequest, BurnResponse, CompareCodes, ErrorKind, TimeSyncRequest};
 use crate::agent::client::{AgentClient, AgentClientError};
 use crate::nfc::DisplayTimeout;
-use crate::otp::{Algorithm, Params, Secret, excerpt};
+use crate::otp::{Algorithm, Params, Secret, clip};
 use crate::tokens::{Source, TokenRecord, parse_user_list};
 use crate::web::AppError;
 use crate::web::bulk_run::{BulkRun, BulkSettings, ClockReading, Outcome, StepPlan, TapResult};
@@ -441,7 +441,7 @@ fn settle(
     };
     let recorded = s.record_burned_token(record);
     tracing::info!(serial = %serial, "bulk panel: token burned");
-    let shown = excerpt(&serial, 64);
+    let shown = clip(&serial);
     let (outcome, message, replaced) = match &recorded {
         Ok((row, false)) => (
             Outcome::Added(*row),
@@ -758,8 +758,8 @@ async fn set_clock(
             Ok(done) => {
                 c.done = Some(format!(
                     "The token on the reader was {}, not {}: its clock was set (it was {}). Read the clock again for the token you meant.",
-                    excerpt(&done.token.serial, 64),
-                    excerpt(&c.serial, 64),
+                    clip(&done.token.serial),
+                    clip(&c.serial),
                     offset_words(done.token.offset_seconds)
                 ));
             }

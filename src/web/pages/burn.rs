@@ -155,7 +155,7 @@ pub async fn view_burn_post(
             session.with(|s| {
                 s.set_flash(format!(
                     "Burned token {}. Power-cycle it and compare its code with the ones below.",
-                    crate::otp::excerpt(&burned.serial, 64)
+                    crate::otp::clip(&burned.serial)
                 ));
                 s.record_burn(burned);
             });

@@ -670,11 +670,7 @@ fn describe_entry(e: &ZipEntryInfo) -> String {
         containers::ZipEncryption::ZipCrypto => "ZipCrypto, weak".to_string(),
         containers::ZipEncryption::Aes { bits } => format!("AES-{bits}"),
     };
-    format!(
-        "{} ({} bytes, {how})",
-        crate::otp::excerpt(&e.name, 64),
-        e.size
-    )
+    format!("{} ({} bytes, {how})", crate::otp::clip(&e.name), e.size)
 }
 
 /// Opens an encrypted file in memory with the form's keys: `Ok(None)` for a plain file, which

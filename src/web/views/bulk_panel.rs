@@ -167,7 +167,7 @@ fn run_view(run: &BulkRun) -> RunView {
             "same_token",
             format!(
                 "Token {} was tapped twice: burn it again (its row then gets the new seed) or skip it?",
-                crate::otp::excerpt(serial, 64)
+                crate::otp::clip(serial)
             ),
         ),
         Phase::Done => (

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::agent::api::StatusResponse;
 use crate::nfc::{ConfigError, TokenConfig};
-use crate::otp::{Params, excerpt};
+use crate::otp::{Params, clip};
 use crate::web::AppState;
 use crate::web::session::BurnResult;
 
@@ -57,16 +57,16 @@ pub fn unburnable_reason(params: Params) -> Option<String> {
 
 fn describe_status(s: &StatusResponse) -> (String, Option<String>) {
     let reader = match (&s.reader, s.readers.len()) {
-        (Some(r), _) => format!("reader \"{}\"", excerpt(r, 64)),
+        (Some(r), _) => format!("reader \"{}\"", clip(r)),
         (None, 0) => "no reader".to_string(),
-        (None, 1) => format!("reader \"{}\"", excerpt(&s.readers[0].name, 64)),
+        (None, 1) => format!("reader \"{}\"", clip(&s.readers[0].name)),
         (None, n) => format!("{n} readers"),
     };
     let card = match &s.token {
         Some(t) => format!(
             "token {} ({}) on the reader",
-            excerpt(&t.serial, 64),
-            excerpt(t.model.as_deref().unwrap_or("unknown model"), 64)
+            clip(&t.serial),
+            clip(t.model.as_deref().unwrap_or("unknown model"))
         ),
         None if s.card_present => "a card is on the reader".to_string(),
         None => "no token on the reader yet".to_string(),
