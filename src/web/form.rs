@@ -134,7 +134,7 @@ pub async fn read_multipart(
     let mut parts = Vec::new();
     while let Some(mut field) = multipart.next_field().await.map_err(broken)? {
         let name = field.name().unwrap_or_default().to_string();
-        let file_name = field.file_name().map(|n| crate::otp::clip(n));
+        let file_name = field.file_name().map(crate::otp::clip);
         let mut value = Zeroizing::new(Vec::new());
         while let Some(chunk) = field.chunk().await.map_err(broken)? {
             value.extend_from_slice(&chunk);

@@ -285,7 +285,7 @@ pub async fn check(State(state): State<super::AppState>, request: Request, next:
             next.run(request).await
         }
         host => {
-            let shown = host.map(|h| crate::otp::clip(h)).unwrap_or_default();
+            let shown = host.map(crate::otp::clip).unwrap_or_default();
             tracing::debug!(host = %shown, "refused a request for a host this server does not answer to");
             AppError::MisdirectedHost(shown).into_response()
         }
