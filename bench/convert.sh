@@ -3,6 +3,8 @@
 # CLI's speed target: 100,000 tokens, a vendor CSV with hex seeds -> Entra CSV with UPNs
 # assigned in serial order. Prints both times (best of RUNS), the ratio, and our peak memory
 # (/usr/bin/time -v when present, else VmHWM from /proc). Both outputs must be identical.
+# It also times bench/convert_floor.rs, a program doing the least work this job needs, on
+# one core (built with `rustc -O`; FLOOR=0 skips it): how far any ratio can go here.
 #
 #   bash bench/convert.sh            # builds the release binary first
 #   TOKENS=10000 RUNS=5 bash bench/convert.sh
@@ -100,6 +102,12 @@ best() {
 
 read -r ours_s ours_kb ours_cpu < <(best "$BIN" convert "$WORK/seeds.csv" --to entra-csv --assign "$WORK/users.txt" -o "$WORK/out-ours.csv")
 "$BIN" convert "$WORK/seeds.csv" --to entra-csv --assign "$WORK/users.txt" -o "$WORK/ours.csv" 2>/dev/null
+floor_s=""
+if [[ "${FLOOR:-1}" != 0 ]] && command -v rustc >/dev/null; then
+  rustc --edition 2024 -O bench/convert_floor.rs -o "$WORK/floor"
+  read -r floor_s floor_kb floor_cpu < <(best "$WORK/floor" "$WORK/seeds.csv" "$WORK/users.txt" "$WORK/out-floor.csv")
+  "$WORK/floor" "$WORK/seeds.csv" "$WORK/users.txt" "$WORK/floor.csv"
+fi
 read -r py_s py_kb py_cpu < <(best "$PY" "$WORK/convert.py" "$WORK/seeds.csv" "$WORK/users.txt" "$WORK/out-py.csv")
 "$PY" "$WORK/convert.py" "$WORK/seeds.csv" "$WORK/users.txt" "$WORK/py.csv"
 
@@ -108,10 +116,18 @@ if ! cmp -s "$WORK/ours.csv" "$WORK/py.csv"; then
   diff <(head -3 "$WORK/ours.csv") <(head -3 "$WORK/py.csv") >&2 || true
   exit 1
 fi
+if [[ -n "$floor_s" ]] && ! cmp -s "$WORK/floor.csv" "$WORK/py.csv"; then
+  echo "the floor probe's output differs from Python's" >&2
+  exit 1
+fi
 echo "tokens:        $TOKENS (hex seeds -> Entra CSV, UPNs assigned; outputs identical)"
 echo "totp-toolset:  ${ours_s}s wall, ${ours_cpu}s CPU, peak ${ours_kb} kB ($(( ours_kb / 1024 )) MiB)"
 echo "python (csv):  ${py_s}s wall, ${py_cpu}s CPU, peak ${py_kb} kB ($PY, $("$PY" --version 2>&1))"
 awk "BEGIN {printf \"ratio:         %.1fx faster (wall clock)\n\", $py_s / ($ours_s > 0 ? $ours_s : 0.001)}"
 if [[ "$ours_cpu" != "-" && "$py_cpu" != "-" ]]; then
   awk "BEGIN {printf \"ratio:         %.1fx less CPU time (user + system)\n\", $py_cpu / ($ours_cpu > 0 ? $ours_cpu : 0.001)}"
+fi
+if [[ -n "$floor_s" ]]; then
+  echo "floor probe:   ${floor_s}s wall, ${floor_cpu}s CPU, peak ${floor_kb} kB (bench/convert_floor.rs: no checks, no batch)"
+  awk "BEGIN {printf \"floor ratio:   %.1fx faster than Python: the most a one-core program reaches here (wall clock)\n\", $py_s / ($floor_s > 0 ? $floor_s : 0.001)}"
 fi
