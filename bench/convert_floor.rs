@@ -134,7 +134,12 @@ fn main() {
     // Entra's 5-method warning needs a count per user, as the batch keeps it.
     let mut per_user = Index::default();
     per_user.reserve(n);
-    for (upn, &i) in users.lines().map(str::trim).filter(|u| !u.is_empty()).zip(&order) {
+    for (upn, &i) in users
+        .lines()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .zip(&order)
+    {
         *per_user
             .entry(lowercase_hash(&keys, upn, &mut buf))
             .or_default() += 1;

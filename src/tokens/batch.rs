@@ -327,6 +327,28 @@ impl Pending<'_> {
     }
 }
 
+/// What a user list would do: which record gets which UPN (each record at most once, in
+/// the order the list gives them), and what cannot be applied.
+#[derive(Clone, Debug, Default)]
+pub struct AssignPlan<'t> {
+    /// Indices into [`Batch::records`], with the UPN as the list writes it.
+    pub assignments: Vec<(usize, &'t str)>,
+    pub refused: Vec<Refusal>,
+    /// Users who would hold more than Entra's 5 OATH methods.
+    pub warnings: Vec<String>,
+}
+
+impl AssignPlan<'_> {
+    /// The report the plan makes once carried out.
+    pub fn into_report(self) -> AssignReport {
+        AssignReport {
+            assigned: self.assignments.iter().map(|&(i, _)| i).collect(),
+            refused: self.refused,
+            warnings: self.warnings,
+        }
+    }
+}
+
 /// Who got which token, and what went wrong, after a user list was applied.
 #[derive(Clone, Debug, Default)]
 pub struct AssignReport {
@@ -365,8 +387,8 @@ impl Batch {
         self.records.is_empty()
     }
 
-    /// The index of the record with this serial (ASCII case aside).
-    fn serial_index(&self, serial: &str) -> Option<usize> {
+    /// The index of the record with this serial (ASCII case aside), found by the index.
+    pub fn serial_index(&self, serial: &str) -> Option<usize> {
         self.serials.find(self.keyed.serial(serial), |i| {
             self.records[i].serial.eq_ignore_ascii_case(serial)
         })
@@ -645,44 +667,70 @@ impl Batch {
         (n > MAX_OATH_METHODS_PER_USER).then(|| overfull_message(upn, n))
     }
 
-    /// Applies a user list read by the one rule of [`UserList`]: one UPN per line (given in
-    /// order to the unassigned tokens, in serial order), or `serial,upn` pairs (by serial).
-    /// Each line that cannot be applied is refused; the others are applied.
+    /// Applies a user list read by the one rule of [`UserList`]: the [`Batch::plan_assign`]
+    /// of it, carried out. Each line that cannot be applied is refused; the others are.
     pub fn assign(&mut self, users: &str) -> AssignReport {
-        let list = UserList::new(users);
-        let mut report = AssignReport::default();
-        match list.shape {
-            Shape::Pairs => self.assign_pairs(list.lines(), &mut report),
-            Shape::InOrder => self.assign_in_order(list.lines(), &mut report),
+        let plan = self.plan_assign(users);
+        for &(i, upn) in &plan.assignments {
+            self.records[i].upn = Some(upn.to_string());
         }
-        // Counted once for the whole batch (a count per assigned user would be quadratic),
-        // by a keyed hash of the lowercase UPN so that no copy of every UPN is made.
+        plan.into_report()
+    }
+
+    /// What applying a user list would do, without changing the batch (the page's preview
+    /// of a pending list reads the batch, it does not copy it with its seeds): one UPN per
+    /// line (given in order to the unassigned tokens, in serial order), or `serial,upn`
+    /// pairs (by serial).
+    pub fn plan_assign<'t>(&self, users: &'t str) -> AssignPlan<'t> {
+        let list = UserList::new(users);
+        let mut plan = AssignPlan::default();
+        match list.shape {
+            Shape::Pairs => self.plan_pairs(list.lines(), &mut plan),
+            Shape::InOrder => self.plan_in_order(list.lines(), &mut plan),
+        }
+        plan.warnings = self.overfull_after(&plan.assignments);
+        plan
+    }
+
+    /// Entra's 5-method warnings for the batch as `assignments` would leave it, one per
+    /// user, in the order the users are given. Counted once for the whole batch (a count
+    /// per assigned user would be quadratic), by a keyed hash of the lowercase UPN so that
+    /// no copy of every UPN is made.
+    fn overfull_after(&self, assignments: &[(usize, &str)]) -> Vec<String> {
+        let mut given = vec![false; self.records.len()];
+        for &(i, _) in assignments {
+            given[i] = true;
+        }
+        let kept = self
+            .records
+            .iter()
+            .zip(&given)
+            .filter(|&(_, &g)| !g)
+            .filter_map(|(r, _)| r.upn.as_deref());
         let keyed = Keyed::new();
         let mut counts: HashMap<u64, usize, BuildHasherDefault<PreHashed>> = HashMap::default();
         counts.reserve(self.records.len());
-        for upn in self.records.iter().filter_map(|r| r.upn.as_deref()) {
+        for upn in kept.chain(assignments.iter().map(|&(_, u)| u)) {
             *counts.entry(keyed.lowercase(upn.as_bytes())).or_default() += 1;
         }
+        let mut warnings = Vec::new();
         if counts.values().any(|&n| n > MAX_OATH_METHODS_PER_USER) {
             let mut warned = HashSet::new();
-            for &i in &report.assigned {
-                let Some(upn) = self.records[i].upn.as_deref() else {
-                    continue;
-                };
+            for &(_, upn) in assignments {
                 let k = keyed.lowercase(upn.as_bytes());
                 let n = counts.get(&k).copied().unwrap_or(0);
                 if n > MAX_OATH_METHODS_PER_USER && warned.insert(k) {
-                    report.warnings.push(overfull_message(upn, n));
+                    warnings.push(overfull_message(upn, n));
                 }
             }
         }
-        report
+        warnings
     }
 
-    fn assign_in_order<'t>(
-        &mut self,
+    fn plan_in_order<'t>(
+        &self,
         lines: impl Iterator<Item = UserLine<'t>>,
-        report: &mut AssignReport,
+        plan: &mut AssignPlan<'t>,
     ) {
         let mut free: Vec<usize> = Vec::with_capacity(self.records.len());
         free.extend((0..self.records.len()).filter(|&i| self.records[i].upn.is_none()));
@@ -699,32 +747,27 @@ impl Batch {
         let mut free = free.into_iter();
         for UserLine { line, upn, .. } in lines {
             if let Err(m) = check_upn(upn) {
-                report.refused.push(Refusal::new(line, field::UPN, m));
+                plan.refused.push(Refusal::new(line, field::UPN, m));
                 continue;
             }
             let Some(i) = free.next() else {
-                report.refused.push(Refusal::new(
+                plan.refused.push(Refusal::new(
                     line,
                     field::UPN,
                     format!("no unassigned token is left for {}", clip(upn)),
                 ));
                 continue;
             };
-            self.records[i].upn = Some(upn.to_string());
-            report.assigned.push(i);
+            plan.assignments.push((i, upn));
         }
     }
 
-    fn assign_pairs<'t>(
-        &mut self,
-        lines: impl Iterator<Item = UserLine<'t>>,
-        report: &mut AssignReport,
-    ) {
+    fn plan_pairs<'t>(&self, lines: impl Iterator<Item = UserLine<'t>>, plan: &mut AssignPlan<'t>) {
         // By record: a serial names one record whatever its case.
         let mut seen: HashMap<usize, usize> = HashMap::new();
         for UserLine { line, serial, upn } in lines {
             let Some(serial) = serial else {
-                report.refused.push(Refusal::new(
+                plan.refused.push(Refusal::new(
                     line,
                     field::LINE,
                     "has one cell; in a list of serial,upn pairs every line needs both",
@@ -732,7 +775,7 @@ impl Batch {
                 continue;
             };
             if serial.is_empty() {
-                report.refused.push(Refusal::new(
+                plan.refused.push(Refusal::new(
                     line,
                     field::SERIAL,
                     "is empty; write serial,upn",
@@ -740,7 +783,7 @@ impl Batch {
                 continue;
             }
             let Some(i) = self.serial_index(serial) else {
-                report.refused.push(Refusal::new(
+                plan.refused.push(Refusal::new(
                     line,
                     field::SERIAL,
                     format!("{} is not in the batch", clip(serial)),
@@ -748,7 +791,7 @@ impl Batch {
                 continue;
             };
             if let Some(first) = seen.insert(i, line) {
-                report.refused.push(Refusal::new(
+                plan.refused.push(Refusal::new(
                     line,
                     field::SERIAL,
                     format!("{} was already assigned on line {first}", clip(serial)),
@@ -756,11 +799,10 @@ impl Batch {
                 continue;
             }
             if let Err(m) = check_upn(upn) {
-                report.refused.push(Refusal::new(line, field::UPN, m));
+                plan.refused.push(Refusal::new(line, field::UPN, m));
                 continue;
             }
-            self.records[i].upn = Some(upn.to_string());
-            report.assigned.push(i);
+            plan.assignments.push((i, upn));
         }
     }
 }

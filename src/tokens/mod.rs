@@ -12,8 +12,8 @@ mod user_list;
 mod validate;
 
 pub use batch::{
-    AssignReport, Batch, BatchLimit, Candidate, Conflict, MAX_OATH_METHODS_PER_USER, Refusal,
-    Source, TokenRecord,
+    AssignPlan, AssignReport, Batch, BatchLimit, Candidate, Conflict, MAX_OATH_METHODS_PER_USER,
+    Refusal, Source, TokenRecord,
 };
 pub use entra::{DriftVerdict, TokensError, entra_drift_verdict};
 pub use formats::entra_csv::{ENTRA_CSV_HEADER, EntraCsv};

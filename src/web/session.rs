@@ -511,20 +511,6 @@ impl Session {
         self.pending_users.take().is_some()
     }
 
-    /// What applying `users` would do, without changing the batch: the report, and each
-    /// assignment as (serial, upn).
-    pub fn preview_assign(&self, users: &str) -> (AssignReport, Vec<(String, String)>) {
-        let mut trial = self.batch.clone();
-        let report = trial.assign(users);
-        let pairs = report
-            .assigned
-            .iter()
-            .filter_map(|&i| trial.records().get(i))
-            .map(|r| (r.serial.clone(), r.upn.clone().unwrap_or_default()))
-            .collect();
-        (report, pairs)
-    }
-
     /// Applies the pending user list; `None` if there is none.
     pub fn apply_pending_users(&mut self) -> Option<AssignReport> {
         let users = self.pending_users.take()?;
@@ -661,12 +647,7 @@ impl Session {
     /// keeps its place and user (never a second row). Returns the row's number (from 1) and
     /// whether it was an existing row.
     pub fn record_burned_token(&mut self, record: TokenRecord) -> Result<(usize, bool), Conflict> {
-        let existing = self
-            .batch
-            .records()
-            .iter()
-            .position(|r| r.serial.eq_ignore_ascii_case(&record.serial));
-        match existing {
+        match self.batch.serial_index(&record.serial) {
             Some(i) => {
                 self.batch
                     .replace_secret(&record.serial, record.secret, record.params)?;

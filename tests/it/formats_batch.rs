@@ -133,6 +133,52 @@ fn more_than_five_oath_methods_is_a_warning() {
     assert!(warning.unwrap().contains("7 OATH tokens"));
 }
 
+fn upns(b: &Batch) -> Vec<Option<String>> {
+    b.records().iter().map(|r| r.upn.clone()).collect()
+}
+
+proptest::proptest! {
+    /// The page previews a pending list with `plan_assign`, which reads the batch without
+    /// changing it; applying the list must then do exactly what the preview showed.
+    #[test]
+    fn a_plan_is_what_assigning_then_does(
+        lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                "0{0,2}[1-9]",
+                "[a-c]@contoso\\.com",
+                "0?[1-9][,;][a-cA-C]@contoso\\.com",
+                "\\PC{0,8}",
+            ],
+            0..14,
+        ),
+    ) {
+        let mut b = batch_of(&["8", "7", "3", "04", "5", "6", "1", "2", "A9"]);
+        b.set_upn("3", Some("a@contoso.com")).unwrap();
+        b.set_upn("5", Some("b@contoso.com")).unwrap();
+        let text = lines.join("\n");
+        let before = upns(&b);
+        let plan = b.plan_assign(&text);
+        proptest::prop_assert_eq!(&upns(&b), &before);
+        let planned: Vec<(String, String)> = plan
+            .assignments
+            .iter()
+            .map(|&(i, upn)| (b.records()[i].serial.clone(), upn.to_string()))
+            .collect();
+        let (refused, warnings) = (plan.refused.clone(), plan.warnings.clone());
+        let indices: Vec<usize> = plan.assignments.iter().map(|&(i, _)| i).collect();
+
+        let report = b.assign(&text);
+        proptest::prop_assert_eq!(report.assigned, indices);
+        proptest::prop_assert_eq!(report.refused, refused);
+        proptest::prop_assert_eq!(report.warnings, warnings);
+        for (serial, upn) in &planned {
+            proptest::prop_assert_eq!(upn_of(&b, serial), Some(upn.clone()));
+        }
+        let changed = before.iter().zip(upns(&b)).filter(|(a, b)| **a != *b).count();
+        proptest::prop_assert!(changed <= planned.len());
+    }
+}
+
 #[test]
 fn editing_clearing_and_removing() {
     let mut b = batch_of(&["1", "2"]);

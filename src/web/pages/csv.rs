@@ -22,8 +22,8 @@ use crate::tokens::containers::{
 };
 use crate::tokens::formats::{self, entra_fit, pskc};
 use crate::tokens::{
-    AssignReport, Export, Format, Keys, LeftOut, ReadOptions, Refusal, RowInput, TokenRecord,
-    TokenSource, validate_record,
+    Batch, Export, Format, Keys, LeftOut, ReadOptions, Refusal, RowInput, TokenRecord, TokenSource,
+    validate_record,
 };
 use crate::web::AppError;
 use crate::web::extract::CurrentSession;
@@ -224,18 +224,22 @@ fn left_out(records: &[TokenRecord], csv: bool) -> (usize, LeftOutView) {
     (records.len() - total, LeftOutView { shown, total })
 }
 
-fn assign_view(
-    users: &str,
-    (report, mut assigned): (AssignReport, Vec<(String, String)>),
-) -> AssignView {
-    let assigned_total = assigned.len();
-    assigned.truncate(ASSIGNED_SHOWN);
+/// The preview of a pending user list: what [`Batch::plan_assign`] would do, read from the
+/// batch as it is (the first assignments shown, all counted).
+fn assign_view(users: &str, batch: &Batch) -> AssignView {
+    let plan = batch.plan_assign(users);
+    let records = batch.records();
     AssignView {
         users: users.to_string(),
-        assigned,
-        assigned_total,
-        refused: report.refused,
-        warnings: report.warnings,
+        assigned: plan
+            .assignments
+            .iter()
+            .take(ASSIGNED_SHOWN)
+            .map(|&(i, upn)| (records[i].serial.clone(), upn.to_string()))
+            .collect(),
+        assigned_total: plan.assignments.len(),
+        refused: plan.refused,
+        warnings: plan.warnings,
     }
 }
 
@@ -341,7 +345,7 @@ fn page(
     });
     let assign = session
         .pending_users()
-        .map(|u| assign_view(u, session.preview_assign(u)));
+        .map(|u| assign_view(u, session.batch()));
     CsvPage {
         rows,
         total,
