@@ -35,7 +35,8 @@ use crate::nfc::{self, Card, CardError, ErrorKind, NfcError, TokenSettings};
 use crate::otp::{Algorithm, Params, Secret};
 use crate::tokens::containers::{PgpPublicKey, encrypt_pgp_to_key};
 use crate::tokens::formats::ExportFormat;
-use crate::tokens::{ENTRA_CSV_HEADER, EntraCsv, Source, TokenRecord, TokenRow, parse_user_list};
+use crate::tokens::formats::entra_csv;
+use crate::tokens::{ENTRA_CSV_HEADER, Source, TokenRecord, parse_user_list};
 
 /// The files `convert --to` and `burn --bulk --to` write: the batch's export formats, under
 /// the names their `--to` takes.
@@ -251,35 +252,33 @@ impl OutFile {
     /// The whole file for `rows`.
     fn render(&self, rows: &[TokenRecord]) -> Result<Zeroizing<Vec<u8>>, CliError> {
         let failed = |e: &dyn std::fmt::Display| CliError::failure(format!("--out: {e}"));
-        let body = match self.to {
-            OutFormat::EntraCsv => {
-                let csv = entra_rows(rows).map_err(|e| failed(&e))?;
-                if self.prefix.is_empty() {
-                    csv
-                } else {
-                    let mut all = Zeroizing::new(self.prefix.to_vec());
-                    if !all.ends_with(b"\n") {
-                        all.extend_from_slice(b"\r\n");
-                    }
-                    // The rows without our header: the file has its own.
-                    let start = csv
-                        .windows(2)
-                        .position(|w| w == b"\r\n")
-                        .map_or(csv.len(), |p| p + 2);
-                    all.extend_from_slice(&csv[start..]);
-                    all
-                }
+        let export = match self.to {
+            // Every row, a row without a user too: the file must hold every seed burned.
+            OutFormat::EntraCsv => entra_csv::write_unassigned_too(rows),
+            // Every other format as `convert` writes it.
+            to => to.export_format().write(rows),
+        }
+        .map_err(|e| failed(&e))?;
+        // Refused before the first tap (`check_fits`); a row left out here would be a
+        // burned seed kept nowhere.
+        if let Some(l) = export.left_out.first() {
+            return Err(failed(&format!("token {} {}", l.serial, l.reason)));
+        }
+        let body = if self.to == OutFormat::EntraCsv && !self.prefix.is_empty() {
+            let csv = export.bytes;
+            let mut all = Zeroizing::new(self.prefix.to_vec());
+            if !all.ends_with(b"\n") {
+                all.extend_from_slice(b"\r\n");
             }
-            to => {
-                // Every other format as `convert` writes it.
-                let export = to.export_format().write(rows).map_err(|e| failed(&e))?;
-                // Refused before the first tap (`check_fits`); a row left out here would be
-                // a burned seed kept nowhere.
-                if let Some(l) = export.left_out.first() {
-                    return Err(failed(&format!("token {} {}", l.serial, l.reason)));
-                }
-                export.bytes
-            }
+            // The rows without our header: the file has its own.
+            let start = csv
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .map_or(csv.len(), |p| p + 2);
+            all.extend_from_slice(&csv[start..]);
+            all
+        } else {
+            export.bytes
         };
         match &self.key {
             None => Ok(body),
@@ -294,25 +293,6 @@ impl OutFile {
         replace_file(&self.path, &bytes)
             .map_err(|e| CliError::failure(format!("cannot write {}: {e}", self.path.display())))
     }
-}
-
-/// Entra's CSV of every row, a row without a user with an empty UPN (Entra refuses it until
-/// one is filled in, but the seed is kept).
-fn entra_rows(rows: &[TokenRecord]) -> Result<Zeroizing<Vec<u8>>, crate::tokens::TokensError> {
-    let rows: Vec<TokenRow> = rows
-        .iter()
-        .map(|r| TokenRow {
-            upn: r.upn.clone().unwrap_or_default(),
-            serial: r.serial.clone(),
-            secret: r.secret.clone(),
-            interval: r.period(),
-            manufacturer: r.manufacturer.clone(),
-            model: r.model.clone(),
-            algorithm: r.algorithm(),
-            graph_only: r.algorithm() != Algorithm::Sha1,
-        })
-        .collect();
-    EntraCsv::write(&rows)
 }
 
 /// The parameters of every token this run burns (6 digits: Token2's programmable tokens).

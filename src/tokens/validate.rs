@@ -4,9 +4,6 @@
 //! Every problem is reported against the field it concerns, all at once, and never echoes a
 //! seed in a message.
 
-use subtle::ConstantTimeEq;
-
-use super::TokenRow;
 use super::batch::{Source, TokenRecord};
 use crate::otp::{Algorithm, Params, Secret, SeedError};
 
@@ -89,83 +86,26 @@ pub struct TokenSource<'a> {
     pub params: Params,
 }
 
-/// Checks a row against Entra's rules and against the rows already in the list (serials
-/// and seeds must be unique: one seed on two tokens is a security bug). Returns the row, or
-/// every problem found.
-pub fn validate_row(
-    input: &RowInput<'_>,
-    current: Option<TokenSource<'_>>,
-    existing: &[TokenRow],
-) -> Result<TokenRow, Vec<FieldError>> {
-    validate(input, current, existing, true)
-}
-
-/// Checks a typed row for the batch, where the UPN is optional (unassigned tokens are
-/// first-class). Duplicates are the batch's to find. The record is stamped `added_at`.
+/// Checks a typed row for the batch against Entra's rules, where the UPN is optional
+/// (unassigned tokens are first-class). Returns the record, stamped `added_at`, or every
+/// problem found. Duplicates are the batch's to find ([`super::Batch::conflict`]).
 pub fn validate_record(
     input: &RowInput<'_>,
     current: Option<TokenSource<'_>>,
     added_at: u64,
 ) -> Result<TokenRecord, Vec<FieldError>> {
-    let TokenRow {
-        upn,
-        serial,
-        secret,
-        interval,
-        manufacturer,
-        model,
-        algorithm,
-        ..
-    } = validate(input, current, &[], false)?;
-    let params = Params::new(algorithm, 6, interval)
-        .map_err(|e| vec![FieldError::new(Field::Interval, e)])?;
-    Ok(TokenRecord {
-        upn: (!upn.is_empty()).then_some(upn),
-        serial,
-        secret,
-        params,
-        manufacturer,
-        model,
-        source: if input.secret.trim().is_empty() {
-            Source::Generated
-        } else {
-            Source::Typed
-        },
-        added_at,
-    })
-}
-
-fn validate(
-    input: &RowInput<'_>,
-    current: Option<TokenSource<'_>>,
-    existing: &[TokenRow],
-    upn_required: bool,
-) -> Result<TokenRow, Vec<FieldError>> {
     let mut errors = Vec::new();
 
     let upn = input.upn.trim();
-    if (upn_required || !upn.is_empty())
+    if !upn.is_empty()
         && let Err(m) = check_upn(upn)
     {
         errors.push(FieldError::new(Field::Upn, m));
     }
 
     let serial = input.serial.trim();
-    match check_text(serial) {
-        Err(m) => errors.push(FieldError::new(Field::Serial, m)),
-        Ok(()) => {
-            if existing
-                .iter()
-                .any(|r| r.serial.eq_ignore_ascii_case(serial))
-            {
-                errors.push(FieldError::new(
-                    Field::Serial,
-                    format!(
-                        "{serial} is already in the list; each serial number may appear only once"
-                    ),
-                ));
-            }
-        }
+    if let Err(m) = check_text(serial) {
+        errors.push(FieldError::new(Field::Serial, m));
     }
 
     let interval = match check_interval(input.interval.trim()) {
@@ -176,22 +116,11 @@ fn validate(
         }
     };
 
-    let (secret, algorithm) = match resolve_secret(input, current, interval) {
-        Ok(pair) => {
-            if existing
-                .iter()
-                .any(|r| bool::from(r.secret.as_bytes().ct_eq(pair.0.as_bytes())))
-            {
-                errors.push(FieldError::new(
-                    Field::Secret,
-                    "this seed is already in the list for another token; one seed on two tokens means either one can stand in for the other, so give every token its own seed",
-                ));
-            }
-            (Some(pair.0), pair.1)
-        }
+    let secret = match resolve_secret(input, current, interval) {
+        Ok(pair) => Some(pair),
         Err(e) => {
             errors.push(e);
-            (None, Algorithm::Sha1)
+            None
         }
     };
 
@@ -204,19 +133,26 @@ fn validate(
         errors.push(FieldError::new(Field::Model, m));
     }
 
-    match (secret, interval) {
-        (Some(secret), Some(interval)) if errors.is_empty() => Ok(TokenRow {
-            upn: upn.to_string(),
-            serial: serial.to_string(),
-            secret,
-            interval,
-            manufacturer: manufacturer.to_string(),
-            model: model.to_string(),
-            algorithm,
-            graph_only: algorithm != Algorithm::Sha1,
-        }),
-        _ => Err(errors),
-    }
+    let (Some((secret, algorithm)), Some(interval), true) = (secret, interval, errors.is_empty())
+    else {
+        return Err(errors);
+    };
+    let params = Params::new(algorithm, 6, interval)
+        .map_err(|e| vec![FieldError::new(Field::Interval, e)])?;
+    Ok(TokenRecord {
+        upn: (!upn.is_empty()).then(|| upn.to_string()),
+        serial: serial.to_string(),
+        secret,
+        params,
+        manufacturer: manufacturer.to_string(),
+        model: model.to_string(),
+        source: if input.secret.trim().is_empty() {
+            Source::Generated
+        } else {
+            Source::Typed
+        },
+        added_at,
+    })
 }
 
 /// The seed for the row: typed (base32 only, as Entra wants it) or the current token's.

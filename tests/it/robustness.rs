@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use totp_toolset::otp::{
     Algorithm, OtpAuth, Params, Secret, SeedFormat, check_label_part, parse_seed_input,
 };
-use totp_toolset::tokens::{RowInput, TokenSource, validate_row};
+use totp_toolset::tokens::{RowInput, TokenSource, validate_record};
 
 use crate::support::html::field_error;
 use crate::support::router::TestApp;
@@ -242,7 +242,7 @@ proptest! {
                 graph_only,
             };
             let source = TokenSource { secret: &current, params: Params::default() };
-            if let Err(errors) = validate_row(&input, Some(source), &[]) {
+            if let Err(errors) = validate_record(&input, Some(source), 0) {
                 for e in errors {
                     prop_assert!(!leaks(&e.message, &seed), "{}", e.message);
                     prop_assert!(!leaks(&e.message, SEED), "{}", e.message);

@@ -1,8 +1,10 @@
-//! Token rows, their validation against Entra's rules, and the CSV and Graph JSON files.
+//! Typed token rows, their validation against Entra's rules, and the CSV and Graph JSON
+//! files written from them.
 
 use totp_toolset::otp::{Algorithm, Params, Secret, SeedFormat};
+use totp_toolset::tokens::formats::{entra_csv, graph_json};
 use totp_toolset::tokens::{
-    ENTRA_CSV_HEADER, EntraCsv, Field, GraphJson, RowInput, TokenRow, TokenSource, validate_row,
+    Batch, ENTRA_CSV_HEADER, Field, RowInput, TokenRecord, TokenSource, validate_record,
 };
 
 const RFC_SEED: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
@@ -20,11 +22,11 @@ fn input<'a>(upn: &'a str, serial: &'a str, secret: &'a str, interval: &'a str) 
     }
 }
 
-fn golden_rows() -> Vec<TokenRow> {
-    let a = validate_row(
+fn golden_rows() -> Vec<TokenRecord> {
+    let a = validate_record(
         &input("alice@contoso.com", "60234567", RFC_SEED, "30"),
         None,
-        &[],
+        0,
     )
     .unwrap();
     let mut b_in = input(
@@ -34,13 +36,13 @@ fn golden_rows() -> Vec<TokenRow> {
         "60",
     );
     b_in.model = "C302";
-    let b = validate_row(&b_in, None, std::slice::from_ref(&a)).unwrap();
+    let b = validate_record(&b_in, None, 0).unwrap();
     vec![a, b]
 }
 
 #[test]
 fn csv_matches_golden_file_byte_for_byte() {
-    let bytes = EntraCsv::write(&golden_rows()).unwrap();
+    let bytes = entra_csv::write(&golden_rows()).unwrap().bytes;
     let golden = include_bytes!("../fixtures/entra.csv");
     assert_eq!(bytes.as_slice(), golden.as_slice());
     assert!(bytes.starts_with(ENTRA_CSV_HEADER.as_bytes()));
@@ -49,8 +51,8 @@ fn csv_matches_golden_file_byte_for_byte() {
 
 #[test]
 fn graph_json_batch_shape() {
-    let json = GraphJson::write(&golden_rows()).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let json = graph_json::write(&golden_rows()).unwrap().bytes;
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
     assert_eq!(v["@context"], "#$delta");
     let devices = v["value"].as_array().unwrap();
     assert_eq!(devices.len(), 2);
@@ -70,8 +72,8 @@ fn graph_json_batch_shape() {
     );
 }
 
-fn errors_for(input: &RowInput<'_>, existing: &[TokenRow]) -> Vec<(Field, String)> {
-    validate_row(input, None, existing)
+fn errors_for(input: &RowInput<'_>) -> Vec<(Field, String)> {
+    validate_record(input, None, 0)
         .unwrap_err()
         .into_iter()
         .map(|e| (e.field, e.message))
@@ -91,8 +93,8 @@ fn with<'a>(mut input: RowInput<'a>, field: Field, value: &'a str) -> RowInput<'
     input
 }
 
-fn assert_field_error(input: &RowInput<'_>, existing: &[TokenRow], field: Field, needle: &str) {
-    let errors = errors_for(input, existing);
+fn assert_field_error(input: &RowInput<'_>, field: Field, needle: &str) {
+    let errors = errors_for(input);
     assert!(
         errors
             .iter()
@@ -107,22 +109,22 @@ fn assert_field_error(input: &RowInput<'_>, existing: &[TokenRow], field: Field,
 
 #[test]
 fn each_field_rejects_what_entra_rejects() {
-    let existing = golden_rows();
     let ok = input(
         "carol@contoso.com",
         "60234569",
         "KRSXG5CTMVRXEZLUKRSXG5CT",
         "30",
     );
-    assert!(validate_row(&ok, None, &existing).is_ok());
+    assert!(validate_record(&ok, None, 0).is_ok());
+    // A token without a user is first-class in the batch (Graph JSON, assigned later).
+    let unassigned = validate_record(&with(ok, Field::Upn, " "), None, 0).unwrap();
+    assert_eq!(unassigned.upn, None);
 
     let long = "A".repeat(136);
     for (field, bad, needle) in [
         (Field::Upn, "carol@contoso.com,", "comma"),
         (Field::Upn, "carol", "name@domain"),
-        (Field::Upn, "", "required"),
         (Field::Serial, "", "required"),
-        (Field::Serial, "60234567", "already in the list"),
         (
             Field::Secret,
             "3132333435363738393031323334353637383930",
@@ -133,12 +135,29 @@ fn each_field_rejects_what_entra_rejects() {
             "KRSXG5CTMVRXEZLUKRSXG5C8",
             "illegal character",
         ),
-        (Field::Secret, RFC_SEED, "already in the list"),
         (Field::Secret, &long, "at most 128"),
         (Field::Secret, "", "no current token"),
         (Field::Interval, "45", "30 or 60"),
     ] {
-        assert_field_error(&with(ok, field, bad), &existing, field, needle);
+        assert_field_error(&with(ok, field, bad), field, needle);
+    }
+
+    // A serial or a seed already in the batch is the batch's to refuse, by the same field.
+    let mut batch = Batch::default();
+    for r in golden_rows() {
+        batch.push(r).unwrap();
+    }
+    for (field, bad, column) in [
+        (Field::Serial, "60234567", "serial number"),
+        (Field::Secret, RFC_SEED, "secret key"),
+    ] {
+        let record = validate_record(&with(ok, field, bad), None, 0).unwrap();
+        let conflict = batch.conflict(&record).unwrap();
+        assert_eq!(conflict.field, column);
+        assert!(
+            conflict.reason.contains("already in the batch"),
+            "{conflict:?}"
+        );
     }
 
     for bad in [
@@ -152,7 +171,7 @@ fn each_field_rejects_what_entra_rejects() {
         "@x",
     ] {
         for field in [Field::Manufacturer, Field::Model] {
-            let errors = errors_for(&with(ok, field, bad), &existing);
+            let errors = errors_for(&with(ok, field, bad));
             assert!(errors.iter().any(|(f, _)| *f == field), "{field:?} {bad:?}");
         }
     }
@@ -167,38 +186,46 @@ fn current_token_must_fit_the_csv() {
         secret: &secret,
         params: Params::default(),
     };
-    let made = validate_row(&row, Some(sha1), &[]).unwrap();
+    let made = validate_record(&row, Some(sha1), 0).unwrap();
     assert_eq!(made.secret, secret);
-    assert!(!made.graph_only);
+    assert_eq!(made.algorithm(), Algorithm::Sha1);
 
     let eight = TokenSource {
         secret: &secret,
         params: Params::new(Algorithm::Sha1, 8, 30).unwrap(),
     };
-    let errs = validate_row(&row, Some(eight), &[]).unwrap_err();
+    let errs = validate_record(&row, Some(eight), 0).unwrap_err();
     assert!(errs[0].message.contains("6-digit"), "{errs:?}");
 
     let sha256 = TokenSource {
         secret: &secret,
         params: Params::new(Algorithm::Sha256, 6, 30).unwrap(),
     };
-    let errs = validate_row(&row, Some(sha256), &[]).unwrap_err();
+    let errs = validate_record(&row, Some(sha256), 0).unwrap_err();
     assert!(errs[0].message.contains("Graph JSON"), "{errs:?}");
     let mut graph = row;
     graph.graph_only = true;
-    let made = validate_row(&graph, Some(sha256), &[]).unwrap();
-    assert!(made.graph_only);
-    // Graph-only rows stay out of the CSV but go into the JSON as hmacsha256.
-    let csv = EntraCsv::write(std::slice::from_ref(&made)).unwrap();
-    assert_eq!(csv.as_slice(), format!("{ENTRA_CSV_HEADER}\r\n").as_bytes());
-    let json = GraphJson::write(&[made]).unwrap();
-    assert!(json.contains("\"hmacsha256\""));
+    let made = validate_record(&graph, Some(sha256), 0).unwrap();
+    assert_eq!(made.algorithm(), Algorithm::Sha256);
+    // Graph-only rows stay out of the CSV (said why) but go into the JSON as hmacsha256.
+    let csv = entra_csv::write(std::slice::from_ref(&made)).unwrap();
+    assert_eq!(
+        csv.bytes.as_slice(),
+        format!("{ENTRA_CSV_HEADER}\r\n").as_bytes()
+    );
+    assert!(
+        csv.left_out[0].reason.contains("SHA-1 only"),
+        "{:?}",
+        csv.left_out
+    );
+    let json = graph_json::write(&[made]).unwrap().bytes;
+    assert!(String::from_utf8_lossy(&json).contains("\"hmacsha256\""));
 
     let period = TokenSource {
         secret: &secret,
         params: Params::new(Algorithm::Sha1, 6, 60).unwrap(),
     };
-    let errs = validate_row(&row, Some(period), &[]).unwrap_err();
+    let errs = validate_record(&row, Some(period), 0).unwrap_err();
     assert!(errs[0].message.contains("must match"), "{errs:?}");
 }
 

@@ -5,70 +5,12 @@
 
 use zeroize::Zeroizing;
 
-use super::{Export, entra_split};
+use super::{Export, entra_split, split_by, token_fit};
+use crate::tokens::TokensError;
 use crate::tokens::batch::TokenRecord;
-use crate::tokens::{TokenRow, TokensError};
 
 /// Exactly Microsoft's header: lowercase, two names with a space, no trailing comma.
 pub const ENTRA_CSV_HEADER: &str = "upn,serial number,secret key,time interval,manufacturer,model";
-
-/// Entra's OATH hardware token CSV.
-pub struct EntraCsv;
-
-/// One row as Entra's columns: upn, serial, base32 secret, interval, manufacturer, model.
-type Cells<'a> = [&'a str; 6];
-
-/// UTF-8 without BOM, CRLF line ends, quoting only where a field needs it (validation keeps
-/// every field from needing it), no trailing comma.
-fn write_cells<'a>(
-    rows: impl Iterator<Item = Cells<'a>>,
-) -> Result<Zeroizing<Vec<u8>>, TokensError> {
-    let mut out = Zeroizing::new(Vec::new());
-    {
-        let mut writer = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .quote_style(csv::QuoteStyle::Necessary)
-            .from_writer(&mut *out);
-        let header: Vec<&str> = ENTRA_CSV_HEADER.split(',').collect();
-        writer
-            .write_record(&header)
-            .map_err(|e| TokensError::Write(e.to_string()))?;
-        for cells in rows {
-            writer
-                .write_record(cells)
-                .map_err(|e| TokensError::Write(e.to_string()))?;
-        }
-        writer
-            .flush()
-            .map_err(|e| TokensError::Write(e.to_string()))?;
-    }
-    Ok(out)
-}
-
-impl EntraCsv {
-    /// The file for the rows the CSV can carry (SHA-1; `graph_only` rows are skipped),
-    /// secrets as uppercase unpadded base32.
-    pub fn write(rows: &[TokenRow]) -> Result<Zeroizing<Vec<u8>>, TokensError> {
-        let kept: Vec<&TokenRow> = rows.iter().filter(|r| r.in_csv()).collect();
-        let secrets: Vec<Zeroizing<String>> = kept.iter().map(|r| r.secret.to_base32()).collect();
-        let intervals: Vec<String> = kept.iter().map(|r| r.interval.to_string()).collect();
-        write_cells(
-            kept.iter()
-                .zip(&secrets)
-                .zip(&intervals)
-                .map(|((r, s), i)| {
-                    [
-                        r.upn.as_str(),
-                        r.serial.as_str(),
-                        s.as_str(),
-                        i.as_str(),
-                        r.manufacturer.as_str(),
-                        r.model.as_str(),
-                    ]
-                }),
-        )
-    }
-}
 
 /// A record's cells but the secret: upn, serial, interval, manufacturer, model.
 fn cells_of(r: &TokenRecord) -> [&str; 5] {
@@ -117,6 +59,18 @@ fn push_cell(out: &mut Vec<u8>, cell: &str) {
 /// manufacturer and a model. The others are listed with why they are left out.
 pub fn write(records: &[TokenRecord]) -> Result<Export, TokensError> {
     let (kept, left_out) = entra_split(records, true);
+    Ok(write_kept(kept, left_out))
+}
+
+/// As [`write`], but a token without a user is written too, with an empty UPN (Entra
+/// refuses that row until one is filled in): the file a bulk burn keeps as it goes, which
+/// must hold every seed burned, the users given later.
+pub fn write_unassigned_too(records: &[TokenRecord]) -> Result<Export, TokensError> {
+    let (kept, left_out) = split_by(records, |r| token_fit(r, true));
+    Ok(write_kept(kept, left_out))
+}
+
+fn write_kept(kept: Vec<&TokenRecord>, left_out: Vec<super::LeftOut>) -> Export {
     // The file is written straight into one buffer of exactly its size, seeds encoded in
     // place: a buffer that regrew would leave copies of seeds behind in freed memory, and a
     // separate buffer per seed would be one more copy to wipe.
@@ -163,11 +117,11 @@ pub fn write(records: &[TokenRecord]) -> Result<Export, TokensError> {
         out.extend_from_slice(b"\r\n");
     }
     debug_assert_eq!(out.len(), size);
-    Ok(Export {
+    Export {
         bytes: out,
         included: kept.len(),
         left_out,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@ use zeroize::Zeroizing;
 use super::{Export, FileError, Format, Import, ReadOptions, entra_split, utf8};
 use crate::otp::clip;
 use crate::otp::{Algorithm, Params, Secret};
+use crate::tokens::TokensError;
 use crate::tokens::batch::{Source, TokenRecord, field};
 use crate::tokens::validate::check_upn;
-use crate::tokens::{TokenRow, TokensError};
 
 /// One device in a Graph `hardwareOathDevices` batch.
 #[derive(Serialize)]
@@ -63,34 +63,6 @@ fn to_json(value: Vec<GraphDevice<'_>>) -> Result<Zeroizing<String>, TokensError
     serde_json::to_string_pretty(&batch)
         .map(Zeroizing::new)
         .map_err(|e| TokensError::Write(e.to_string()))
-}
-
-/// The rows as one Graph JSON batch, sent with **PATCH** to
-/// `/beta/directory/authenticationMethodDevices/hardwareOathDevices`.
-pub struct GraphJson;
-
-impl GraphJson {
-    /// Every row (SHA-1 and SHA-256), integers as numbers, enum values lowercase. Users are
-    /// not assigned here: Graph wants their object ids, which a UPN is not.
-    pub fn write(rows: &[TokenRow]) -> Result<Zeroizing<String>, TokensError> {
-        let secrets: Vec<Zeroizing<String>> = rows.iter().map(|r| r.secret.to_base32()).collect();
-        let value = rows
-            .iter()
-            .zip(&secrets)
-            .enumerate()
-            .map(|(i, (row, secret))| GraphDevice {
-                content_id: (i + 1).to_string(),
-                serial_number: &row.serial,
-                manufacturer: &row.manufacturer,
-                model: &row.model,
-                secret_key: secret.as_str(),
-                time_interval_in_seconds: row.interval,
-                hash_function: hash_name(row.algorithm),
-                display_name: format!("{} {} ({})", row.model, row.serial, row.upn),
-            })
-            .collect();
-        to_json(value)
-    }
 }
 
 /// The batch as a Graph JSON batch: assigned or not, SHA-1 or SHA-256, 30 or 60 s.

@@ -330,10 +330,18 @@ pub fn read(
 
 /// The records Entra can take by [`entra_fit`], and the others with why they are left out.
 pub(crate) fn entra_split(records: &[TokenRecord], csv: bool) -> (Vec<&TokenRecord>, Vec<LeftOut>) {
+    split_by(records, |r| entra_fit(r, csv))
+}
+
+/// The records `fit` takes, and the others with the reason it gives.
+pub(crate) fn split_by(
+    records: &[TokenRecord],
+    fit: impl Fn(&TokenRecord) -> Result<(), String>,
+) -> (Vec<&TokenRecord>, Vec<LeftOut>) {
     let mut left_out = Vec::new();
     let mut kept = Vec::with_capacity(records.len());
     for r in records {
-        match entra_fit(r, csv) {
+        match fit(r) {
             Ok(()) => kept.push(r),
             Err(reason) => left_out.push(LeftOut::new(r, reason)),
         }
@@ -341,9 +349,19 @@ pub(crate) fn entra_split(records: &[TokenRecord], csv: bool) -> (Vec<&TokenReco
     (kept, left_out)
 }
 
-/// Entra's rules for a token it can take at all (digits, hash, period), shared by the two
-/// Entra exports. `csv` adds the CSV's stricter rules (SHA-1 only, a user assigned).
+/// Entra's rules for a token it can take, shared by the two Entra exports: [`token_fit`],
+/// and for the CSV a user assigned.
 pub(crate) fn entra_fit(record: &TokenRecord, csv: bool) -> Result<(), String> {
+    token_fit(record, csv)?;
+    if csv && record.upn.is_none() {
+        return Err("has no user; Entra's CSV needs a UPN on every row (assign one, or use the Graph JSON for unassigned tokens)".into());
+    }
+    Ok(())
+}
+
+/// Entra's rules for the token itself (digits, hash, period, make). `csv` adds the CSV's
+/// stricter hash rule (SHA-1 only).
+pub(crate) fn token_fit(record: &TokenRecord, csv: bool) -> Result<(), String> {
     use crate::otp::Algorithm;
     if record.digits() != 6 {
         return Err(format!(
@@ -367,9 +385,6 @@ pub(crate) fn entra_fit(record: &TokenRecord, csv: bool) -> Result<(), String> {
     }
     if record.manufacturer.is_empty() || record.model.is_empty() {
         return Err("has no manufacturer or model; Entra requires both".into());
-    }
-    if csv && record.upn.is_none() {
-        return Err("has no user; Entra's CSV needs a UPN on every row (assign one, or use the Graph JSON for unassigned tokens)".into());
     }
     Ok(())
 }
