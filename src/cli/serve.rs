@@ -136,6 +136,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TOTP_TOOLSET_MAX_IMPORT_BYTES", default_value_t = 8_388_608,
           value_parser = clap::value_parser!(u32).range(16_384..=268_435_456))]
     pub max_import_bytes: u32,
+    /// Most bytes that files waiting in all sessions together may hold: previews not yet
+    /// added, archives waiting for a pick, user lists waiting to be applied
+    #[arg(long, env = "TOTP_TOOLSET_MAX_PENDING_BYTES", default_value_t = 67_108_864,
+          value_parser = clap::value_parser!(u32).range(16_384..))]
+    pub max_pending_bytes: u32,
     /// A session unused for this many minutes ends, and its seeds are wiped
     #[arg(long, env = "TOTP_TOOLSET_SESSION_IDLE_MINUTES", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=1440))]
@@ -248,6 +253,7 @@ impl ServeArgs {
                     .or(self.max_rows)
                     .map_or(crate::tokens::BatchLimit::DEFAULT_MAX, |n| n as usize),
                 max_batch_total: self.max_batch_total as usize,
+                max_pending_bytes: self.max_pending_bytes as usize,
                 tls: self.tls || self.listen.serves_tls(),
             },
             max_body_bytes: self.max_body_bytes as usize,

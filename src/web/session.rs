@@ -46,6 +46,10 @@ pub struct SessionConfig {
     /// Tokens in all sessions' batches together at most (`--max-batch-total`), so a full
     /// store of full sessions cannot exhaust memory.
     pub max_batch_total: usize,
+    /// Bytes held by what waits in all sessions together (previews not yet added, archives
+    /// waiting for a pick, user lists waiting to be applied) at most (`--max-pending-bytes`):
+    /// the batches' total does not count them, and each may be as large as an import.
+    pub max_pending_bytes: usize,
     /// The site is reached over HTTPS: mark the cookie `Secure` (and use a `__Host-` name).
     pub tls: bool,
 }
@@ -59,6 +63,7 @@ impl Default for SessionConfig {
             max_provisional: 1000,
             max_batch: BatchLimit::DEFAULT_MAX,
             max_batch_total: DEFAULT_MAX_BATCH_TOTAL,
+            max_pending_bytes: DEFAULT_MAX_PENDING_BYTES,
             tls: false,
         }
     }
@@ -67,27 +72,52 @@ impl Default for SessionConfig {
 /// Tokens across all sessions by default: ten full batches.
 pub const DEFAULT_MAX_BATCH_TOTAL: usize = 100_000;
 
+/// Bytes waiting in all sessions by default: eight imports of the default largest size.
+pub const DEFAULT_MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
+
 /// The settings named when a batch limit refuses something.
 pub const MAX_BATCH_SETTING: &str = "--max-batch / TOTP_TOOLSET_MAX_BATCH";
 pub const MAX_BATCH_TOTAL_SETTING: &str = "--max-batch-total / TOTP_TOOLSET_MAX_BATCH_TOTAL";
+pub const MAX_PENDING_SETTING: &str = "--max-pending-bytes / TOTP_TOOLSET_MAX_PENDING_BYTES";
 
-/// The tokens held by every session together, counted against `max_batch_total`. Each
-/// session reserves before its batch grows and gives back when it shrinks or ends.
-#[derive(Debug)]
-pub struct TokenBudget {
-    used: AtomicUsize,
-    max: usize,
+/// What a store-wide budget counts, which its refusal names.
+#[derive(Clone, Copy, Debug)]
+enum Unit {
+    /// Tokens in batches, against `max_batch_total`.
+    Tokens,
+    /// Bytes of what waits in sessions, against `max_pending_bytes`.
+    PendingBytes,
 }
 
-impl TokenBudget {
-    pub fn new(max: usize) -> Self {
-        TokenBudget {
+/// A store-wide count, shared by every session: each reserves before it holds more and
+/// gives back when it holds less or ends.
+#[derive(Debug)]
+pub struct Budget {
+    used: AtomicUsize,
+    max: usize,
+    unit: Unit,
+}
+
+impl Budget {
+    /// A budget of `max` tokens in batches.
+    pub fn tokens(max: usize) -> Self {
+        Budget::new(max, Unit::Tokens)
+    }
+
+    /// A budget of `max` bytes of what waits in sessions.
+    pub fn pending_bytes(max: usize) -> Self {
+        Budget::new(max, Unit::PendingBytes)
+    }
+
+    fn new(max: usize, unit: Unit) -> Self {
+        Budget {
             used: AtomicUsize::new(0),
             max,
+            unit,
         }
     }
 
-    /// Takes `n` tokens from the budget, or says why not.
+    /// Takes `n` from the budget, or says why not.
     fn reserve(&self, n: usize) -> Result<(), Conflict> {
         self.used
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| {
@@ -96,10 +126,16 @@ impl TokenBudget {
             .map(|_| ())
             .map_err(|_| Conflict {
                 field: crate::tokens::batch::field::LINE,
-                reason: format!(
-                    "the server holds at most {} tokens across all sessions (setting {MAX_BATCH_TOTAL_SETTING}); download and clear other batches, or ask the administrator to raise it",
-                    self.max
-                ),
+                reason: match self.unit {
+                    Unit::Tokens => format!(
+                        "the server holds at most {} tokens across all sessions (setting {MAX_BATCH_TOTAL_SETTING}); download and clear other batches, or ask the administrator to raise it",
+                        self.max
+                    ),
+                    Unit::PendingBytes => format!(
+                        "the server keeps at most {} of files waiting in all sessions together (previews not yet added, archives to pick from, user lists to apply; setting {MAX_PENDING_SETTING}); add or discard what waits, try again later, or ask the administrator to raise it",
+                        size_text(self.max)
+                    ),
+                },
             })
     }
 
@@ -112,10 +148,39 @@ impl TokenBudget {
             });
     }
 
-    /// Tokens held by all sessions now.
+    /// What all sessions hold now.
     pub fn used(&self) -> usize {
         self.used.load(Ordering::SeqCst)
     }
+
+    /// Holds `add` in place of `free`: reserves the difference, or gives it back. On `Err`
+    /// nothing changed.
+    fn swap(&self, add: usize, free: usize) -> Result<(), Conflict> {
+        if add > free {
+            self.reserve(add - free)
+        } else {
+            self.release(free - add);
+            Ok(())
+        }
+    }
+}
+
+/// A size in MiB when it is whole MiB, else in bytes.
+fn size_text(bytes: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The bytes each thing waiting in a session was counted for in the pending budget.
+#[derive(Debug, Default)]
+struct Held {
+    import: usize,
+    archive: usize,
+    users: usize,
 }
 
 impl SessionConfig {
@@ -321,6 +386,27 @@ pub struct PendingImport {
     pub notes: Vec<String>,
 }
 
+impl PendingImport {
+    /// About the memory it holds: each record with its text and seed, each refusal with its
+    /// reason. Worked out once, when it starts to wait.
+    fn bytes(&self) -> usize {
+        let record = |c: &Candidate| {
+            let r = &c.record;
+            std::mem::size_of::<Candidate>()
+                + r.serial.len()
+                + r.secret.len()
+                + r.manufacturer.len()
+                + r.model.len()
+                + r.upn.as_ref().map_or(0, String::len)
+        };
+        let refusal = |r: &Refusal| std::mem::size_of::<Refusal>() + r.reason.len();
+        self.candidates.iter().map(record).sum::<usize>()
+            + self.refused.iter().map(refusal).sum::<usize>()
+            + self.notes.iter().map(String::len).sum::<usize>()
+            + self.source.len()
+    }
+}
+
 /// A password-protected archive holding several files, waiting for the admin to pick one.
 /// It holds the archive and its password (both wiped on drop) only until a file from it is
 /// previewed, another import starts, or it is discarded.
@@ -335,6 +421,18 @@ pub struct PendingArchive {
     pub secret_encoding: String,
     pub psk: Zeroizing<String>,
     pub pskc_password: Zeroizing<String>,
+}
+
+impl PendingArchive {
+    /// About the memory it holds: the archive, and the names of its files.
+    fn bytes(&self) -> usize {
+        self.archive.len()
+            + self
+                .entries
+                .iter()
+                .map(|e| std::mem::size_of_val(e) + e.name.len())
+                .sum::<usize>()
+    }
 }
 
 impl fmt::Debug for PendingArchive {
@@ -360,7 +458,10 @@ pub struct Committed {
 pub struct Session {
     current: CurrentToken,
     batch: Batch,
-    budget: Arc<TokenBudget>,
+    budget: Arc<Budget>,
+    /// What waits here (the three `pending_*` below) counts against this budget.
+    pending_budget: Arc<Budget>,
+    held: Held,
     /// A file read and previewed, waiting for "Add N tokens" or "Discard".
     pending_import: Option<PendingImport>,
     /// An archive of several files, waiting for the admin to pick one.
@@ -385,15 +486,23 @@ pub struct Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.budget.release(self.batch.len());
+        let Held {
+            import,
+            archive,
+            users,
+        } = self.held;
+        self.pending_budget.release(import + archive + users);
     }
 }
 
 impl Session {
-    fn new(current: CurrentToken, max_batch: usize, budget: Arc<TokenBudget>) -> Self {
+    fn new(current: CurrentToken, max_batch: usize, budgets: (Arc<Budget>, Arc<Budget>)) -> Self {
         Session {
             current,
             batch: Batch::new(BatchLimit::new(max_batch, MAX_BATCH_SETTING)),
-            budget,
+            budget: budgets.0,
+            pending_budget: budgets.1,
+            held: Held::default(),
             pending_import: None,
             pending_archive: None,
             pending_users: None,
@@ -451,16 +560,28 @@ impl Session {
     }
 
     /// Keeps a file's preview until it is added or discarded (replacing an older one). An
-    /// archive waiting for a pick is no longer needed: it is wiped.
-    pub fn set_pending_import(&mut self, import: PendingImport) {
+    /// archive waiting for a pick is no longer needed: it is wiped. `Err` when the pending
+    /// budget has no room for it: then what waited before still waits.
+    pub fn set_pending_import(&mut self, import: PendingImport) -> Result<(), Conflict> {
+        let bytes = import.bytes();
+        self.pending_budget
+            .swap(bytes, self.held.import + self.held.archive)?;
+        (self.held.import, self.held.archive) = (bytes, 0);
         self.pending_archive = None;
         self.pending_import = Some(import);
+        Ok(())
     }
 
-    /// Keeps an archive until one of its files is picked (replacing an older preview).
-    pub fn set_pending_archive(&mut self, archive: PendingArchive) {
+    /// Keeps an archive until one of its files is picked (replacing an older preview), as
+    /// [`Session::set_pending_import`] does.
+    pub fn set_pending_archive(&mut self, archive: PendingArchive) -> Result<(), Conflict> {
+        let bytes = archive.bytes();
+        self.pending_budget
+            .swap(bytes, self.held.import + self.held.archive)?;
+        (self.held.import, self.held.archive) = (0, bytes);
         self.pending_import = None;
         self.pending_archive = Some(archive);
+        Ok(())
     }
 
     pub fn pending_archive(&self) -> Option<&PendingArchive> {
@@ -474,6 +595,9 @@ impl Session {
     /// Drops the preview and any archive waiting for a pick (their seeds and password are
     /// wiped); true if there was one.
     pub fn discard_pending_import(&mut self) -> bool {
+        self.pending_budget
+            .release(self.held.import + self.held.archive);
+        (self.held.import, self.held.archive) = (0, 0);
         let archive = self.pending_archive.take().is_some();
         self.pending_import.take().is_some() || archive
     }
@@ -488,6 +612,9 @@ impl Session {
             self.pending_import = Some(pending);
             return Some(Err(c));
         }
+        // From now on the tokens count in the batches' budget, not the pending one.
+        self.pending_budget
+            .release(std::mem::take(&mut self.held.import));
         let before = self.batch.len();
         let refused = self.batch.add_candidates(pending.candidates);
         let added = self.batch.len() - before;
@@ -498,22 +625,35 @@ impl Session {
         Some(Ok(Committed { added, refused }))
     }
 
-    /// Keeps a pasted user list for its preview.
-    pub fn set_pending_users(&mut self, users: String) {
+    /// Keeps a pasted or uploaded user list for its preview (replacing an older one), as
+    /// [`Session::set_pending_import`] does; a refused list is handed back, to show again.
+    pub fn set_pending_users(&mut self, users: String) -> Result<(), (Conflict, String)> {
+        let bytes = users.len();
+        if let Err(c) = self.pending_budget.swap(bytes, self.held.users) {
+            return Err((c, users));
+        }
+        self.held.users = bytes;
         self.pending_users = Some(users);
+        Ok(())
     }
 
     pub fn pending_users(&self) -> Option<&str> {
         self.pending_users.as_deref()
     }
 
+    fn take_pending_users(&mut self) -> Option<String> {
+        self.pending_budget
+            .release(std::mem::take(&mut self.held.users));
+        self.pending_users.take()
+    }
+
     pub fn discard_pending_users(&mut self) -> bool {
-        self.pending_users.take().is_some()
+        self.take_pending_users().is_some()
     }
 
     /// Applies the pending user list; `None` if there is none.
     pub fn apply_pending_users(&mut self) -> Option<AssignReport> {
-        let users = self.pending_users.take()?;
+        let users = self.take_pending_users()?;
         let report = self.batch.assign(&users);
         if !report.assigned.is_empty() {
             self.rows_downloaded = false;
@@ -711,13 +851,16 @@ pub struct SessionStore {
     config: SessionConfig,
     areas: Mutex<Areas>,
     /// Tokens held by every session together.
-    budget: Arc<TokenBudget>,
+    budget: Arc<Budget>,
+    /// Bytes of what waits in every session together.
+    pending_budget: Arc<Budget>,
 }
 
 impl SessionStore {
     pub fn new(config: SessionConfig) -> Self {
         SessionStore {
-            budget: Arc::new(TokenBudget::new(config.max_batch_total)),
+            budget: Arc::new(Budget::tokens(config.max_batch_total)),
+            pending_budget: Arc::new(Budget::pending_bytes(config.max_pending_bytes)),
             config,
             areas: Mutex::new(Areas::default()),
         }
@@ -728,8 +871,13 @@ impl SessionStore {
     }
 
     /// The store-wide token budget (how many tokens all sessions hold).
-    pub fn budget(&self) -> &TokenBudget {
+    pub fn budget(&self) -> &Budget {
         &self.budget
+    }
+
+    /// The store-wide budget of what waits in sessions (bytes).
+    pub fn pending_budget(&self) -> &Budget {
+        &self.pending_budget
     }
 
     fn lock(&self) -> MutexGuard<'_, Areas> {
@@ -793,7 +941,7 @@ impl SessionStore {
         let session = SharedSession::new(Session::new(
             current,
             self.config.max_batch,
-            self.budget.clone(),
+            (self.budget.clone(), self.pending_budget.clone()),
         ));
         let mut areas = self.lock();
         if !self.committed_room(&mut areas, now) {
@@ -1015,9 +1163,13 @@ mod tests {
 
     #[test]
     fn the_budget_is_given_back_when_a_session_ends() {
-        let budget = Arc::new(TokenBudget::new(3));
+        let budget = Arc::new(Budget::tokens(3));
         let current = CurrentToken::generate(20, Params::default()).unwrap();
-        let mut s = Session::new(current, 10, budget.clone());
+        let mut s = Session::new(
+            current,
+            10,
+            (budget.clone(), Arc::new(Budget::pending_bytes(0))),
+        );
         s.add_record(typical(1)).unwrap();
         s.add_record(typical(2)).unwrap();
         assert_eq!(budget.used(), 2);
@@ -1032,5 +1184,82 @@ mod tests {
         assert_eq!(budget.used(), 2);
         drop(s);
         assert_eq!(budget.used(), 0);
+    }
+
+    fn preview_of(records: &[TokenRecord]) -> PendingImport {
+        PendingImport {
+            source: "seeds.csv".into(),
+            format: Format::VendorCsv,
+            secret_encoding: None,
+            candidates: records
+                .iter()
+                .enumerate()
+                .map(|(line, r)| Candidate {
+                    line: line + 2,
+                    record: r.clone(),
+                })
+                .collect(),
+            refused: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// What waits in a session (a preview, a user list) counts against the store-wide
+    /// pending budget from the moment it waits until it is added, applied, discarded or the
+    /// session ends; a refusal keeps what waited before.
+    #[test]
+    fn what_waits_counts_against_the_pending_budget_until_it_is_gone() {
+        let pending = Arc::new(Budget::pending_bytes(2000));
+        let tokens = Arc::new(Budget::tokens(100));
+        let session = |p: &Arc<Budget>| {
+            let current = CurrentToken::generate(20, Params::default()).unwrap();
+            Session::new(current, 10, (tokens.clone(), p.clone()))
+        };
+        let mut a = session(&pending);
+        let three = preview_of(&[typical(1), typical(2), typical(3)]);
+        let bytes = three.bytes();
+        assert!(
+            bytes > 3 * size_of::<Candidate>() && bytes < 1000,
+            "{bytes}"
+        );
+        a.set_pending_import(three).unwrap();
+        assert_eq!(pending.used(), bytes);
+        a.set_pending_users("alice@contoso.com\n".into()).unwrap();
+        assert_eq!(pending.used(), bytes + 18);
+
+        // Another session cannot go past the total; the refusal names the setting.
+        let mut b = session(&pending);
+        let (refused, back) = b
+            .set_pending_users("u@contoso.com\n".repeat(200))
+            .unwrap_err();
+        assert_eq!(back.len(), 2800);
+        assert!(
+            refused.reason.contains(MAX_PENDING_SETTING),
+            "{}",
+            refused.reason
+        );
+        assert!(refused.reason.contains("2000 bytes"), "{}", refused.reason);
+        assert!(b.pending_users().is_none());
+        // A larger preview in place of the first is refused, and the first still waits.
+        let big = preview_of(&(1..=12).map(typical).collect::<Vec<_>>());
+        assert!(a.set_pending_import(big).is_err());
+        assert_eq!(a.pending_import().map(|p| p.candidates.len()), Some(3));
+        assert_eq!(pending.used(), bytes + 18);
+
+        // Added: the tokens move to the batches' budget.
+        assert_eq!(a.commit_pending_import().unwrap().unwrap().added, 3);
+        assert_eq!((pending.used(), tokens.used()), (18, 3));
+        assert!(a.apply_pending_users().is_some());
+        assert_eq!(pending.used(), 0);
+        a.set_pending_users("bob@contoso.com".into()).unwrap();
+        assert!(a.discard_pending_users());
+        assert_eq!(pending.used(), 0);
+        b.set_pending_import(preview_of(&[typical(7)])).unwrap();
+        assert!(pending.used() > 0);
+        assert!(b.discard_pending_import());
+        assert_eq!(pending.used(), 0);
+        b.set_pending_users("carol@contoso.com".into()).unwrap();
+        drop(b);
+        assert_eq!(pending.used(), 0);
     }
 }

@@ -610,6 +610,64 @@ async fn the_total_limit_across_sessions_is_enforced_by_the_store() {
     assert_eq!(server.state.sessions.budget().used(), 0);
 }
 
+/// Previews, archives and user lists wait in their sessions before they join a batch: one
+/// store-wide budget bounds them all, so many sessions each holding a large upload cannot
+/// exhaust memory. A refusal names the setting and loses nothing already waiting.
+#[tokio::test]
+async fn what_waits_in_sessions_is_bounded_across_sessions_and_names_the_setting() {
+    let server = TestApp::with_sessions(SessionConfig {
+        max_pending_bytes: 4096,
+        ..SessionConfig::default()
+    });
+    let waiting = || server.state.sessions.pending_budget().used();
+    let mut a = on_batch_page(&server).await;
+    let a_users = "someone.with.a.long.name@contoso.com\n".repeat(80);
+    assert_eq!(
+        paste_users(&mut a, &a_users).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let held = waiting();
+    assert!((a_users.len()..4096).contains(&held), "{held}");
+
+    let mut b = on_batch_page(&server).await;
+    let b_users = "another.long.user.name@contoso.com\n".repeat(40);
+    let r = paste_users(&mut b, &b_users).await;
+    let message = r.assert_field_error(
+        "assign-users",
+        "--max-pending-bytes / TOTP_TOOLSET_MAX_PENDING_BYTES",
+    );
+    assert!(message.contains("4096 bytes"), "{message}");
+    // The list typed is shown again, and nothing more is held.
+    assert!(unescape(&r.text()).contains(&b_users[..200]));
+    assert_eq!(waiting(), held);
+
+    let mut file = String::from("serial,secret\n");
+    for n in 0..10u8 {
+        file.push_str(&format!("B{n:03},{}\n", seed(n.wrapping_add(100)).1));
+    }
+    let r = upload(&mut b, "ten.csv", file.as_bytes()).await;
+    r.assert_field_error("import", "--max-pending-bytes");
+    assert_eq!(waiting(), held);
+    // A's list still waits; once it is gone, B's file can wait.
+    batch_page_says(&mut a, &["someone.with.a.long.name@contoso.com"]).await;
+    assert_eq!(
+        a.post("/csv/users/discard", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(waiting(), 0);
+    assert_eq!(
+        upload(&mut b, "ten.csv", file.as_bytes()).await.status,
+        StatusCode::SEE_OTHER
+    );
+    batch_page_says(&mut b, &["10 tokens ready"]).await;
+    assert!(waiting() > 0);
+    assert_eq!(
+        b.post("/csv/import/discard", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(waiting(), 0);
+}
+
 #[tokio::test]
 async fn the_import_route_takes_large_files_and_every_other_route_keeps_16_kb() {
     let server = TestApp::with_config(WebConfig {

@@ -849,43 +849,60 @@ async fn import_form(session: &CurrentSession, form: ImportForm) -> Result<Respo
     })
     .await
     .map_err(|e| AppError::Internal(Box::new(e)))?;
-    Ok(session.with(|s| match result {
-        Ok(ImportRead::Preview(source, import)) => {
-            let (accepted, mut refused) = s.batch().preview(import.candidates);
-            refused.extend(import.refused);
-            refused.sort_by_key(|r| r.line);
-            s.set_pending_import(PendingImport {
-                source,
-                format: import.format,
-                secret_encoding: import.secret_encoding,
-                candidates: accepted,
-                refused,
-                notes: import.notes,
-            });
-            Redirect::to("/csv#import-preview").into_response()
-        }
-        Ok(ImportRead::Choose(source, entries)) => {
-            s.set_pending_archive(PendingArchive {
-                source,
-                entries,
-                archive: form.file,
-                password: Passphrase::new(form.zip_password.as_str()),
-                from: form.from,
-                secret_encoding: form.secret_encoding,
-                psk: form.psk,
-                pskc_password: form.password,
-            });
-            Redirect::to("/csv#import-choose").into_response()
-        }
-        Err(errors) => {
-            let mut p = page(s, session.ctx, &session.state, 1);
-            p.import_errors = errors;
-            p.import_form = ImportFormView {
-                from: form.from,
-                secret_encoding: form.secret_encoding,
-                zip_entry: form.zip_entry,
-            };
-            refused_page(p)
+    let form_view = ImportFormView {
+        from: form.from.clone(),
+        secret_encoding: form.secret_encoding.clone(),
+        zip_entry: form.zip_entry.clone(),
+    };
+    // Read, but the server has no room to keep it waiting: said beside the file field.
+    let not_kept = |c: crate::tokens::Conflict| {
+        let mut errors = Errors::default();
+        errors.push(
+            "import",
+            format!("The file was read but cannot wait here: {}.", c.reason),
+        );
+        errors
+    };
+    Ok(session.with(|s| {
+        let kept = match result {
+            Ok(ImportRead::Preview(source, import)) => {
+                let (accepted, mut refused) = s.batch().preview(import.candidates);
+                refused.extend(import.refused);
+                refused.sort_by_key(|r| r.line);
+                s.set_pending_import(PendingImport {
+                    source,
+                    format: import.format,
+                    secret_encoding: import.secret_encoding,
+                    candidates: accepted,
+                    refused,
+                    notes: import.notes,
+                })
+                .map(|()| "/csv#import-preview")
+                .map_err(not_kept)
+            }
+            Ok(ImportRead::Choose(source, entries)) => s
+                .set_pending_archive(PendingArchive {
+                    source,
+                    entries,
+                    archive: form.file,
+                    password: Passphrase::new(form.zip_password.as_str()),
+                    from: form.from,
+                    secret_encoding: form.secret_encoding,
+                    psk: form.psk,
+                    pskc_password: form.password,
+                })
+                .map(|()| "/csv#import-choose")
+                .map_err(not_kept),
+            Err(errors) => Err(errors),
+        };
+        match kept {
+            Ok(to) => Redirect::to(to).into_response(),
+            Err(errors) => {
+                let mut p = page(s, session.ctx, &session.state, 1);
+                p.import_errors = errors;
+                p.import_form = form_view;
+                refused_page(p)
+            }
         }
     }))
 }
@@ -1042,8 +1059,18 @@ pub async fn view_csv_users_post(
                 return refused_page(p);
             }
         };
-        s.set_pending_users(users);
-        Redirect::to("/csv#assign-preview").into_response()
+        match s.set_pending_users(users) {
+            Ok(()) => Redirect::to("/csv#assign-preview").into_response(),
+            Err((c, users)) => {
+                let mut p = page(s, session.ctx, &session.state, 1);
+                p.assign_errors.push(
+                    "users",
+                    format!("User list: cannot wait here to be applied: {}.", c.reason),
+                );
+                p.assign_text = Some(users);
+                refused_page(p)
+            }
+        }
     }))
 }
 
