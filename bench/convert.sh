@@ -129,5 +129,5 @@ if [[ "$ours_cpu" != "-" && "$py_cpu" != "-" ]]; then
 fi
 if [[ -n "$floor_s" ]]; then
   echo "floor probe:   ${floor_s}s wall, ${floor_cpu}s CPU, peak ${floor_kb} kB (bench/convert_floor.rs: no checks, no batch)"
-  awk "BEGIN {printf \"floor ratio:   %.1fx faster than Python: the most a one-core program reaches here (wall clock)\n\", $py_s / ($floor_s > 0 ? $floor_s : 0.001)}"
+  awk "BEGIN {printf \"floor ratio:   %.1fx faster than Python for a program doing only this job (wall clock)\n\", $py_s / ($floor_s > 0 ? $floor_s : 0.001)}"
 fi
