@@ -1,7 +1,8 @@
 //! Browser sessions: a random 256-bit id in a cookie, and in memory the session's current
 //! token, its batch of token records (with a pending import waiting for its "Add") and a
 //! little page state, with idle and absolute expiry and hard caps (sessions, tokens per
-//! session, and tokens across all sessions together).
+//! session, tokens across all sessions together, and the bytes of what waits in all
+//! sessions to be added or applied).
 //! The state a session keeps is defined here and changed only through [`Session`]'s methods.
 //!
 //! Nothing here is ever written to disk or logged. A session never outlives its expiry,
