@@ -7,8 +7,8 @@
 # stack of virtual tokens on the second vpcd reader, one lifted mid-write and one tapped twice,
 # and every row's seed in the --out file must give (oathtool) the codes its token shows; and
 # the same through a second agent and the web server's bulk panel (as its page script drives
-# it; the token tapped twice is skipped there), every row's seed taken from the batch's
-# privacyIDEA export.
+# it; of two tokens tapped twice one is burned again, the other skipped), every row's seed
+# taken from the batch's privacyIDEA export.
 #
 # Fails loudly when anything is missing. Run as root (pcscd), after `cargo test`.
 set -euo pipefail
@@ -265,8 +265,9 @@ cat >"$work/webstack.txt" <<'STACK'
 8659601000022 lift-mid-write   # lifted before it answers the seed write: no row
 8659601000022                  # tapped again: burned with a new seed
 8659612000023
-8659612000023                  # tapped twice: the panel asks, and we skip it (never a second row)
+8659612000023 stay             # tapped twice and held there: the panel asks, we burn it again
 8659632000024
+8659632000024                  # tapped twice: the panel asks, and we skip it (never a second row)
 8659622000025
 STACK
 "$bin" virtual-token --vpcd 127.0.0.1:35964 --stack "$work/webstack.txt" \
@@ -306,7 +307,10 @@ for _ in $(seq 1 40); do
   state="$(jq -r .state <<<"$answer")" || die "the step answered $answer"
   if [ "$state" = same_token ]; then
     asked=$((asked + 1))
-    answer="$(post /csv/bulk/same --data 'action=skip')"
+    # The first token tapped twice is burned again (its one row gets the new seed), the
+    # second skipped.
+    if [ "$asked" = 1 ]; then action=reburn; else action=skip; fi
+    answer="$(post /csv/bulk/same --data "action=$action")"
     state="$(jq -r .state <<<"$answer")"
   fi
   jq -r .panel <<<"$answer" >"$work/panel.html"
@@ -315,8 +319,10 @@ for _ in $(seq 1 40); do
 done
 web_ended="$(date +%s%N)"
 [ "$state" = done ] || die "the web bulk run did not finish: $(cat "$work/panel.html")"
-[ "$asked" = 1 ] || die "the panel asked $asked times about a token tapped twice, not once"
+[ "$asked" = 2 ] || die "the panel asked $asked times about the two tokens tapped twice, not twice"
 grep -q 'Lifted mid-write — burn it again' "$work/panel.html" || die "the lifted token was not reported"
+grep -q 'again: row 3 now carries the new seed' "$work/panel.html" \
+  || die "the token held for a re-burn was not burned again"
 grep -q 'tapped twice: skipped, its row keeps its seed' "$work/panel.html" \
   || die "the token tapped twice was not skipped"
 
@@ -327,8 +333,10 @@ get /csv/export/inventory | tail -n +2 | tr -d '\r' >"$work/web-inventory.csv"
 [ "$(cut -d, -f2 "$work/web-inventory.csv" | paste -sd' ')" = \
   "frank@contoso.com grace@contoso.com heidi@contoso.com ivan@contoso.com judy@contoso.com" ] \
   || die "users were not given in order: $(cut -d, -f2 "$work/web-inventory.csv" | paste -sd' ')"
-[ "$(grep '"event":"burned"' "$work/webstack.out" | grep -c '"serial":"8659612000023"')" = 1 ] \
-  || die "8659612000023, tapped twice and skipped, was burned twice"
+[ "$(grep '"event":"burned"' "$work/webstack.out" | grep -c '"serial":"8659612000023"')" = 2 ] \
+  || die "8659612000023, held for a re-burn, was not burned twice"
+[ "$(grep '"event":"burned"' "$work/webstack.out" | grep -c '"serial":"8659632000024"')" = 1 ] \
+  || die "8659632000024, tapped twice and skipped, was burned twice"
 while IFS=, read -r serial hex _type digits interval; do
   shown="$(grep '"event":"burned"' "$work/webstack.out" | jq -c --arg s "$serial" 'select(.serial == $s)' \
     | tail -n 1)"

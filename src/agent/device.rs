@@ -140,7 +140,7 @@ impl Device {
                 } else {
                     let mut f = f;
                     match stack.next_tap() {
-                        Some((_, token)) => f(token),
+                        Some((_, _, token)) => f(token),
                         // Every tap has been played: no token will ever come, so say so at once.
                         None => return Err(NfcError::NoCardInTime(wait.as_secs())),
                     }

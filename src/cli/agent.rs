@@ -59,7 +59,7 @@ pub struct Simulated {
     #[arg(long, value_name = "SERIAL", default_value = "8659600000001")]
     pub simulate_serial: Vec<String>,
     /// A stack of simulated tokens from a file, as `virtual-token --stack` reads it: one tap
-    /// per line, `SERIAL [lift-mid-write|wrong-key|fido|oath] [restricted]`
+    /// per line, `SERIAL [lift-mid-write|wrong-key|fido|oath] [restricted] [stay]`
     #[arg(long, value_name = "FILE")]
     pub simulate_stack: Option<PathBuf>,
     /// Make the simulated token erase its seed on config writes, whatever its serial
@@ -100,6 +100,7 @@ fn simulated_stack(args: &AgentArgs) -> Result<Option<Vec<StackTap>>, CliError> 
                 serial: serial.clone(),
                 behaviour: Behaviour::Token2,
                 restricted: false,
+                stays: false,
             });
         }
         taps

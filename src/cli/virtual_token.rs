@@ -7,7 +7,8 @@
 //! once the burner is done with it, which the burner says by resetting the card as it
 //! disconnects (burned, skipped, failed, or lifted mid-write: a `lift-mid-write` tap answers
 //! the seed write with a truncated reply); vpcd's next presence poll finds no card, and the
-//! one after it the next token.
+//! one after it the next token. A `stay` tap is not over until its token was burned: the
+//! token an admin keeps on the reader after tapping it twice, to have it burned again.
 //! No timing is involved, so a test drives a bulk run tap by tap. With one token it stays on
 //! the reader until vpcd goes away, as before.
 //!
@@ -41,7 +42,7 @@ pub struct VirtualTokenArgs {
     /// stack of tokens tapped in that order [default: 8659600000001]
     #[arg(long = "serial", value_name = "SERIAL")]
     pub serials: Vec<String>,
-    /// A stack of tokens from a file: one tap per line, `SERIAL [lift-mid-write|wrong-key|fido|oath] [restricted]`
+    /// A stack of tokens from a file: one tap per line, `SERIAL [lift-mid-write|wrong-key|fido|oath] [restricted] [stay]`
     #[arg(long, value_name = "FILE", conflicts_with = "serials")]
     pub stack: Option<PathBuf>,
     /// Erase the seed on every config write, whatever the serial says
@@ -141,6 +142,7 @@ fn taps(args: &VirtualTokenArgs) -> Result<Vec<StackTap>, CliError> {
                 serial,
                 behaviour: args.behaviour,
                 restricted: args.restricted,
+                stays: false,
             })
         })
         .collect()
@@ -236,14 +238,19 @@ pub fn run(args: &VirtualTokenArgs, stdout: &mut dyn Write) -> CliResult {
     }
     let mut stack = TokenStack::new(taps, system_clock(), args.clock_offset);
     let total = stack.len();
-    while let Some((n, token)) = stack.next_tap() {
+    while let Some((n, stays, token)) = stack.next_tap() {
         if n > 1 {
             // Closing the connection is the last token leaving the reader; the next one
             // is put on with a new connection.
             let _ = stream.0.shutdown(Shutdown::Both);
             stream = open(args, stdout)?;
         }
-        if play(&mut stream, token, Some(n), Presence::OneTap, stdout)? == SessionEnd::Closed {
+        let presence = if stays {
+            Presence::UntilBurned
+        } else {
+            Presence::OneTap
+        };
+        if play(&mut stream, token, Some(n), presence, stdout)? == SessionEnd::Closed {
             return Err(CliError::failure(format!(
                 "vpcd closed the connection during tap {n} of {total}"
             )));

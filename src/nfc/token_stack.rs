@@ -24,6 +24,11 @@ pub struct StackTap {
     /// The token erases its seed on every config write, whatever its serial says (applies
     /// to the token, from its first tap on).
     pub restricted: bool,
+    /// The token stays on the reader until it is burned, as an admin holds a token that
+    /// was tapped twice while choosing to burn it again. Otherwise a tap on vpcd ends as
+    /// soon as the burner lets go of the card. (A simulated agent's taps always stay until
+    /// the next one is asked for.)
+    pub stays: bool,
 }
 
 /// A line of a stack file that cannot be read.
@@ -55,8 +60,8 @@ pub fn check_serial(serial: &str) -> Result<(), String> {
 }
 
 /// Reads a stack file: one tap per line, `SERIAL [OPTION...]`, in tap order. Options:
-/// `lift-mid-write`, `wrong-key`, `fido`, `oath` (how the token behaves during that tap)
-/// and `restricted`. Blank lines and `#` comments (whole-line or trailing) are skipped; a
+/// `lift-mid-write`, `wrong-key`, `fido`, `oath` (how the token behaves during that tap),
+/// `restricted` and `stay` (see [`StackTap::stays`]). Blank lines and `#` comments (whole-line or trailing) are skipped; a
 /// serial on several lines is the same token tapped again.
 pub fn parse_stack(text: &str) -> Result<Vec<StackTap>, StackError> {
     let mut taps = Vec::new();
@@ -73,12 +78,17 @@ pub fn parse_stack(text: &str) -> Result<Vec<StackTap>, StackError> {
             serial: serial.to_string(),
             behaviour: Behaviour::Token2,
             restricted: false,
+            stays: false,
         };
         let mut behaviour_set = false;
         for word in words {
             let behaviour = match word {
                 "restricted" => {
                     tap.restricted = true;
+                    continue;
+                }
+                "stay" => {
+                    tap.stays = true;
                     continue;
                 }
                 "lift-mid-write" => Behaviour::LiftMidWrite,
@@ -89,7 +99,7 @@ pub fn parse_stack(text: &str) -> Result<Vec<StackTap>, StackError> {
                     return Err(StackError {
                         line,
                         reason: format!(
-                            "'{}' is not an option; use lift-mid-write, wrong-key, fido, oath or restricted",
+                            "'{}' is not an option; use lift-mid-write, wrong-key, fido, oath, restricted or stay",
                             clip(other)
                         ),
                     });
@@ -163,15 +173,15 @@ impl TokenStack {
         self.taps.is_empty()
     }
 
-    /// The next tap (its number, from 1) and its token, set up to behave as the tap says;
-    /// `None` when every tap has been played.
-    pub fn next_tap(&mut self) -> Option<(usize, &mut VirtualToken)> {
+    /// The next tap (its number, from 1, and whether it [stays](StackTap::stays)) and its
+    /// token, set up to behave as the tap says; `None` when every tap has been played.
+    pub fn next_tap(&mut self) -> Option<(usize, bool, &mut VirtualToken)> {
         let tap = self.taps.get(self.next)?;
         self.next += 1;
         let token = &mut self.tokens[self.by_serial[&tap.serial]];
         token.reset();
         token.set_behaviour(tap.behaviour);
-        Some((self.next, token))
+        Some((self.next, tap.stays, token))
     }
 
     /// The token of the last tap played, still lying on the reader (a fresh session on it,
@@ -201,10 +211,11 @@ mod tests {
     #[test]
     fn reads_taps_options_and_comments() {
         let taps = parse_stack(
-            "\u{feff}# a box\n8659600000001\n\n8659601000002 lift-mid-write # lifted\n  8659601000002  \n9 restricted fido\n",
+            "\u{feff}# a box\n8659600000001\n\n8659601000002 lift-mid-write # lifted\n  8659601000002  \n9 restricted fido\n9 stay\n",
         )
         .unwrap();
-        assert_eq!(taps.len(), 4);
+        assert_eq!(taps.len(), 5);
+        assert!(taps[4].stays && !taps[3].stays && !taps[4].restricted);
         assert_eq!(taps[1].behaviour, Behaviour::LiftMidWrite);
         assert_eq!(taps[2].behaviour, Behaviour::Token2);
         assert!(taps[3].restricted && taps[3].behaviour == Behaviour::FidoKey);
@@ -222,9 +233,9 @@ mod tests {
         let mut stack = TokenStack::new(taps, std::sync::Arc::new(|| 0), 0);
         assert_eq!(stack.len(), 3);
         assert_eq!(stack.tokens.len(), 2);
-        assert_eq!(stack.next_tap().unwrap().1.serial(), "A");
+        assert_eq!(stack.next_tap().unwrap().2.serial(), "A");
         assert_eq!(stack.next_tap().unwrap().0, 2);
-        assert_eq!(stack.next_tap().unwrap().1.serial(), "A");
+        assert_eq!(stack.next_tap().unwrap().2.serial(), "A");
         assert!(stack.next_tap().is_none());
     }
 }

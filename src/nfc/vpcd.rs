@@ -23,6 +23,9 @@ pub enum Presence {
     /// or lifted mid-write), which the burner says by resetting or powering off the card
     /// when it disconnects. What lets a test drive a bulk run tap by tap, with no timing.
     OneTap,
+    /// One tap that lasts until a seed write was answered and the burner lets go: a token
+    /// tapped twice that the admin keeps on the reader to have it burned again.
+    UntilBurned,
 }
 
 /// Why [`serve`] returned.
@@ -65,7 +68,11 @@ pub fn serve<S: Read + Write>(
         let len = u16::from_be_bytes(len) as usize;
         let mut payload = vec![0u8; len];
         stream.read_exact(&mut payload)?;
-        let tap_done = presence == Presence::OneTap && commands > 0;
+        let tap_done = match presence {
+            Presence::Stay => false,
+            Presence::OneTap => commands > 0,
+            Presence::UntilBurned => burned,
+        };
         match payload.as_slice() {
             [] => {}
             [0x00] if tap_done => {

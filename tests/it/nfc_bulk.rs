@@ -178,6 +178,19 @@ fn a_tap_ends_when_the_burner_resets_the_card_and_a_lift_answers_no_status_word(
     );
     assert_eq!(script.replies()[1].len(), 1);
 
+    // A token held for a re-burn does not leave when the burner lets go of it without
+    // writing a seed: the command after the reset is served.
+    let mut script = Script::new(&[&info, &[0x02], &[0x04], &info]);
+    let end = vpcd::serve(
+        &mut script,
+        &mut token("8659612000023"),
+        Presence::UntilBurned,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(end, SessionEnd::Closed);
+    assert_eq!(script.replies().len(), 3);
+
     // A token that stays does not leave on a reset.
     let mut script = Script::new(&[&info, &[0x02], &[0x04], &info]);
     let end = vpcd::serve(&mut script, &mut token("1"), Presence::Stay, &mut |_, _| {}).unwrap();
@@ -191,7 +204,7 @@ fn a_stack_taps_its_tokens_in_order_and_a_serial_twice_is_one_token() {
     let mut stack = TokenStack::new(taps, Arc::new(|| NOW), 0);
     let secret = Secret::generate(20).unwrap();
     let mut burned = Vec::new();
-    while let Some((n, t)) = stack.next_tap() {
+    while let Some((n, _, t)) = stack.next_tap() {
         let result = nfc::burn(t, &secret, TokenSettings::default(), NOW, true);
         burned.push((
             n,
@@ -572,7 +585,7 @@ impl totp_toolset::cli::bulk::Taps for InProcess {
         mut work: impl FnMut(&mut dyn Card) -> Result<T, nfc::NfcError>,
     ) -> Result<(nfc::reader::Tap, Result<T, nfc::NfcError>), nfc::NfcError> {
         self.on_disk.push(std::fs::read(&self.out).unwrap());
-        let Some((n, token)) = self.stack.next_tap() else {
+        let Some((n, _, token)) = self.stack.next_tap() else {
             return Err(nfc::NfcError::NoCardInTime(0));
         };
         let done = work(token);

@@ -209,7 +209,7 @@ proptest! {
             }
         }
         let mut token = VirtualToken::new("8659600000001", false, Arc::new(|| NOW));
-        for presence in [vpcd::Presence::Stay, vpcd::Presence::OneTap] {
+        for presence in [vpcd::Presence::Stay, vpcd::Presence::OneTap, vpcd::Presence::UntilBurned] {
             let _ = vpcd::serve(&mut Duplex(std::io::Cursor::new(input.clone()), Vec::new()), &mut token, presence, &mut |_, _| {});
         }
     }
