@@ -356,7 +356,7 @@ pub fn run(
         let bytes = containers::wrap_output(
             &wrap,
             std::mem::take(&mut export.bytes),
-            args.to.export_format().name(),
+            args.to.export_format(),
             stderr,
             args.json,
         )?;

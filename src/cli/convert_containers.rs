@@ -412,24 +412,13 @@ fn open_openpgp(
     })
 }
 
-/// The file name of the one entry of a ZIP we write, after the format.
-fn zip_entry_name(format: &str) -> String {
-    match format {
-        "entra-csv" => "entra.csv".into(),
-        "graph-json" => "graph.json".into(),
-        "pskc" => "tokens.pskc".into(),
-        "otpauth" => "otpauth.txt".into(),
-        other => format!("{other}.csv"),
-    }
-}
-
 /// Wraps `bytes` as asked, telling the admin on stderr what they need to know first: the
 /// recipient's fingerprint, or the generated passphrase (shown once). With `quiet` (`--json`)
 /// the JSON report carries both instead.
 pub fn wrap_output(
     wrap: &Wrap,
     bytes: Zeroizing<Vec<u8>>,
-    format: &str,
+    format: crate::tokens::ExportFormat,
     stderr: &mut dyn Write,
     quiet: bool,
 ) -> Result<Zeroizing<Vec<u8>>, CliError> {
@@ -468,7 +457,8 @@ pub fn wrap_output(
                 .map_err(failed)
         }
         Wrap::Zip { passphrase, .. } => {
-            containers::write_zip(&zip_entry_name(format), &bytes, passphrase)
+            // The name the batch page's download gives the same file.
+            containers::write_zip(format.file_name(), &bytes, passphrase)
                 .map(Zeroizing::new)
                 .map_err(failed)
         }

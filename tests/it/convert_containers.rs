@@ -498,7 +498,8 @@ fn output_handed_on_encrypted_opens_with_gpg_and_7zip() {
         "7zz",
         &["x", "-y", &format!("-p{OUT_PASS}"), "-oout", "ours.zip"],
     );
-    assert_eq!(text(&w.read("out/entra.csv")), ENTRA);
+    // The entry is named as the batch page names the download.
+    assert_eq!(text(&w.read("out/entra-oath-tokens.csv")), ENTRA);
 
     // A generated passphrase: shown once on stderr, and it opens the archive.
     let o = run(&["--generate-passphrase", "zip", "-o", &w.path("gen.zip")]);
@@ -515,7 +516,7 @@ fn output_handed_on_encrypted_opens_with_gpg_and_7zip() {
         "7zz",
         &["x", "-y", &format!("-p{generated}"), "-ogen", "gen.zip"],
     );
-    assert_eq!(text(&w.read("gen/entra.csv")), ENTRA);
+    assert_eq!(text(&w.read("gen/entra-oath-tokens.csv")), ENTRA);
 
     // Another format wrapped the same way.
     let o = run(&["--generate-passphrase", "pgp"]);
