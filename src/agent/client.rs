@@ -226,26 +226,19 @@ impl AgentClient {
         .await
     }
 
-    /// What an agent started with `--simulate` shows on its simulated token.
-    pub async fn simulated_token(&self) -> Result<SimulatedTokenResponse, AgentClientError> {
-        self.call(
-            Method::GET,
-            "/v1/simulated-token",
-            None,
-            Duration::from_secs(10),
-        )
-        .await
-    }
-
-    /// What the token with `serial` of an agent's simulated stack shows.
-    pub async fn simulated_token_of(
+    /// What the simulated token shows: the one of a `--simulate` agent, or (with `serial`)
+    /// the token with that serial of a simulated stack.
+    pub async fn simulated_token(
         &self,
-        serial: &str,
+        serial: Option<&str>,
     ) -> Result<SimulatedTokenResponse, AgentClientError> {
-        let path = format!(
-            "/v1/simulated-token?serial={}",
-            percent_encoding::utf8_percent_encode(serial, percent_encoding::NON_ALPHANUMERIC)
-        );
+        let path = match serial {
+            None => "/v1/simulated-token".to_string(),
+            Some(serial) => format!(
+                "/v1/simulated-token?serial={}",
+                percent_encoding::utf8_percent_encode(serial, percent_encoding::NON_ALPHANUMERIC)
+            ),
+        };
         self.call(Method::GET, &path, None, Duration::from_secs(10))
             .await
     }

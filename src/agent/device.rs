@@ -86,6 +86,11 @@ impl Device {
         }
     }
 
+    /// A token in memory (`--simulate`, or a simulated stack), not a reader.
+    pub fn is_simulated(&self) -> bool {
+        matches!(self, Device::Simulated { .. } | Device::Stack { .. })
+    }
+
     pub fn mode(&self) -> &'static str {
         match self {
             Device::Simulated { .. } | Device::Stack { .. } => "simulated",

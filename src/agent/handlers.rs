@@ -23,11 +23,9 @@ use super::api::{
 use super::error::AgentError;
 use super::server::{AgentState, MAX_BODY_BYTES};
 use crate::nfc::{self, DisplayTimeout, NfcError, TokenSettings, protocol, reader};
-use crate::otp::{Algorithm, ParamError, Secret};
+use crate::otp::{Algorithm, Secret};
 
 /// The most characters of a field a message repeats.
-const MAX_ECHO: usize = 64;
-
 pub async fn not_found() -> AgentError {
     AgentError::new(ErrorKind::NotFound, "no such endpoint")
 }
@@ -91,19 +89,12 @@ fn settings(
     period: Option<u32>,
     display_timeout: Option<u32>,
 ) -> Result<TokenSettings, AgentError> {
+    // The parser's refusal repeats at most 64 characters of what was sent (`otp::clip`).
     let algorithm = match algorithm {
         None => Algorithm::Sha1,
-        Some(a) => {
-            // Parsed from at most MAX_ECHO characters, so the message cannot repeat more.
-            let clipped: String = a.chars().take(MAX_ECHO).collect();
-            if clipped.len() < a.len() {
-                return Err(AgentError::bad_request(
-                    ParamError::Algorithm(clipped).to_string(),
-                ));
-            }
-            a.parse::<Algorithm>()
-                .map_err(|e| AgentError::bad_request(e.to_string()))?
-        }
+        Some(a) => a
+            .parse::<Algorithm>()
+            .map_err(|e| AgentError::bad_request(e.to_string()))?,
     };
     let defaults = TokenSettings::default();
     Ok(TokenSettings {
@@ -298,7 +289,7 @@ pub async fn simulated_token(
         .serial;
     match state.device.simulated_token(state.now(), serial.as_deref()) {
         Some(view) => Ok(Json(view).into_response()),
-        None if serial.is_some() && state.device.mode() == "simulated" => Err(AgentError::new(
+        None if serial.is_some() && state.device.is_simulated() => Err(AgentError::new(
             ErrorKind::NotFound,
             "no simulated token has this serial",
         )),

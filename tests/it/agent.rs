@@ -144,7 +144,7 @@ async fn burns_the_simulated_token_so_its_codes_match() {
         let ours = Generator::new(&secret, Params::new(alg, 6, period).unwrap());
         assert_eq!(burned.codes.current, ours.code_at(burned.clock_set));
 
-        let shown = c.simulated_token().await.unwrap();
+        let shown = c.simulated_token(None).await.unwrap();
         assert!(shown.seed_present);
         assert_eq!(shown.algorithm, alg.uri_name());
         for code in shown.codes {
@@ -176,12 +176,12 @@ async fn time_sync_needs_confirmation_and_warns_restricted_models() {
         Some(ErrorKind::SeedLossUnconfirmed),
         "{e:?}"
     );
-    assert!(c.simulated_token().await.unwrap().seed_present);
+    assert!(c.simulated_token(None).await.unwrap().seed_present);
     req.confirm_seed_loss = true;
     let done = c.time_sync(&req).await.unwrap();
     assert!(done.seed_erased);
     assert!(done.warning.unwrap().contains("burn the seed again"));
-    assert!(!c.simulated_token().await.unwrap().seed_present);
+    assert!(!c.simulated_token(None).await.unwrap().seed_present);
 
     // A keeper needs only the plain confirmation, and keeps its seed.
     let url = start("8659600000002", false, SimulatedFault::None).await;
@@ -197,7 +197,7 @@ async fn time_sync_needs_confirmation_and_warns_restricted_models() {
         .await
         .unwrap();
     assert!(!done.seed_erased && done.warning.is_none());
-    assert!(c.simulated_token().await.unwrap().seed_present);
+    assert!(c.simulated_token(None).await.unwrap().seed_present);
 }
 
 #[tokio::test]
@@ -287,7 +287,7 @@ async fn the_real_binary_burns_with_simulate() {
         .burn(&BurnRequest::new(&Secret::from_bytes(vec![9; 20]).unwrap()))
         .await
         .unwrap();
-    let shown = c.simulated_token().await.unwrap();
+    let shown = c.simulated_token(None).await.unwrap();
     drop(agent);
     assert_eq!(burned.token.serial, "8659612000042");
     assert_eq!(burned.token.model.as_deref(), Some("OTPC-P1-i"));

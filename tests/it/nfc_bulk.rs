@@ -492,7 +492,7 @@ async fn the_agent_refuses_the_token_just_burned_when_asked_and_writes_nothing()
         other => panic!("expected same_token, got {other:?}"),
     }
     // Nothing was written: the token still shows the first seed's codes.
-    let shown = c.simulated_token().await.unwrap();
+    let shown = c.simulated_token(None).await.unwrap();
     let ours = Generator::new(&first, Params::new(Algorithm::Sha1, 6, 30).unwrap());
     for code in shown.codes {
         assert_eq!(code.code, ours.code_for_counter(code.counter));

@@ -167,7 +167,7 @@ async fn users(b: &mut Browser) -> Vec<(String, String)> {
 async fn rows_match_tokens(url: &str, rows: &[(String, String)]) {
     let agent = client(url);
     for (serial, hex) in rows {
-        let shown = agent.simulated_token_of(serial).await.unwrap();
+        let shown = agent.simulated_token(Some(serial)).await.unwrap();
         assert!(shown.seed_present, "{serial}");
         assert!(!shown.codes.is_empty());
         for c in &shown.codes {
@@ -534,7 +534,7 @@ async fn setting_the_clock_shows_the_offset_and_a_restricted_model_is_reburned()
     assert_eq!(rows(&mut b).await, burned, "a refusal changes nothing");
     assert!(
         client(&url)
-            .simulated_token_of("8659601000072")
+            .simulated_token(Some("8659601000072"))
             .await
             .unwrap()
             .seed_present

@@ -66,7 +66,7 @@ async fn burning_fills_the_csv_form_and_the_token_shows_our_codes() {
     assert!(page.contains("id=\"burn-model\">miniOTP-2-i<"), "{page}");
 
     // The token now shows exactly our codes.
-    let shown = client(&url).simulated_token().await.unwrap();
+    let shown = client(&url).simulated_token(None).await.unwrap();
     assert!(shown.seed_present);
     assert_eq!(shown.algorithm, "SHA1");
     assert_eq!(shown.period, 30);
@@ -93,7 +93,7 @@ async fn sha256_and_60_seconds_are_burned_as_set() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = burn(&mut b, &[("display_timeout", "120")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let shown = client(&url).simulated_token().await.unwrap();
+    let shown = client(&url).simulated_token(None).await.unwrap();
     assert_eq!((shown.algorithm.as_str(), shown.period), ("SHA256", 60));
     let page = b.get("/").await.text();
     assert!(page.contains("C302-i"));
@@ -205,7 +205,13 @@ async fn agent_missing_or_down_or_unburnable_token() {
     let r = burn(&mut b, &[]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(unescape(&r.text()).contains("SHA-512 and 8 digits"));
-    assert!(!client(&url).simulated_token().await.unwrap().seed_present);
+    assert!(
+        !client(&url)
+            .simulated_token(None)
+            .await
+            .unwrap()
+            .seed_present
+    );
 
     // A display timeout the token does not have.
     let r = burn(&mut b, &[("display_timeout", "45")]).await;

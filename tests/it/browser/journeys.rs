@@ -152,7 +152,7 @@ async fn burn_and_take_serial(
     // What the token now shows, by counter, equals oathtool for the seed on the page.
     let shown = agent
         .client()
-        .simulated_token()
+        .simulated_token(None)
         .await
         .expect("simulated token");
     assert!(shown.seed_present);
