@@ -19,6 +19,8 @@ pub use entra::{DriftVerdict, TokensError, entra_drift_verdict};
 pub use formats::entra_csv::ENTRA_CSV_HEADER;
 pub use formats::{Export, ExportFormat, FileError, Format, Import, Keys, LeftOut, ReadOptions};
 pub use user_list::{Shape, UserLine, UserList, UserListError, parse_user_list};
+/// Entra's 30-or-60-second rule, for forms outside this module that offer the same choice.
+pub(crate) use validate::check_interval;
 pub use validate::{
     Field, FieldError, MAX_ENTRA_BASE32_CHARS, RowInput, TokenSource, check_text, check_upn,
     validate_record,

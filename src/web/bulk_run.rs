@@ -67,6 +67,20 @@ pub struct TapResult {
     pub codes: Option<[String; 3]>,
 }
 
+impl TapResult {
+    /// A tap that ended without a token read: what failed (`outcome`'s kind) and why.
+    pub fn failed(kind: impl Into<String>, message: String) -> Self {
+        TapResult {
+            serial: None,
+            model: None,
+            upn: None,
+            outcome: Outcome::Failed(kind.into()),
+            message,
+            codes: None,
+        }
+    }
+}
+
 /// What the agent request of a step must say.
 #[derive(Clone, Debug)]
 pub struct StepPlan {

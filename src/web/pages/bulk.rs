@@ -21,7 +21,7 @@ use crate::agent::api::{BurnRequest, BurnResponse, CompareCodes, ErrorKind, Time
 use crate::agent::client::{AgentClient, AgentClientError};
 use crate::nfc::DisplayTimeout;
 use crate::otp::{Algorithm, Params, Secret, clip};
-use crate::tokens::{Source, TokenRecord, parse_user_list};
+use crate::tokens::{Source, TokenRecord, check_interval, parse_user_list};
 use crate::web::AppError;
 use crate::web::bulk_run::{BulkRun, BulkSettings, ClockReading, Outcome, StepPlan, TapResult};
 use crate::web::extract::CurrentSession;
@@ -124,14 +124,6 @@ fn parse_algorithm(s: &str) -> Option<Algorithm> {
     }
 }
 
-fn parse_period(s: &str) -> Option<u32> {
-    match s {
-        "30" => Some(30),
-        "60" => Some(60),
-        _ => None,
-    }
-}
-
 /// Reads the start form: the settings, the users and the count, or every field's error.
 fn read_start(
     form: &StartForm,
@@ -145,7 +137,7 @@ fn read_start(
             "Algorithm: choose SHA-1 or SHA-256 (what these tokens can do).",
         );
     }
-    let period = parse_period(&form.period);
+    let period = check_interval(&form.period).ok();
     if period.is_none() {
         errors.push("period", "Period: choose 30 or 60 seconds.");
     }
@@ -392,17 +384,7 @@ fn settle(
                     )),
                     _ => {
                         let stop = stops_the_run(&e);
-                        run.failed(
-                            TapResult {
-                                serial: None,
-                                model: None,
-                                upn: None,
-                                outcome: Outcome::Failed(e.kind().to_string()),
-                                message,
-                                codes: None,
-                            },
-                            stop,
-                        );
+                        run.failed(TapResult::failed(e.kind().to_string(), message), stop);
                     }
                 },
             }
@@ -512,17 +494,9 @@ async fn burn_step(
             session.with(|s| {
                 let message = format!("No seed could be drawn from the system's random source ({e}); nothing was burned.");
                 match (purpose, s.bulk_mut().run.as_mut()) {
-                    (Purpose::Run, Some(run)) => run.failed(
-                        TapResult {
-                            serial: None,
-                            model: None,
-                            upn: None,
-                            outcome: Outcome::Failed("no_seed".into()),
-                            message,
-                            codes: None,
-                        },
-                        true,
-                    ),
+                    (Purpose::Run, Some(run)) => {
+                        run.failed(TapResult::failed("no_seed", message), true)
+                    }
                     _ => s.bulk_mut().clock_error = Some(message),
                 }
             });
@@ -665,7 +639,7 @@ fn clock_params(session: &CurrentSession, form: &ClockForm) -> Result<(Algorithm
     if let Some((_, algorithm, period)) = reading.row {
         return Ok((algorithm, period));
     }
-    match (parse_algorithm(&form.algorithm), parse_period(&form.period)) {
+    match (parse_algorithm(&form.algorithm), check_interval(&form.period).ok()) {
         (Some(a), Some(p)) => Ok((a, p)),
         _ => Err(AppError::BadRequest(
             "This token has no row in the batch: choose the algorithm (SHA-1 or SHA-256) and period (30 or 60 s) its seed was burned with.".into(),
